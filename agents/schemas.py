@@ -1,0 +1,110 @@
+"""Typed answer data: emotion labels, structured intent, moments and the final answer."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tools.schemas import Evidence, TimeWindow, VideoMeta
+
+# VQAU-Bench's 13 labels.
+EMOTIONS = ("Anger", "Anticipation", "Disgust", "Fear", "Horror", "Joy", "Love", "Neutral", "Pride",
+            "Sadness", "Satisfaction", "Surprise", "Trust")
+Emotion = Literal["Anger", "Anticipation", "Disgust", "Fear", "Horror", "Joy", "Love", "Neutral", "Pride",
+                  "Sadness", "Satisfaction", "Surprise", "Trust"]
+
+POSITIVE = frozenset({"Joy", "Love", "Pride", "Satisfaction", "Trust", "Anticipation"})
+NEGATIVE = frozenset({"Anger", "Disgust", "Fear", "Horror", "Sadness"})
+
+# Aliases users and datasets use, lower-cased → canonical label.
+ALIASES: dict[str, str] = {
+    **{e.lower(): e for e in EMOTIONS},
+    "angry": "Anger", "annoyed": "Anger", "frustrated": "Anger", "furious": "Anger", "mad": "Anger", "upset": "Anger",
+    "disgusted": "Disgust", "contempt": "Disgust",
+    "fearful": "Fear", "afraid": "Fear", "scared": "Fear", "anxious": "Fear", "nervous": "Fear", "tense": "Fear",
+    "terrified": "Horror", "horrified": "Horror",
+    "happy": "Joy", "happiness": "Joy", "laugh": "Joy", "laughing": "Joy", "cheerful": "Joy", "amused": "Joy",
+    "excited": "Joy", "smile": "Joy", "smiling": "Joy", "cheer": "Joy",
+    "sad": "Sadness", "crying": "Sadness", "cry": "Sadness", "grief": "Sadness", "unhappy": "Sadness",
+    "surprised": "Surprise", "shocked": "Surprise", "astonished": "Surprise",
+    "calm": "Neutral", "none": "Neutral",
+    "proud": "Pride", "satisfied": "Satisfaction", "content": "Satisfaction", "relieved": "Satisfaction",
+    "loving": "Love", "affection": "Love", "trusting": "Trust", "hopeful": "Anticipation", "eager": "Anticipation",
+}
+
+# The expression classifier's 7 classes → 13-label space.
+EXPRESSION_TO_EMOTION: dict[str, str] = {
+    "angry": "Anger", "disgust": "Disgust", "fear": "Fear", "happy": "Joy", "sad": "Sadness",
+    "surprise": "Surprise", "neutral": "Neutral",
+}
+
+
+def normalize_label(text: str | None) -> str | None:
+    """Map a free label ("Happy", "sad ") onto the 13 labels; None when unknown."""
+    if not text:
+        return None
+    return ALIASES.get(text.strip().lower())
+
+
+def valence(label: str) -> int:
+    return 1 if label in POSITIVE else -1 if label in NEGATIVE else 0
+
+
+class Intent(BaseModel):
+    """What the user is looking for, decoded from a vague query."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    emotions: list[Emotion] = Field(default_factory=list, max_length=4)
+    valence: Literal["positive", "negative", "any"] = "any"
+    arousal: Literal["high", "low", "any"] = "any"
+    modalities: list[Literal["face", "voice", "words", "motion"]] = Field(default_factory=list)
+    who: str | None = None
+    temporal_hint: Literal["start", "middle", "end", "none"] = "none"
+    n_moments: int = Field(default=1, ge=1, le=10)
+    search_text: str = Field(default="", max_length=300, description="words to search the index with")
+
+
+class Moment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rank: int = Field(ge=1)
+    window: TimeWindow
+    label: Emotion
+    confidence: float = Field(ge=0, le=1)
+    rationale: str
+    evidence_ids: list[str] = Field(default_factory=list)
+    verified: bool = True
+
+
+class Answer(BaseModel):
+    """Ranked moments plus the evidence chain they cite. Validates that every citation resolves
+    and every window lies inside the video."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str
+    video: VideoMeta
+    intent: Intent | None = None
+    moments: list[Moment] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list, description="e.g. llm_fallback, budget_exhausted")
+    stats: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _evidence_chain(self) -> Answer:
+        ids = {e.id for e in self.evidence}
+        for m in self.moments:
+            missing = [i for i in m.evidence_ids if i not in ids]
+            if missing:
+                raise ValueError(f"moment {m.rank} cites unknown evidence {missing}")
+            if not m.window.inside(self.video.duration):
+                raise ValueError(f"moment {m.rank} window {m.window} lies outside the video")
+        for e in self.evidence:
+            if not e.window.inside(self.video.duration):
+                raise ValueError(f"evidence {e.id} window lies outside the video")
+        return self
+
+    def evidence_by_id(self) -> dict[str, Evidence]:
+        return {e.id: e for e in self.evidence}

@@ -1,0 +1,172 @@
+"""Typed data that crosses tool boundaries: video metadata, time windows, evidence, per-window records.
+
+Every perception tool returns pydantic models from this module, so results can be cached as JSON,
+cited by the agent and shown in the UI without ad-hoc dicts.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Modality = Literal["face", "voice", "words", "motion", "retrieval", "scene"]
+
+EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class VideoMeta(Frozen):
+    """What we know about a media file before any model runs."""
+
+    path: str
+    sha256: str = Field(description="content hash (first/last MiB + size), used as cache key")
+    size_bytes: int = Field(ge=0)
+    duration: float = Field(gt=0, description="seconds")
+    has_video: bool
+    has_audio: bool
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    video_codec: str | None = None
+    audio_codec: str | None = None
+    rotation: int = 0
+
+
+class TimeWindow(Frozen):
+    """A half-open interval [start, end) in seconds; always start < end and start >= 0."""
+
+    start: float = Field(ge=0)
+    end: float
+
+    @field_validator("start", "end")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("time must be finite")
+        return v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeWindow:
+        if not self.end > self.start:
+            raise ValueError(f"window end ({self.end}) must be after start ({self.start})")
+        return self
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    @property
+    def center(self) -> float:
+        return 0.5 * (self.start + self.end)
+
+    def inside(self, duration: float, tol: float = 1e-3) -> bool:
+        return self.start >= -tol and self.end <= duration + tol
+
+    @classmethod
+    def clamped(cls, start: float, end: float, duration: float, min_len: float = 0.1) -> TimeWindow:
+        """Build a valid window inside [0, duration] from possibly wild numbers."""
+        if not (math.isfinite(start) and math.isfinite(end)):
+            raise ValueError("time must be finite")
+        if end < start:
+            start, end = end, start
+        start = min(max(0.0, start), duration)
+        end = min(max(0.0, end), duration)
+        if end - start < min_len:
+            end = min(duration, start + min_len)
+            start = max(0.0, end - min_len)
+        return cls(start=round(start, 3), end=round(end, 3))
+
+    def iou(self, other: TimeWindow) -> float:
+        inter = max(0.0, min(self.end, other.end) - max(self.start, other.start))
+        union = max(self.end, other.end) - min(self.start, other.start)
+        return inter / union if union > 0 else 0.0
+
+    def overlaps(self, other: TimeWindow) -> bool:
+        return min(self.end, other.end) > max(self.start, other.start)
+
+    def contains(self, other: TimeWindow, tol: float = 1e-3) -> bool:
+        return other.start >= self.start - tol and other.end <= self.end + tol
+
+    def label(self) -> str:
+        return f"{hms(self.start)}–{hms(self.end)}"
+
+
+def hms(seconds: float) -> str:
+    s = max(0, int(round(seconds)))
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+Value = float | int | str | bool | list[float] | list[str] | None
+
+
+class Evidence(Frozen):
+    """One observation a tool made, which a rationale may cite by id."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.:-]+$")
+    tool: str
+    modality: Modality
+    window: TimeWindow
+    values: dict[str, Value] = Field(default_factory=dict)
+    text: str = Field(description="one human-readable sentence summarising the numbers")
+    times: list[float] = Field(default_factory=list, description="frame/segment times used")
+
+
+class Word(Frozen):
+    text: str
+    start: float
+    end: float
+    prob: float = 1.0
+
+
+class SpeechSegment(Frozen):
+    start: float
+    end: float
+    text: str
+    words: list[Word] = Field(default_factory=list)
+    language: str | None = None
+
+
+class FaceFrame(Frozen):
+    """Face measurements at one sampled frame (the main face, if any)."""
+
+    t: float
+    n_faces: int = Field(ge=0)
+    box: tuple[float, float, float, float] | None = Field(
+        default=None, description="main face x, y, w, h as fractions of the frame")
+    aus: dict[str, float] = Field(default_factory=dict)
+    expression: dict[str, float] = Field(default_factory=dict)
+    occluded: bool = False
+
+
+class WindowRecord(BaseModel):
+    """Compact affect summary of one window of the video: what the index stores and retrieval reads."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index: int = Field(ge=0)
+    window: TimeWindow
+    n_frames: int = 0
+    face_frames: int = 0
+    au_mean: dict[str, float] = Field(default_factory=dict)
+    au_max: dict[str, float] = Field(default_factory=dict)
+    expression: dict[str, float] = Field(default_factory=dict, description="mean probabilities")
+    motion: float = 0.0
+    occluded_frames: int = 0
+    transcript: str = ""
+    arousal: float | None = None
+    voice: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def face_ratio(self) -> float:
+        return self.face_frames / self.n_frames if self.n_frames else 0.0
+
+    def top_expression(self) -> tuple[str, float] | None:
+        if not self.expression:
+            return None
+        k = max(self.expression, key=self.expression.get)
+        return k, self.expression[k]

@@ -1,0 +1,57 @@
+"""Application settings: one place, read from AFFECTLENS_* environment variables (or a .env file).
+
+Examples:
+    AFFECTLENS_LLM_URL=http://127.0.0.1:8000/v1   # use a vLLM / OpenAI-compatible server
+    AFFECTLENS_LLM_MODEL=qwen                      # model name the server serves
+    AFFECTLENS_WHISPER=base                        # tiny.en | base | /path/to/ctranslate2/model
+    AFFECTLENS_CACHE_DIR=/data/affectlens
+    AFFECTLENS_MODEL_PATHS='{"face_landmarker": "/models/face_landmarker.task"}'
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "affectlens"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AFFECTLENS_", env_file=".env", extra="ignore")
+
+    cache_dir: Path = Field(default_factory=_default_cache)
+    model_paths: dict[str, str] = Field(
+        default_factory=dict, description="override any packaged model by a local path")
+
+    # LLM: empty URL means the embedded llama.cpp server with the packaged GGUF model.
+    llm_url: str | None = None
+    llm_model: str = "qwen2.5-coder-0.5b-instruct"
+    llm_api_key: str = "not-needed"
+    llm_gguf: str = "qwen2.5-coder-0.5b"
+    llm_timeout_s: float = 90.0
+    llm_retries: int = 2
+    llm_threads: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    llm_ctx: int = 4096
+
+    # Perception
+    whisper: str = "tiny.en"
+    sample_fps: float = 4.0
+    window_s: float = 3.0
+    max_faces: int = 4
+    frame_max_side: int = 640
+
+    # Agent budgets
+    max_steps: int = 40
+    query_timeout_s: float = 240.0
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

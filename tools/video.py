@@ -1,0 +1,184 @@
+"""Streaming media decode with PyAV: probe, sampled frames, audio at 16 kHz. Never loads a whole video."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+
+from tools.errors import MediaError
+from tools.schemas import VideoMeta
+
+av.logging.set_level(av.logging.PANIC)
+
+_HASH_CHUNK = 1 << 20
+
+
+def content_hash(path: Path) -> str:
+    """Cheap content key: size + first and last MiB. Stable across renames and copies."""
+    size = path.stat().st_size
+    h = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(_HASH_CHUNK))
+        if size > 2 * _HASH_CHUNK:
+            f.seek(size - _HASH_CHUNK)
+            h.update(f.read(_HASH_CHUNK))
+    return h.hexdigest()[:32]
+
+
+def _check_file(path: str | os.PathLike) -> Path:
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise MediaError(f"file not found: {p}")
+    if not p.is_file():
+        raise MediaError(f"not a regular file: {p}")
+    if p.stat().st_size == 0:
+        raise MediaError(f"file is empty (0 bytes): {p}")
+    return p
+
+
+def _open(p: Path):
+    try:
+        return av.open(str(p), metadata_errors="ignore")
+    except (av.error.InvalidDataError, av.error.FFmpegError, UnicodeDecodeError) as e:
+        raise MediaError(f"not a readable video/audio file: {p.name} ({e.__class__.__name__})") from None
+
+
+def _rotation(stream) -> int:
+    try:
+        frame_meta = stream.metadata or {}
+        return int(float(frame_meta.get("rotate", 0))) % 360
+    except (TypeError, ValueError):
+        return 0
+
+
+def probe(path: str | os.PathLike) -> VideoMeta:
+    """Read container metadata. Raises MediaError for missing/empty/corrupt/streamless files."""
+    p = _check_file(path)
+    with _open(p) as c:
+        v = c.streams.video[0] if c.streams.video else None
+        a = c.streams.audio[0] if c.streams.audio else None
+        if v is None and a is None:
+            raise MediaError(f"no video or audio stream in {p.name}")
+        duration = 0.0
+        if c.duration:
+            duration = c.duration / av.time_base
+        for s in (v, a):
+            if s is not None and s.duration and s.time_base:
+                duration = max(duration, float(s.duration * s.time_base))
+        if duration <= 0 and v is not None and v.frames and v.average_rate:
+            duration = v.frames / float(v.average_rate)
+        if duration <= 0:
+            duration = _duration_by_decode(c)
+        if duration <= 0:
+            raise MediaError(f"could not determine a duration for {p.name}: the file looks truncated")
+        fps = float(v.average_rate or v.guessed_rate or 0) if v is not None else 0.0
+        return VideoMeta(
+            path=str(p.resolve()), sha256=content_hash(p), size_bytes=p.stat().st_size,
+            duration=round(duration, 3), has_video=v is not None, has_audio=a is not None,
+            width=v.codec_context.width if v is not None else 0,
+            height=v.codec_context.height if v is not None else 0,
+            fps=fps, video_codec=v.codec_context.name if v is not None else None,
+            audio_codec=a.codec_context.name if a is not None else None,
+            rotation=_rotation(v) if v is not None else 0)
+
+
+def _duration_by_decode(c) -> float:
+    last = 0.0
+    try:
+        for pkt in c.demux():
+            if pkt.pts is not None and pkt.time_base:
+                last = max(last, float((pkt.pts + (pkt.duration or 0)) * pkt.time_base))
+    except av.error.FFmpegError:
+        pass
+    return last
+
+
+def _resize(img: np.ndarray, max_side: int) -> np.ndarray:
+    import cv2
+    h, w = img.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        return img
+    return cv2.resize(img, (int(round(w * scale)), int(round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def iter_frames(path: str | os.PathLike, fps: float = 4.0, max_side: int = 640,
+                start: float = 0.0, end: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield (time_s, RGB uint8 frame) sampled at about `fps`, streaming; frames larger than
+    `max_side` are downscaled. Seeks to `start`. A decode error mid-stream ends the iteration
+    (what decoded so far is kept); an unsupported codec raises MediaError."""
+    p = _check_file(path)
+    step = 1.0 / fps if fps > 0 else 0.0
+    next_t = start
+    with _open(p) as c:
+        if not c.streams.video:
+            return
+        stream = c.streams.video[0]
+        stream.thread_type = "AUTO"
+        if start > 0:
+            try:
+                c.seek(int(start / stream.time_base), stream=stream, backward=True)
+            except av.error.FFmpegError:
+                pass
+        try:
+            for frame in c.decode(stream):
+                if frame.pts is None:
+                    continue
+                t = float(frame.pts * stream.time_base)
+                if t + 1e-6 < next_t:
+                    continue
+                if end is not None and t >= end:
+                    break
+                img = frame.to_ndarray(format="rgb24")
+                yield t, _resize(img, max_side)
+                next_t = (t if step == 0 else max(next_t + step, t + step * 0.5))
+        except av.error.InvalidDataError:
+            return
+        except av.error.FFmpegError as e:
+            if "decoder" in str(e).lower() or "codec" in str(e).lower():
+                raise MediaError(f"unsupported video codec in {p.name}: {e}") from None
+            return
+
+
+def load_audio(path: str | os.PathLike, sr: int = 16000, start: float = 0.0,
+               end: float | None = None) -> np.ndarray:
+    """Mono float32 audio at `sr` Hz between start and end (whole track when end is None).
+    Decoded in a stream through FFmpeg's resampler; returns an empty array when there is no audio."""
+    p = _check_file(path)
+    chunks: list[np.ndarray] = []
+    with _open(p) as c:
+        if not c.streams.audio:
+            return np.zeros(0, dtype=np.float32)
+        stream = c.streams.audio[0]
+        if start > 0:
+            try:
+                c.seek(int(start / stream.time_base), stream=stream, backward=True)
+            except av.error.FFmpegError:
+                pass
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
+        first_t: float | None = None
+        try:
+            for frame in c.decode(stream):
+                if first_t is None and frame.pts is not None:
+                    first_t = float(frame.pts * stream.time_base)
+                if end is not None and frame.pts is not None and float(frame.pts * stream.time_base) > end:
+                    break
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+        except av.error.FFmpegError:
+            pass
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    audio = np.concatenate(chunks).astype(np.float32, copy=False)
+    offset = int(round((start - (first_t or 0.0)) * sr)) if start > 0 else 0
+    audio = audio[max(0, offset):]
+    if end is not None:
+        audio = audio[: max(0, int(round((end - start) * sr)))]
+    return audio
