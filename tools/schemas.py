@@ -141,6 +141,8 @@ class FaceFrame(Frozen):
     aus: dict[str, float] = Field(default_factory=dict)
     expression: dict[str, float] = Field(default_factory=dict)
     occluded: bool = False
+    motion: dict[str, float] = Field(default_factory=dict,
+                                     description="per-region facial flow magnitude since the previous sample")
 
 
 class WindowRecord(BaseModel):

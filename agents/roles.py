@@ -1,0 +1,176 @@
+"""LLM roles: intent interpreter, candidate judge, rationale writer — each with a deterministic fallback
+and a deterministic checker, so a garbage or silent LLM degrades the answer instead of breaking it."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from agents import prompts
+from agents.llm import LLMClient
+from agents.schemas import ALIASES, EMOTIONS, Intent, valence
+from tools.errors import LLMError
+from tools.schemas import Evidence, TimeWindow
+
+# ---------------------------------------------------------------- intent
+
+_TEMPORAL = {"start": ("beginning", "start", "first", "early", "opening"),
+             "end": ("end", "ending", "last", "final", "finally", "late"),
+             "middle": ("middle", "halfway", "midway")}
+_MODAL = {"voice": ("voice", "sound", "tone", "shout", "yell", "scream", "sigh"),
+          "words": ("say", "said", "says", "talk", "mention", "word", "about"),
+          "face": ("face", "look", "looks", "smile", "frown", "expression", "eyes"),
+          "motion": ("move", "moves", "motion", "twitch", "gesture")}
+_EXTRA = {"cheer": "Joy", "laugh": "Joy", "laughed": "Joy", "laughs": "Joy", "fun": "Joy", "funny": "Joy",
+          "glad": "Joy", "joy": "Joy", "smiles": "Joy", "saddest": "Sadness", "tears": "Sadness",
+          "cries": "Sadness", "cried": "Sadness", "upsetting": "Sadness", "gross": "Disgust",
+          "grossed": "Disgust", "disgusting": "Disgust", "scary": "Fear", "tension": "Fear",
+          "angriest": "Anger", "shock": "Surprise", "wow": "Surprise", "happiest": "Joy", "scariest": "Fear"}
+
+
+def keyword_intent(query: str) -> Intent:
+    """Deterministic intent from the alias lexicon: the fallback and a check on the LLM's intent."""
+    words = re.findall(r"[a-z']+", query.lower())
+    emotions: list[str] = []
+    for w in words:
+        for cand in (w, w.rstrip("s"), w.removesuffix("ed"), w.removesuffix("ing")):
+            e = _EXTRA.get(cand) or ALIASES.get(cand)
+            if e and e not in emotions and e != "Neutral":
+                emotions.append(e)
+                break
+    temporal = next((k for k, ws in _TEMPORAL.items() if any(w in ws for w in words)), "none")
+    modalities = [m for m, ws in _MODAL.items() if any(w in ws for w in words)]
+    v = {1: "positive", -1: "negative"}.get(valence(emotions[0]), "any") if emotions else "any"
+    n = 3 if any(w in ("moments", "times", "all", "every", "parts") for w in words) else 1
+    return Intent(emotions=emotions[:4], valence=v, modalities=modalities, temporal_hint=temporal,
+                  n_moments=n, search_text=query[:300])
+
+
+def interpret(llm: LLMClient | None, query: str, deadline: float | None = None) -> tuple[Intent, list[str]]:
+    """LLM intent, reconciled with the lexicon: an emotion word the user actually wrote wins."""
+    lex = keyword_intent(query)
+    flags: list[str] = []
+    if llm is None:
+        return lex, ["intent_from_lexicon"]
+    try:
+        intent = llm.structured(prompts.interpret(query), Intent, max_tokens=200, deadline=deadline, tag="interpret")
+    except LLMError:
+        return lex, ["llm_fallback:interpret"]
+    if lex.emotions:
+        intent = intent.model_copy(update={"emotions": lex.emotions + [e for e in intent.emotions
+                                                                       if e not in lex.emotions][:2],
+                                           "valence": lex.valence})
+    elif intent.valence != "any" and intent.emotions and any(
+            valence(e) != (1 if intent.valence == "positive" else -1) for e in intent.emotions):
+        intent = intent.model_copy(update={"emotions": [e for e in intent.emotions if valence(e) ==
+                                                        (1 if intent.valence == "positive" else -1)]})
+    if lex.temporal_hint != "none":
+        intent = intent.model_copy(update={"temporal_hint": lex.temporal_hint})
+    if not intent.search_text:
+        intent = intent.model_copy(update={"search_text": query[:300]})
+    intent = intent.model_copy(update={"n_moments": max(lex.n_moments, min(intent.n_moments, 3)),
+                                       "modalities": sorted(set(intent.modalities) | set(lex.modalities))})
+    return intent, flags
+
+
+# ---------------------------------------------------------------- judge
+
+class Verdict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    candidate: int = Field(ge=1, le=10)
+    accept: bool
+    emotion: str
+    confidence: float = Field(ge=0, le=1)
+
+
+def verdict_schema(n: int, options: list[str]) -> type[BaseModel]:
+    """A schema that only admits the offered labels and exactly the candidate numbers shown."""
+    label = Literal[tuple(options)]  # type: ignore[valid-type]
+    item = create_model("CandidateVerdict", __config__=ConfigDict(extra="forbid"),
+                        candidate=(int, Field(ge=1, le=n)), accept=(bool, ...), emotion=(label, ...),
+                        confidence=(float, Field(ge=0, le=1)))
+    return create_model("Verdicts", __config__=ConfigDict(extra="forbid"),
+                        verdicts=(list[item], Field(min_length=1, max_length=n)))
+
+
+def judge(llm: LLMClient | None, query: str, tools_text: str, blocks: list[str], options: list[str],
+          deadline: float | None = None) -> list[Verdict] | None:
+    if llm is None:
+        return None
+    schema = verdict_schema(len(blocks), options)
+    try:
+        out = llm.structured(prompts.judge(query, tools_text, blocks, options), schema,
+                             max_tokens=60 * len(blocks) + 40, deadline=deadline, tag="judge")
+    except LLMError:
+        return None
+    return [Verdict.model_validate(v.model_dump()) for v in out.verdicts]
+
+
+# ---------------------------------------------------------------- rationale
+
+class Rationale(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=800)
+
+
+_CITE = re.compile(r"\[([A-Za-z0-9_.:-]+)\]")
+
+
+def check_rationale(text: str, evidence: dict[str, Evidence], window: TimeWindow) -> tuple[str, list[str], list[str]]:
+    """Keep only sentences whose every citation resolves to evidence overlapping the moment and that cite
+    at least one such item. Returns (clean text, cited ids, problems)."""
+    problems: list[str] = []
+    kept, cited = [], []
+    for sent in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if not sent:
+            continue
+        ids = _CITE.findall(sent)
+        bad = [i for i in ids if i not in evidence or not evidence[i].window.overlaps(window)]
+        if not ids:
+            problems.append(f"uncited claim removed: {sent[:80]!r}")
+            continue
+        if bad:
+            problems.append(f"invalid citation {bad} removed: {sent[:80]!r}")
+            continue
+        kept.append(sent)
+        cited += [i for i in ids if i not in cited]
+    return " ".join(kept), cited, problems
+
+
+def template_rationale(label: str, items: list[Evidence]) -> tuple[str, list[str]]:
+    """Deterministic rationale from the strongest evidence, each sentence citing its source."""
+    sents = [f"{e.text[0].upper() + e.text[1:].rstrip('.')} [{e.id}]." for e in items[:3] if e.text]
+    lead = f"Read as {label}: " if sents else f"Read as {label}."
+    return lead + " ".join(sents), [e.id for e in items[:3]]
+
+
+def write_rationale(llm: LLMClient | None, query: str, label: str, window: TimeWindow,
+                    items: list[Evidence], deadline: float | None = None) -> tuple[str, list[str], list[str]]:
+    """LLM rationale checked against the evidence; one repair round; template fallback."""
+    evidence = {e.id: e for e in items}
+    lines = [f"[{e.id}] {e.tool} {e.window.label()}: {e.text}" for e in items]
+    flags: list[str] = []
+    if llm is not None:
+        msgs = prompts.rationale(query, label, window.label(), lines)
+        for attempt in range(2):
+            try:
+                out = llm.structured(msgs, Rationale, max_tokens=220, deadline=deadline, tag="rationale")
+            except LLMError:
+                flags.append("llm_fallback:rationale")
+                break
+            text, cited, problems = check_rationale(out.text, evidence, window)
+            if text and not problems:
+                return text, cited, flags
+            if text and attempt == 1:
+                return text, cited, flags + ["rationale_pruned"]
+            msgs = msgs + [{"role": "assistant", "content": out.model_dump_json()},
+                           {"role": "user", "content": "Problems: " + "; ".join(problems[:3]) +
+                            ". Rewrite: every sentence must cite a listed id like [E1]."}]
+        else:
+            flags.append("rationale_repair_failed")
+    text, cited = template_rationale(label, items)
+    return text, cited, flags + ["rationale_template"]

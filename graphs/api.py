@@ -1,0 +1,96 @@
+"""Python API: `ask(video, query, session=...)` and `stream(...)`, built on the LangGraph agent graph.
+
+A `Session` holds one video's index, retriever, LLM client and a SQLite checkpointer, so follow-ups
+("why?", "show me the next one") reuse state and evidence instead of starting over.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from agents.llm import LLMClient, client_from_settings
+from agents.schemas import Answer
+from graphs.graph import build_graph
+from graphs.state import Deps
+from tools.errors import LLMError
+from tools.index import VideoIndex, build_index
+from tools.retrieval import Retriever
+from tools.settings import Settings, get_settings
+
+
+class Session:
+    """One conversation about one video."""
+
+    def __init__(self, video: str | os.PathLike, settings: Settings | None = None, llm: LLMClient | None | bool = True,
+                 session_id: str | None = None, progress: bool = False, index: VideoIndex | None = None):
+        self.settings = s = settings or get_settings()
+        self.index = index or build_index(video, s, progress=progress)
+        self.flags: list[str] = []
+        if llm is True:
+            try:
+                llm = client_from_settings(s)
+            except LLMError as e:  # no LLM: the graph still answers from evidence, flagged
+                llm = None
+                self.flags.append(f"llm_unavailable: {e}")
+        self.llm = llm or None
+        self.deps = Deps(index=self.index, retriever=Retriever(self.index), llm=self.llm, settings=s)
+        db = Path(s.cache_dir) / "sessions.sqlite"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(db), check_same_thread=False)
+        self.graph = build_graph(self.deps, checkpointer=SqliteSaver(self._conn))
+        self.id = session_id or uuid.uuid4().hex[:12]
+
+    def _config(self) -> dict:
+        return {"configurable": {"thread_id": f"{self.index.meta.sha256}:{self.id}"},
+                "recursion_limit": self.settings.max_steps}
+
+    def stream(self, query: str) -> Iterator[dict]:
+        """Yield one event per finished node ({"node", "events", "answer"?}); the last carries the answer."""
+        seen = 0
+        for update in self.graph.stream({"query": query}, self._config(), stream_mode="updates"):
+            for node, delta in update.items():
+                evs = (delta or {}).get("events", [])
+                new = evs[seen:] if node != "route" else evs
+                seen = len(evs)
+                out = {"node": node, "events": new}
+                if delta and "answer" in delta:
+                    ans: Answer = delta["answer"]
+                    if self.flags:
+                        ans = ans.model_copy(update={"flags": self.flags + ans.flags})
+                    out["answer"] = ans
+                yield out
+
+    def ask(self, query: str, on_event: Callable[[dict], None] | None = None) -> Answer:
+        t0 = time.monotonic()
+        answer = None
+        for ev in self.stream(query):
+            if on_event:
+                on_event(ev)
+            answer = ev.get("answer", answer)
+        assert answer is not None, "graph finished without an answer"
+        return answer.model_copy(update={"stats": {**answer.stats, "seconds": round(time.monotonic() - t0, 2)}})
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def ask(video: str | os.PathLike, query: str, session: Session | None = None, settings: Settings | None = None,
+        on_event: Callable[[dict], None] | None = None, progress: bool = False) -> Answer:
+    """One call: index the video (cached) and answer the query. Pass `session` for follow-ups."""
+    if session is not None:
+        return session.ask(query, on_event)
+    with Session(video, settings, progress=progress) as s:
+        return s.ask(query, on_event)

@@ -1,0 +1,113 @@
+"""ASR (faster-whisper, tiny.en by default) and VAD on real speech from ../shared/media/speech."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tools.schemas import SpeechSegment, TimeWindow, Word
+from tools.speech import Transcriber, make_transcriber, transcript_evidence, vad_segments, words_in
+from tools.video import load_audio
+
+TALKS = ["talk_00015.mp3", "talk_sample1.mp3", "talk_sample2.mp3"]
+SR = 16000
+
+
+@pytest.fixture(scope="module")
+def transcriber() -> Transcriber:
+    return Transcriber()
+
+
+@pytest.fixture(scope="module")
+def talk_audio(speech) -> dict[str, np.ndarray]:
+    return {name: load_audio(speech / name, sr=SR) for name in TALKS}
+
+
+@pytest.mark.parametrize("name", TALKS)
+def test_transcribe_real_english(transcriber, talk_audio, name):
+    audio = talk_audio[name]
+    dur = audio.size / SR
+    segs = transcriber.transcribe(audio, sr=SR)
+    assert segs and all(isinstance(s, SpeechSegment) for s in segs)
+    words = [w for s in segs for w in s.words]
+    assert len(words) >= 8
+    # English: most words are plain latin letters, and common function words show up
+    alpha = [w for w in words if any(c.isalpha() for c in w.text) and w.text.isascii()]
+    assert len(alpha) >= 0.9 * len(words)
+    lower = {w.text.lower().strip(".,?!") for w in words}
+    assert lower & {"i", "the", "you", "is", "a", "and", "so", "be", "it", "just", "than"}
+    starts = [w.start for w in words]
+    assert starts == sorted(starts)
+    for w in words:
+        assert 0.0 <= w.start <= w.end <= dur + 0.05
+    for s in segs:
+        assert 0.0 <= s.start <= s.end <= dur + 0.05
+        assert s.language == "en"
+    assert [s.start for s in segs] == sorted(s.start for s in segs)
+
+
+def test_offset_shifts_times(transcriber, talk_audio):
+    audio = talk_audio["talk_sample2.mp3"]
+    base = transcriber.transcribe(audio, sr=SR)
+    shifted = transcriber.transcribe(audio, sr=SR, offset=100.0)
+    wb = [w for s in base for w in s.words]
+    ws = [w for s in shifted for w in s.words]
+    assert [w.text for w in wb] == [w.text for w in ws]  # greedy decoding is deterministic
+    for a, b in zip(wb, ws):
+        assert b.start == pytest.approx(a.start + 100.0, abs=0.01)
+        assert b.end == pytest.approx(a.end + 100.0, abs=0.01)
+
+
+def test_silence_and_empty_give_no_segments(transcriber):
+    assert transcriber.transcribe(np.zeros(3 * SR, dtype=np.float32)) == []
+    assert transcriber.transcribe(np.zeros(0, dtype=np.float32)) == []
+
+
+def test_vad_rejects_silence_and_noise():
+    assert vad_segments(np.zeros(3 * SR, dtype=np.float32), SR) == []
+    noise = np.random.default_rng(0).normal(0, 0.01, 3 * SR).astype(np.float32)
+    assert vad_segments(noise, SR) == []
+    assert vad_segments(np.zeros(0, dtype=np.float32), SR) == []
+
+
+def test_vad_finds_speech(talk_audio):
+    audio = talk_audio["talk_sample1.mp3"]
+    dur = audio.size / SR
+    segs = vad_segments(audio, SR)
+    assert segs
+    covered = sum(e - s for s, e in segs)
+    assert covered > 0.6 * dur
+    for s, e in segs:
+        assert 0.0 <= s < e <= dur + 1e-3
+    # silence padded around speech: boundaries move with it (within 0.5 s)
+    padded = np.concatenate([np.zeros(2 * SR, np.float32), audio, np.zeros(2 * SR, np.float32)])
+    segs2 = vad_segments(padded, SR)
+    assert segs2[0][0] == pytest.approx(segs[0][0] + 2.0, abs=0.5)
+    assert segs2[-1][1] < padded.size / SR - 1.0
+    # other sample rates are resampled
+    assert vad_segments(audio[::2], 8000)
+
+
+def test_make_transcriber_is_cpu_here():
+    pytest.importorskip("faster_whisper")
+    try:
+        import whisperx  # noqa: F401
+        pytest.skip("whisperx installed: GPU path may be chosen")
+    except ImportError:
+        pass
+    assert isinstance(make_transcriber(), Transcriber)
+
+
+def test_transcript_evidence_quotes_window():
+    segs = [SpeechSegment(start=10.0, end=12.0, text="hello there friend", words=[
+        Word(text="hello", start=10.0, end=10.5), Word(text="there", start=10.6, end=11.0),
+        Word(text='"friend"', start=11.2, end=11.9)])]
+    ev = transcript_evidence(segs, TimeWindow(start=10.5, end=12.0), "w1")
+    assert ev.modality == "words" and ev.id == "w1"
+    assert ev.text == "said: \"there 'friend'\""
+    assert ev.values["n_words"] == 2
+    empty = transcript_evidence(segs, TimeWindow(start=20.0, end=21.0), "w2")
+    assert empty.values["n_words"] == 0 and "no speech" in empty.text
+    # segments without word times: text spread over the segment
+    bare = [SpeechSegment(start=0.0, end=4.0, text="one two three four")]
+    assert [w.text for w in words_in(bare, TimeWindow(start=0.0, end=2.0))] == ["one", "two"]

@@ -1,0 +1,360 @@
+"""One indexing pass per video, cached on disk by content hash and config, resumable.
+
+Pass: probe → speech in 5-minute audio chunks (VAD + ASR with word times, prosody per segment,
+arousal against the speaker's own baseline) → streamed frames at `sample_fps` (face, AUs, expression,
+facial flow per frame) → fixed windows summarised as `WindowRecord`s → text descriptors embedded into
+FAISS (see tools/retrieval.py). Memory stays flat: frames are summarised window by window and
+appended to disk as they finish; a killed run resumes after the last finished window.
+
+Cache layout: <cache_dir>/index/<content hash>/<config key>/
+    meta.json  speech.json  frames.jsonl  records.jsonl  vectors.faiss  done.json
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock
+from pydantic import BaseModel, ConfigDict, Field
+from tqdm import tqdm
+
+from tools.errors import MediaError
+from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, WindowRecord
+from tools.settings import Settings, get_settings
+from tools.video import iter_frames, load_audio, probe
+
+INDEX_VERSION = 1
+AUDIO_CHUNK_S = 300.0
+
+
+class IndexConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = INDEX_VERSION
+    sample_fps: float = 4.0
+    window_s: float = 3.0
+    max_side: int = 640
+    whisper: str = "tiny.en"
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> IndexConfig:
+        return cls(sample_fps=s.sample_fps, window_s=s.window_s, max_side=s.frame_max_side, whisper=s.whisper)
+
+    def key(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+
+class VoiceSegment(BaseModel):
+    """A speech segment with its prosody-derived arousal (relative to the speaker in this video)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: float
+    end: float
+    arousal: float | None = None
+    pitch_st: float | None = None
+    loudness_db: float | None = None
+    features: dict[str, float] = Field(default_factory=dict)
+
+
+class SpeechTrack(BaseModel):
+    segments: list[SpeechSegment] = Field(default_factory=list)
+    voice: list[VoiceSegment] = Field(default_factory=list)
+    speech_s: float = 0.0
+
+
+class IndexSummary(BaseModel):
+    windows: int
+    face_frames: int
+    frames: int
+    speech_s: float
+    seconds: float
+    realtime_factor: float
+    cached: bool
+
+
+class VideoIndex:
+    """Read access to a finished index (records, frames, speech, vectors)."""
+
+    def __init__(self, folder: Path, meta: VideoMeta, config: IndexConfig):
+        self.folder, self.meta, self.config = folder, meta, config
+        self.records = [WindowRecord.model_validate_json(x) for x in _lines(folder / "records.jsonl")]
+        self.speech = SpeechTrack.model_validate_json((folder / "speech.json").read_text())
+        self._frames: list[FaceFrame] | None = None
+        done = folder / "done.json"
+        self.summary = IndexSummary.model_validate_json(done.read_text()) if done.exists() else None
+
+    @property
+    def frames(self) -> list[FaceFrame]:
+        if self._frames is None:
+            self._frames = [FaceFrame.model_validate_json(x) for x in _lines(self.folder / "frames.jsonl")]
+        return self._frames
+
+    def frames_in(self, w: TimeWindow) -> list[FaceFrame]:
+        return [f for f in self.frames if w.start <= f.t < w.end]
+
+    def records_in(self, w: TimeWindow) -> list[WindowRecord]:
+        return [r for r in self.records if r.window.overlaps(w)]
+
+
+def _lines(path: Path) -> Iterator[str]:
+    if not path.exists():
+        return iter(())
+    with open(path) as f:
+        return iter([ln for ln in f.read().splitlines() if ln.strip()])
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def index_folder(meta: VideoMeta, config: IndexConfig, settings: Settings) -> Path:
+    return settings.cache_dir / "index" / meta.sha256 / config.key()
+
+
+# ---------------------------------------------------------------- speech
+
+def analyse_speech(path: str, meta: VideoMeta, config: IndexConfig, settings: Settings,
+                   progress: bool = True) -> SpeechTrack:
+    """ASR with word times and per-segment arousal, decoding audio in 5-minute chunks."""
+    if not meta.has_audio:
+        return SpeechTrack()
+    from tools.prosody import ArousalModel, voice_features
+    from tools.speech import Transcriber
+
+    transcriber = Transcriber(settings, model=config.whisper)
+    segments: list[SpeechSegment] = []
+    feats = []
+    n_chunks = max(1, int(np.ceil(meta.duration / AUDIO_CHUNK_S)))
+    bar = tqdm(total=n_chunks, desc="speech", unit="chunk", disable=not progress, leave=False)
+    for i in range(n_chunks):
+        start = i * AUDIO_CHUNK_S
+        end = min(meta.duration, start + AUDIO_CHUNK_S)
+        audio = load_audio(path, start=start, end=end)
+        if audio.size and float(np.abs(audio).max()) > 1e-4:
+            segs = transcriber.transcribe(audio, offset=start)
+            segments.extend(segs)
+            for s in segs:
+                feats.append(voice_features(audio, start=s.start - start, end=s.end - start,
+                                            words=s.words, offset=start))
+        bar.update(1)
+    bar.close()
+    model = ArousalModel().fit(feats) if feats else None
+    voice = []
+    for f in feats:
+        a = model.score(f) if model else None
+        voice.append(VoiceSegment(
+            start=f.start, end=f.end, arousal=a.score if a else None, pitch_st=a.pitch_st if a else None,
+            loudness_db=a.loudness_db if a else None,
+            features={k: float(v) for k, v in f.model_dump(exclude={"start", "end"}).items()
+                      if isinstance(v, (int, float)) and v is not None}))
+    return SpeechTrack(segments=segments, voice=voice, speech_s=round(sum(s.end - s.start for s in segments), 2))
+
+
+# ---------------------------------------------------------------- windows
+
+def summarise_window(index: int, window: TimeWindow, frames: list[FaceFrame], speech: SpeechTrack) -> WindowRecord:
+    faces = [f for f in frames if f.n_faces > 0 and f.aus and not f.occluded]
+    au_mean: dict[str, float] = {}
+    au_max: dict[str, float] = {}
+    expr: dict[str, float] = {}
+    if faces:
+        for k in faces[0].aus:
+            vals = [f.aus.get(k, 0.0) for f in faces]
+            au_mean[k] = round(float(np.mean(vals)), 4)
+            au_max[k] = round(float(np.max(vals)), 4)
+        with_expr = [f for f in faces if f.expression]
+        for k in (with_expr[0].expression if with_expr else {}):
+            expr[k] = round(float(np.mean([f.expression.get(k, 0.0) for f in with_expr])), 4)
+    motion_vals = [float(np.mean(list(f.motion.values()))) for f in frames if f.motion]
+    words = [w.text for s in speech.segments for w in s.words if window.start <= 0.5 * (w.start + w.end) < window.end]
+    if not words:  # segments without word times
+        words = [s.text for s in speech.segments if window.start <= 0.5 * (s.start + s.end) < window.end]
+    ar = [v.arousal for v in speech.voice if v.arousal is not None and min(v.end, window.end) > max(v.start, window.start)]
+    return WindowRecord(
+        index=index, window=window, n_frames=len(frames), face_frames=sum(1 for f in frames if f.n_faces > 0),
+        au_mean=au_mean, au_max=au_max, expression=expr,
+        motion=round(float(np.mean(motion_vals)), 4) if motion_vals else 0.0,
+        occluded_frames=sum(1 for f in frames if f.occluded),
+        transcript=" ".join(w.strip() for w in words).strip(),
+        arousal=round(float(max(ar)), 4) if ar else None)
+
+
+def windows_for(duration: float, window_s: float) -> list[TimeWindow]:
+    n = max(1, int(np.ceil(duration / window_s - 1e-6)))
+    out = []
+    for i in range(n):
+        s, e = i * window_s, min(duration, (i + 1) * window_s)
+        if e - s < 0.05 and out:  # fold a sliver into the previous window
+            out[-1] = TimeWindow(start=out[-1].start, end=round(e, 3))
+            continue
+        out.append(TimeWindow(start=round(s, 3), end=round(e, 3)))
+    return out
+
+
+def build_index(path: str | os.PathLike, settings: Settings | None = None, progress: bool = True,
+                stop_after: int | None = None,
+                face_factory: Callable[[Settings], object] | None = None) -> VideoIndex:
+    """Index `path` (or reuse the cache). `stop_after` windows simulates a killed run (for tests)."""
+    s = settings or get_settings()
+    t0 = time.monotonic()
+    meta = probe(path)
+    if not meta.has_video and not meta.has_audio:
+        raise MediaError(f"nothing to index in {path}")
+    config = IndexConfig.from_settings(s)
+    folder = index_folder(meta, config, s)
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / ".lock")):
+        if (folder / "done.json").exists():
+            idx = VideoIndex(folder, meta, config)
+            idx.summary = idx.summary.model_copy(update={"cached": True})
+            return idx
+        _atomic_write(folder / "meta.json", meta.model_dump_json(indent=1))
+        if (folder / "speech.json").exists():
+            speech = SpeechTrack.model_validate_json((folder / "speech.json").read_text())
+        else:
+            speech = analyse_speech(str(path), meta, config, s, progress)
+            _atomic_write(folder / "speech.json", speech.model_dump_json())
+        windows = windows_for(meta.duration, config.window_s)
+        done = _resume_point(folder)
+        if done < len(windows):
+            finished = _index_frames(str(path), meta, config, s, windows, done, speech, folder, progress,
+                                     stop_after, face_factory)
+            if not finished:
+                return VideoIndex(folder, meta, config)
+        from tools.retrieval import build_vectors
+        idx = VideoIndex(folder, meta, config)
+        build_vectors(idx)
+        secs = time.monotonic() - t0
+        summary = IndexSummary(windows=len(idx.records), face_frames=sum(r.face_frames for r in idx.records),
+                               frames=sum(r.n_frames for r in idx.records), speech_s=speech.speech_s,
+                               seconds=round(secs, 2), realtime_factor=round(secs / meta.duration, 4),
+                               cached=False)
+        _atomic_write(folder / "done.json", summary.model_dump_json())
+        idx.summary = summary
+        return idx
+
+
+def _resume_point(folder: Path) -> int:
+    """Number of finished windows; truncates a half-written tail left by a killed run."""
+    rec_path, fr_path = folder / "records.jsonl", folder / "frames.jsonl"
+    records = []
+    for ln in _lines(rec_path):
+        try:
+            records.append(WindowRecord.model_validate_json(ln))
+        except ValueError:
+            break
+    if not records:
+        for p in (rec_path, fr_path):
+            p.unlink(missing_ok=True)
+        return 0
+    cut = records[-1].window.end
+    frames = []
+    for ln in _lines(fr_path):
+        try:
+            f = FaceFrame.model_validate_json(ln)
+        except ValueError:
+            break
+        if f.t < cut:
+            frames.append(ln)
+    _atomic_write(rec_path, "".join(r.model_dump_json() + "\n" for r in records))
+    _atomic_write(fr_path, "".join(x + "\n" for x in frames))
+    return len(records)
+
+
+class FrameAnalyzer:
+    """Face + AUs + expression per frame, and facial flow against the previous sampled frame (only the
+    previous frame is kept, so memory is flat)."""
+
+    def __init__(self, s: Settings):
+        from tools.face import FaceAnalyzer
+        from tools.flow import FlowAnalyzer
+        self.face = FaceAnalyzer(max_faces=s.max_faces)
+        self.flow = FlowAnalyzer(128)
+        self._prev = None
+
+    def analyze(self, t: float, rgb: np.ndarray) -> FaceFrame:
+        frame, face = self.face.analyze_face(t, rgb)
+        if face is None:
+            self._prev = None
+            return frame
+        motion: dict[str, float] = {}
+        if self._prev is not None and t - self._prev[0] < 1.0:
+            r = self.flow.analyze(self._prev[1], rgb, self._prev[2], face.landmarks, t0=self._prev[0], t1=t)
+            motion = {k: round(v.magnitude, 4) for k, v in r.regions.items()}
+        self._prev = (t, rgb, face.landmarks)
+        return frame.model_copy(update={"motion": motion}) if motion else frame
+
+    def close(self) -> None:
+        self.face.close()
+
+
+def _default_face_factory(s: Settings):
+    return FrameAnalyzer(s)
+
+
+def _index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, windows: list[TimeWindow],
+                  done: int, speech: SpeechTrack, folder: Path, progress: bool, stop_after: int | None,
+                  face_factory) -> bool:
+    start_t = windows[done].start
+    todo = windows[done:]
+    bar = tqdm(total=round(meta.duration - start_t, 1), initial=0, desc="frames", unit="s", disable=not progress,
+               leave=False, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s [{elapsed}<{remaining}]")
+    analyzer = (face_factory or _default_face_factory)(s) if meta.has_video else None
+    wi, buf, written = 0, [], 0
+    try:
+        with open(folder / "records.jsonl", "a") as rec_f, open(folder / "frames.jsonl", "a") as fr_f:
+            def flush_until(t: float) -> bool:
+                nonlocal wi, buf, written
+                while wi < len(todo) and t >= todo[wi].end:
+                    w = todo[wi]
+                    inside = [f for f in buf if w.start <= f.t < w.end]
+                    buf = [f for f in buf if f.t >= w.end]
+                    rec = summarise_window(done + wi, w, inside, speech)
+                    fr_f.write("".join(f.model_dump_json() + "\n" for f in inside))
+                    fr_f.flush()
+                    rec_f.write(rec.model_dump_json() + "\n")
+                    rec_f.flush()
+                    bar.update(round(w.end - w.start, 3))
+                    wi += 1
+                    written += 1
+                    if stop_after is not None and written >= stop_after:
+                        return False
+                return True
+
+            if analyzer is not None:
+                for t, rgb in iter_frames(path, fps=config.sample_fps, max_side=config.max_side, start=start_t):
+                    if t < start_t:
+                        continue
+                    if not flush_until(t):
+                        return False
+                    buf.append(analyzer.analyze(t, rgb))
+            return flush_until(float("inf"))
+    finally:
+        bar.close()
+        if analyzer is not None and hasattr(analyzer, "close"):
+            analyzer.close()
+
+
+def index_status(path: str | os.PathLike, settings: Settings | None = None) -> dict:
+    s = settings or get_settings()
+    meta = probe(path)
+    config = IndexConfig.from_settings(s)
+    folder = index_folder(meta, config, s)
+    windows = windows_for(meta.duration, config.window_s)
+    n = sum(1 for _ in _lines(folder / "records.jsonl")) if folder.exists() else 0
+    done = (folder / "done.json").exists()
+    other = sorted(p.name for p in folder.parent.iterdir() if p.is_dir() and p != folder) \
+        if folder.parent.exists() else []
+    return {"video": meta.path, "hash": meta.sha256, "config": config.key(), "folder": str(folder),
+            "windows_done": n, "windows_total": len(windows), "complete": done,
+            "summary": json.loads((folder / "done.json").read_text()) if done else None,
+            "other_configs_cached": other}

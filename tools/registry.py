@@ -1,0 +1,230 @@
+"""The typed tool registry (Maestro's idea, done once): every verification tool is declared here with its
+name, purpose, modality, cost and input/output models. Prompts, the policy and the dispatcher all read
+this table; no tool name appears in hand-written prompt text.
+
+Tools read the video's index (computed once) and, for active perception (`zoom`), the video itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.schemas import Evidence, FaceFrame, TimeWindow
+
+
+class ToolCall(BaseModel):
+    """Input every verification tool takes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str
+    window: TimeWindow
+    evidence_id: str
+
+
+class ToolDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tool: str
+    window: TimeWindow
+    run: bool
+    value: float
+    cost: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    purpose: str
+    modality: str
+    cost: float
+    needs: str  # "face" | "speech" | "video"
+    fn: Callable[..., Evidence]
+    input_model: type[BaseModel] = ToolCall
+    output_model: type[BaseModel] = Evidence
+
+    def describe(self) -> str:
+        return f"- {self.name} ({self.modality}, cost {self.cost:g}): {self.purpose}"
+
+
+# ---------------------------------------------------------------- tool functions (ctx = graphs Deps-like)
+
+def _frames(ctx, w: TimeWindow) -> list[FaceFrame]:
+    return ctx.index.frames_in(w)
+
+
+def tool_expression(ctx, w: TimeWindow, eid: str) -> Evidence:
+    from tools.expression import expression_evidence
+    return expression_evidence(_frames(ctx, w), w, eid)
+
+
+def tool_aus(ctx, w: TimeWindow, eid: str) -> Evidence:
+    from tools.aus import aus_evidence
+    return aus_evidence(_frames(ctx, w), w, eid)
+
+
+def tool_motion(ctx, w: TimeWindow, eid: str) -> Evidence:
+    """Per-region facial flow (head motion removed) measured at indexing time between sampled frames."""
+    frames = [f for f in _frames(ctx, w) if f.motion]
+    if not frames:
+        return Evidence(id=eid, tool="motion", modality="motion", window=w, values={"n_pairs": 0},
+                        text=f"No facial motion measured in {w.label()} (no consecutive face frames).")
+    names = sorted({k for f in frames for k in f.motion})
+    means = {n: float(np.mean([f.motion.get(n, 0.0) for f in frames])) for n in names}
+    values: dict = {f"{n}_mean": round(v, 4) for n, v in means.items()}
+    values.update({f"{n}_max": round(max(f.motion.get(n, 0.0) for f in frames), 4) for n in names})
+    values["n_pairs"] = len(frames)
+    top = sorted(means.items(), key=lambda kv: -kv[1])[:2]
+    text = (f"Facial micro-motion over {len(frames)} frame pairs in {w.label()} (head motion removed): strongest in "
+            + " and ".join(f"{n} ({v:.2f} px)" for n, v in top) + ".")
+    return Evidence(id=eid, tool="motion", modality="motion", window=w, values=values, text=text,
+                    times=[f.t for f in frames])
+
+
+def tool_voice(ctx, w: TimeWindow, eid: str) -> Evidence:
+    from tools.prosody import ArousalScore, VoiceFeatures, voice_evidence
+    segs = [v for v in ctx.index.speech.voice if min(v.end, w.end) > max(v.start, w.start)]
+    if not segs:
+        return Evidence(id=eid, tool="prosody.voice", modality="voice", window=w, values={"speech_s": 0.0},
+                        text=f"No speech in {w.label()}.")
+    best = max(segs, key=lambda v: (v.arousal if v.arousal is not None else -9))
+    fields = set(VoiceFeatures.model_fields)
+    feats = VoiceFeatures(start=best.start, end=best.end, **{k: v for k, v in best.features.items() if k in fields})
+    score = None if best.arousal is None else ArousalScore(score=best.arousal, pitch_st=best.pitch_st,
+                                                           loudness_db=best.loudness_db)
+    return voice_evidence(feats, score, w, eid)
+
+
+def tool_transcript(ctx, w: TimeWindow, eid: str) -> Evidence:
+    from tools.speech import transcript_evidence
+    return transcript_evidence(ctx.index.speech.segments, w, eid)
+
+
+def tool_zoom(ctx, w: TimeWindow, eid: str) -> Evidence:
+    """Active perception: re-decode the window densely, zoom on the main face and re-read AUs/expression."""
+    from tools.aus import summarize_aus
+    from tools.expression import mean_expression
+    from tools.face import FaceAnalyzer, zoom
+    from tools.video import iter_frames
+
+    frames: list[FaceFrame] = []
+    crops_seen = 0
+    with FaceAnalyzer(max_faces=ctx.settings.max_faces) as fa:
+        for t, rgb in iter_frames(ctx.index.meta.path, fps=8.0, max_side=1280, start=w.start, end=w.end):
+            base = fa.analyze(t, rgb)
+            if base.box is None:
+                frames.append(base)
+                continue
+            h, wd = rgb.shape[:2]
+            x, y, bw, bh = base.box
+            crop, _ = zoom(rgb, (x * wd, y * h, bw * wd, bh * h), "face", size=256)
+            crops_seen += 1
+            z = fa.analyze(t, crop)
+            frames.append(z if z.n_faces else base)
+    s = summarize_aus(frames, w)
+    expr = mean_expression(frames)
+    top = max(expr, key=expr.get) if expr else None
+    strong = [(a, v) for a, v in s.top(3, by="max") if v >= 0.3]
+    values: dict = {f"{a}_max": v for a, v in s.max.items()}
+    values.update(n_frames=len(frames), n_zoomed=crops_seen, n_occluded=s.n_occluded)
+    if expr:
+        values.update({f"p_{k}": v for k, v in expr.items()})
+    if not crops_seen:
+        text = f"Zoomed re-read of {w.label()} found no face."
+    else:
+        au_txt = ", ".join(f"{a} peak {v:.2f}" for a, v in strong) or "no strong Action Units"
+        text = (f"Zoomed face re-read at 8 fps over {crops_seen} frames in {w.label()}: {au_txt}"
+                + (f"; expression mostly {top} ({expr[top]:.2f})" if top else "") + ".")
+    return Evidence(id=eid, tool="zoom", modality="face", window=w, values=values, text=text,
+                    times=[f.t for f in frames])
+
+
+REGISTRY: dict[str, ToolSpec] = {t.name: t for t in [
+    ToolSpec("expression", "7-class facial expression probabilities averaged over the face frames",
+             "face", 1.0, "face", tool_expression),
+    ToolSpec("aus", "facial Action Unit intensities, peaks and onset/apex/offset events",
+             "face", 1.0, "face", tool_aus),
+    ToolSpec("motion", "optical-flow micro-motion per facial region (brows, eyes, mouth...)",
+             "motion", 1.0, "face", tool_motion),
+    ToolSpec("voice", "prosody: pitch, loudness, rate vs the speaker's baseline -> vocal arousal",
+             "voice", 1.0, "speech", tool_voice),
+    ToolSpec("transcript", "the words spoken in the window, with times",
+             "words", 0.5, "speech", tool_transcript),
+    ToolSpec("zoom", "active zoom: re-decode densely, crop the face, re-read AUs and expression",
+             "face", 4.0, "face", tool_zoom),
+]}
+
+
+def tools_text() -> str:
+    return "\n".join(s.describe() for s in REGISTRY.values())
+
+
+def plan_tools(window: TimeWindow, face_ratio: float, has_speech: bool, modalities: list[str],
+               budget: float, already: set[str] = frozenset(), ambiguous: bool = False) -> list[ToolDecision]:
+    """Choose tools by expected value per cost against the remaining budget; every decision is logged."""
+    out = []
+    for spec in REGISTRY.values():
+        if spec.name in already:
+            out.append(ToolDecision(tool=spec.name, window=window, run=False, value=0, cost=spec.cost,
+                                    reason="evidence already gathered"))
+            continue
+        avail = face_ratio if spec.needs == "face" else (1.0 if has_speech else 0.0)
+        value = avail * (1.5 if spec.modality in modalities else 1.0)
+        if spec.name == "zoom":
+            value *= 1.2 if ambiguous else 0.2
+        if spec.name == "transcript" and not has_speech:
+            value = 0.0
+        out.append(ToolDecision(tool=spec.name, window=window, run=False, value=round(value, 3),
+                                cost=spec.cost, reason=""))
+    spent = 0.0
+    for d in sorted((d for d in out if d.reason == ""), key=lambda d: -d.value / d.cost):
+        if d.value < 0.15:
+            d.reason = "no signal for this modality in the window"
+        elif spent + d.cost > budget:
+            d.reason = "over budget"
+        else:
+            d.run, d.reason = True, f"value/cost {d.value / d.cost:.2f}"
+            spent += d.cost
+    return out
+
+
+def run_tool(ctx, name: str, window: TimeWindow, eid: str) -> tuple[Evidence | None, str | None, float]:
+    """Dispatch one call. Returns (evidence, error, seconds); a failing tool never raises."""
+    spec = REGISTRY[name]
+    call = ToolCall(tool=name, window=window, evidence_id=eid)
+    t0 = time.monotonic()
+    try:
+        ev = spec.fn(ctx, call.window, call.evidence_id)
+        return spec.output_model.model_validate(ev), None, time.monotonic() - t0
+    except Exception as e:  # a broken tool becomes a logged, typed failure, not a crash
+        return None, f"{name}: {e.__class__.__name__}: {str(e)[:160]}", time.monotonic() - t0
+
+
+def support(ev: list[Evidence], label: str) -> float:
+    """How strongly the gathered evidence supports `label` in [0, 1] (expression prob, AU prototype, voice)."""
+    from agents.schemas import EXPRESSION_TO_EMOTION
+    inverse = {v: k for k, v in EXPRESSION_TO_EMOTION.items()}
+    near = {"Satisfaction": "happy", "Pride": "happy", "Love": "happy", "Trust": "neutral",
+            "Anticipation": "surprise", "Horror": "fear"}
+    cls = inverse.get(label) or near.get(label)
+    vals = []
+    for e in ev:
+        if e.tool == "expression" and cls and isinstance(e.values.get(cls), (int, float)):
+            vals.append(float(e.values[cls]))
+        if e.tool == "zoom" and cls and isinstance(e.values.get(f"p_{cls}"), (int, float)):
+            vals.append(float(e.values[f"p_{cls}"]))
+        if e.tool == "aus" and label in ("Joy", "Satisfaction", "Pride", "Love"):
+            v = e.values.get("AU12_mean")
+            if isinstance(v, (int, float)):
+                vals.append(min(1.0, float(v) * 1.5))
+        if e.tool == "prosody.voice" and isinstance(e.values.get("arousal"), (int, float)):
+            a = float(e.values["arousal"])
+            hi = label in ("Anger", "Fear", "Horror", "Surprise", "Joy")
+            vals.append(float(np.clip(0.5 + (a if hi else -a) / 2, 0, 1)) * 0.7)
+    return float(np.clip(max(vals) if vals else 0.0, 0, 1))

@@ -1,0 +1,227 @@
+"""Clip retrieval: text descriptors + affect vectors per window in FAISS, and `search_moments`.
+
+Each window gets (a) a textual descriptor ("face smiling: AU12 0.61, AU6 0.22; expression happy 0.74;
+voice aroused +0.6; says: '...'") embedded with MiniLM, and (b) a numeric affect vector (expression
+probabilities, key AUs, arousal, motion). Both go into FAISS: IndexFlatIP for small videos, HNSW above
+`HNSW_THRESHOLD` windows, moved to the GPU when `faiss-gpu` is installed. A query combines dense
+similarity, affect-prototype similarity and an affect-salience prior, then merges adjacent hits.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import faiss
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.schemas import TimeWindow, WindowRecord
+
+HNSW_THRESHOLD = 20000
+EXPR = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+KEY_AUS = ("AU1", "AU2", "AU4", "AU6", "AU9", "AU12", "AU15", "AU17", "AU20", "AU25", "AU26")
+AFFECT_DIM = len(EXPR) + len(KEY_AUS) + 2  # + arousal + motion
+
+# What each of the 13 labels looks like in the affect vector (FACS-style prototypes).
+PROFILES: dict[str, dict[str, float]] = {
+    "Joy": {"happy": 1.0, "AU12": 1.0, "AU6": 0.6, "AU25": 0.3, "arousal": 0.3},
+    "Satisfaction": {"happy": 0.7, "AU12": 0.6, "neutral": 0.3},
+    "Pride": {"happy": 0.6, "AU12": 0.4, "neutral": 0.3},
+    "Love": {"happy": 0.7, "AU12": 0.6, "AU6": 0.3},
+    "Trust": {"neutral": 0.6, "happy": 0.3},
+    "Anticipation": {"surprise": 0.4, "neutral": 0.4, "AU1": 0.3, "AU2": 0.3},
+    "Sadness": {"sad": 1.0, "AU1": 0.5, "AU4": 0.5, "AU15": 0.6, "AU17": 0.3, "fear": 0.2, "arousal": -0.2},
+    "Anger": {"angry": 1.0, "AU4": 0.7, "AU9": 0.2, "AU17": 0.2, "arousal": 0.6},
+    "Disgust": {"disgust": 1.0, "angry": 0.4, "AU9": 0.7, "AU4": 0.3, "AU15": 0.3},
+    "Fear": {"fear": 1.0, "AU1": 0.5, "AU2": 0.4, "AU4": 0.3, "AU20": 0.6, "arousal": 0.4},
+    "Horror": {"fear": 1.0, "surprise": 0.4, "AU20": 0.6, "AU26": 0.3, "arousal": 0.6},
+    "Surprise": {"surprise": 1.0, "AU1": 0.5, "AU2": 0.6, "AU26": 0.6, "arousal": 0.4},
+    "Neutral": {"neutral": 1.0, "arousal": -0.3},
+}
+
+
+def affect_vector(r: WindowRecord) -> np.ndarray:
+    v = [r.expression.get(k, 0.0) for k in EXPR]
+    v += [min(1.0, r.au_mean.get(k, 0.0)) for k in KEY_AUS]
+    v += [r.arousal or 0.0, min(1.0, r.motion)]
+    return np.asarray(v, dtype=np.float32)
+
+
+def _slot(name: str) -> int:
+    if name in EXPR:
+        return EXPR.index(name)
+    if name in KEY_AUS:
+        return len(EXPR) + KEY_AUS.index(name)
+    return {"arousal": AFFECT_DIM - 2, "motion": AFFECT_DIM - 1}[name]
+
+
+def prototype(emotions: list[str], arousal: str = "any") -> np.ndarray | None:
+    if not emotions and arousal == "any":
+        return None
+    p = np.zeros(AFFECT_DIM, dtype=np.float32)
+    for e in emotions:
+        for k, w in PROFILES.get(e, {}).items():
+            p[_slot(k)] += w
+    if arousal != "any":
+        p[_slot("arousal")] += 0.8 if arousal == "high" else -0.8
+    n = np.linalg.norm(p)
+    return p / n if n > 0 else None
+
+
+def describe(r: WindowRecord) -> str:
+    """Textual descriptor of a window, for embedding and for the LLM to read."""
+    parts = []
+    if r.face_frames == 0:
+        parts.append("no face visible")
+    else:
+        aus = sorted(((k, v) for k, v in r.au_mean.items() if v >= 0.15), key=lambda kv: -kv[1])[:5]
+        top = r.top_expression()
+        cue = {"happy": "smiling, laughing, cheerful", "sad": "sad, crying, upset", "angry": "angry, frowning",
+               "fear": "afraid, scared", "surprise": "surprised, astonished", "disgust": "disgusted",
+               "neutral": "calm neutral face"}
+        if top:
+            parts.append(f"face {cue.get(top[0], top[0])} (expression {top[0]} {top[1]:.2f})")
+        if aus:
+            parts.append("AUs " + ", ".join(f"{k} {v:.2f}" for k, v in aus))
+        if r.occluded_frames:
+            parts.append("face partly hidden")
+        if r.motion > 0.3:
+            parts.append("lively facial motion")
+    if r.arousal is not None:
+        parts.append("voice aroused, loud" if r.arousal > 0.3 else "voice calm, flat" if r.arousal < -0.3
+                     else "voice typical")
+    if r.transcript:
+        parts.append(f'says: "{r.transcript[:200]}"')
+    return "; ".join(parts)
+
+
+@lru_cache(maxsize=1)
+def embedder():
+    from tools.embed import TextEmbedder
+    return TextEmbedder()
+
+
+def _make_index(dim: int, n: int) -> faiss.Index:
+    index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT) if n > HNSW_THRESHOLD \
+        else faiss.IndexFlatIP(dim)
+    return index
+
+
+def to_gpu(index: faiss.Index) -> faiss.Index:
+    """Move an index to GPU 0 when the faiss build has GPU support (faiss-gpu-cu12); else unchanged."""
+    if hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
+        return faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
+    return index
+
+
+def build_vectors(idx) -> None:
+    """Write descriptors.json, text.faiss and affect.faiss into the index folder."""
+    recs = idx.records
+    desc = [describe(r) for r in recs]
+    text = embedder().embed(desc) if recs else np.zeros((0, 384), np.float32)
+    aff = np.stack([affect_vector(r) for r in recs]) if recs else np.zeros((0, AFFECT_DIM), np.float32)
+    affn = aff / np.maximum(np.linalg.norm(aff, axis=1, keepdims=True), 1e-6)
+    for name, mat in (("text", text), ("affect", affn)):
+        index = _make_index(mat.shape[1], len(mat))
+        if len(mat):
+            index.add(np.ascontiguousarray(mat, dtype=np.float32))
+        tmp = idx.folder / f"{name}.faiss.tmp"
+        faiss.write_index(index, str(tmp))
+        tmp.replace(idx.folder / f"{name}.faiss")
+    tmp = idx.folder / "descriptors.json.tmp"
+    tmp.write_text(json.dumps(desc))
+    tmp.replace(idx.folder / "descriptors.json")
+
+
+class Candidate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    window: TimeWindow
+    score: float
+    dense: float = 0.0
+    affect: float = 0.0
+    salience: float = 0.0
+    windows: list[int] = Field(default_factory=list, description="record indices merged into this moment")
+    descriptor: str = ""
+
+
+class Retriever:
+    """search_moments over one index folder."""
+
+    def __init__(self, idx):
+        self.idx = idx
+        folder: Path = idx.folder
+        self.text = to_gpu(faiss.read_index(str(folder / "text.faiss")))
+        self.affect = to_gpu(faiss.read_index(str(folder / "affect.faiss")))
+        self.desc: list[str] = json.loads((folder / "descriptors.json").read_text())
+        self.records: list[WindowRecord] = idx.records
+        self.aff = np.stack([affect_vector(r) for r in self.records]) if self.records else np.zeros((0, AFFECT_DIM))
+
+    def salience(self) -> np.ndarray:
+        """Affect-salience prior in [0,1]: non-neutral expression, AU activity, arousal, motion."""
+        if not self.records:
+            return np.zeros(0)
+        a = self.aff
+        nonneutral = 1.0 - a[:, EXPR.index("neutral")]
+        has_face = np.array([r.face_frames > 0 for r in self.records], dtype=float)
+        au = a[:, len(EXPR):len(EXPR) + len(KEY_AUS)].max(axis=1)
+        s = 0.4 * nonneutral * has_face + 0.3 * au + 0.2 * np.clip(a[:, -2], 0, 1) + 0.1 * a[:, -1]
+        return s / max(float(s.max()), 1e-6)
+
+    def search_moments(self, query_text: str, emotion_hint: list[str] | None = None, arousal: str = "any",
+                       k: int = 5, modality_hints: list[str] | None = None,
+                       exclude: list[TimeWindow] | None = None) -> list[Candidate]:
+        n = len(self.records)
+        if n == 0:
+            return []
+        nn = min(n, 512)
+        dense = np.zeros(n, np.float32)
+        if query_text.strip():
+            q = embedder().embed([query_text])
+            d, i = self.text.search(q, nn)
+            dense[i[0][i[0] >= 0]] = d[0][i[0] >= 0]
+        affect = np.zeros(n, np.float32)
+        proto = prototype(emotion_hint or [], arousal)
+        if proto is not None:
+            affn = self.aff / np.maximum(np.linalg.norm(self.aff, axis=1, keepdims=True), 1e-6)
+            affect = affn @ proto  # exact for all windows; the FAISS affect index serves large videos
+            if n > HNSW_THRESHOLD:
+                d, i = self.affect.search(proto[None], nn)
+                affect = np.full(n, float(d[0].min()), np.float32)
+                affect[i[0][i[0] >= 0]] = d[0][i[0] >= 0]
+        sal = self.salience()
+        w_dense, w_aff, w_sal = (0.35, 0.5, 0.15) if proto is not None else (0.7, 0.0, 0.3)
+        if modality_hints and "words" in modality_hints and proto is not None:
+            w_dense, w_aff = 0.5, 0.35
+        score = w_dense * dense + w_aff * affect + w_sal * sal
+        if exclude:
+            for j, r in enumerate(self.records):
+                if any(r.window.overlaps(x) for x in exclude):
+                    score[j] = -np.inf
+        return self._merge(score, dense, affect, sal, k)
+
+    def _merge(self, score, dense, affect, sal, k) -> list[Candidate]:
+        """Greedy: take the best window, grow it over neighbours scoring within 85% of it, repeat."""
+        order = np.argsort(-score)
+        used = np.zeros(len(score), bool)
+        out: list[Candidate] = []
+        for j in order:
+            if len(out) >= k or not np.isfinite(score[j]):
+                break
+            if used[j]:
+                continue
+            lo = hi = int(j)
+            thr = score[j] - 0.15 * abs(score[j])
+            while lo - 1 >= 0 and not used[lo - 1] and score[lo - 1] >= thr and hi - lo < 5:
+                lo -= 1
+            while hi + 1 < len(score) and not used[hi + 1] and score[hi + 1] >= thr and hi - lo < 5:
+                hi += 1
+            used[lo:hi + 1] = True
+            ids = list(range(lo, hi + 1))
+            w = TimeWindow(start=self.records[lo].window.start, end=self.records[hi].window.end)
+            out.append(Candidate(window=w, score=round(float(score[j]), 4), dense=round(float(dense[j]), 4),
+                                 affect=round(float(affect[j]), 4), salience=round(float(sal[j]), 4),
+                                 windows=ids, descriptor=self.desc[j]))
+        return out

@@ -1,0 +1,231 @@
+"""Speech: voice activity (silero VAD inside faster-whisper) and ASR with word times.
+
+CPU default: faster-whisper (CTranslate2, int8) with the packaged model from `tools.provision`.
+GPU upgrade: whisperx (batched ASR + wav2vec2 forced alignment), used only when it is installed,
+with models from local paths (`AFFECTLENS_MODEL_PATHS` keys "whisperx" and "whisperx-align").
+Both return `list[SpeechSegment]` with times in absolute video seconds. Nothing is downloaded.
+
+Licences: faster-whisper, ctranslate2, silero VAD: MIT.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from typing import Protocol
+
+import numpy as np
+
+from tools.errors import ModelMissing
+from tools.provision import resolve, whisper_name
+from tools.schemas import Evidence, SpeechSegment, TimeWindow, Word
+from tools.settings import Settings, get_settings
+
+ASR_SR = 16000
+
+
+def _to_16k(audio: np.ndarray, sr: int) -> np.ndarray:
+    """Mono float32 at 16 kHz (linear interpolation when `sr` differs; fine for speech models)."""
+    a = np.asarray(audio, dtype=np.float32)
+    if a.ndim > 1:
+        a = a.mean(axis=-1 if a.shape[-1] <= 8 else 0).astype(np.float32)
+    if sr == ASR_SR or a.size == 0:
+        return np.ascontiguousarray(a)
+    n = int(round(a.size * ASR_SR / sr))
+    x = np.linspace(0.0, a.size - 1, n)
+    return np.interp(x, np.arange(a.size), a).astype(np.float32)
+
+
+def vad_segments(audio: np.ndarray, sr: int = 16000, threshold: float = 0.5,
+                 min_speech_ms: int = 250, min_silence_ms: int = 500,
+                 pad_ms: int = 100) -> list[tuple[float, float]]:
+    """Speech regions as (start_s, end_s), relative to the start of `audio`.
+
+    Uses silero VAD (ONNX, bundled in faster-whisper). Silence, noise and empty input give []."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    a = _to_16k(audio, sr)
+    if a.size < ASR_SR // 10 or not np.isfinite(a).all() or float(np.abs(a).max()) < 1e-6:
+        return []
+    opts = VadOptions(threshold=threshold, min_speech_duration_ms=min_speech_ms,
+                      min_silence_duration_ms=min_silence_ms, speech_pad_ms=pad_ms)
+    stamps = get_speech_timestamps(a, vad_options=opts, sampling_rate=ASR_SR)
+    dur = a.size / ASR_SR
+    return [(round(max(0.0, s["start"] / ASR_SR), 3), round(min(dur, s["end"] / ASR_SR), 3))
+            for s in stamps if s["end"] > s["start"]]
+
+
+class SpeechTranscriber(Protocol):
+    def transcribe(self, audio: np.ndarray, sr: int = 16000, offset: float = 0.0,
+                   language: str | None = None) -> list[SpeechSegment]: ...
+
+
+def _clean_words(words: list[Word]) -> list[Word]:
+    """Make word times monotonic and non-degenerate (ASR can emit overlaps / zero-length words)."""
+    out: list[Word] = []
+    last = -1.0
+    for w in words:
+        s = max(w.start, last if last >= 0 else w.start)
+        e = max(w.end, s)
+        out.append(Word(text=w.text, start=round(s, 3), end=round(e, 3), prob=w.prob))
+        last = e
+    return out
+
+
+class Transcriber:
+    """faster-whisper on CPU (int8). Loads the model once; `transcribe` may be called many times."""
+
+    def __init__(self, settings: Settings | None = None, model: str | None = None,
+                 cpu_threads: int | None = None) -> None:
+        from faster_whisper import WhisperModel
+
+        s = settings or get_settings()
+        name = model or s.whisper
+        path = name if os.path.isdir(name) else str(resolve(whisper_name(name)))
+        threads = cpu_threads or getattr(s, "cpu_threads", None) or 2
+        self.model_path = path
+        self.english_only = name.endswith(".en") or path.rstrip("/").endswith(".en")
+        self._model = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=int(threads))
+        self.english_only = self.english_only or not self._model.model.is_multilingual
+
+    def transcribe(self, audio: np.ndarray, sr: int = 16000, offset: float = 0.0,
+                   language: str | None = None) -> list[SpeechSegment]:
+        """Segments with words; times are `offset` + seconds into `audio`. [] for silence/empty."""
+        a = _to_16k(audio, sr)
+        if a.size < ASR_SR // 10 or float(np.abs(a).max(initial=0.0)) < 1e-6:
+            return []
+        if self.english_only:
+            language = "en"
+        segs, info = self._model.transcribe(
+            a, language=language, beam_size=1, word_timestamps=True, vad_filter=True,
+            condition_on_previous_text=False)
+        dur = a.size / ASR_SR
+        out: list[SpeechSegment] = []
+        for seg in segs:
+            text = seg.text.strip()
+            if not text:
+                continue
+            words = [Word(text=w.word.strip(), start=offset + min(max(w.start, 0.0), dur),
+                          end=offset + min(max(w.end, 0.0), dur), prob=round(float(w.probability), 4))
+                     for w in (seg.words or []) if w.word.strip()]
+            words = _clean_words(words)
+            start = offset + min(max(seg.start, 0.0), dur)
+            end = offset + min(max(seg.end, 0.0), dur)
+            if words:
+                start, end = min(start, words[0].start), max(end, words[-1].end)
+            out.append(SpeechSegment(start=round(start, 3), end=round(max(end, start), 3), text=text,
+                                     words=words, language=info.language))
+        return out
+
+
+class WhisperXTranscriber:
+    """GPU upgrade: whisperx batched ASR + wav2vec2 alignment, from local model dirs only.
+
+    model_paths["whisperx"]: CTranslate2 whisper dir (default: the packaged faster-whisper model);
+    model_paths["whisperx-align"]: a local wav2vec2 CTC dir for word alignment (optional: without it
+    whisperx's own word times are skipped and segment-level times are spread over the words)."""
+
+    def __init__(self, settings: Settings | None = None, device: str = "cuda",
+                 compute_type: str = "float16", batch_size: int = 16) -> None:
+        try:
+            import whisperx
+        except ImportError as e:  # pragma: no cover - GPU extra
+            raise ModelMissing("whisperx is not installed (GPU extra): pip install 'affectlens[gpu]'") from e
+        s = settings or get_settings()
+        asr = s.model_paths.get("whisperx") or str(resolve(whisper_name(s.whisper)))
+        self._wx = whisperx
+        self.device, self.batch_size = device, batch_size
+        self._model = whisperx.load_model(asr, device, compute_type=compute_type, vad_method="silero")
+        self._align_path = s.model_paths.get("whisperx-align")
+        self._align: dict[str, tuple] = {}
+
+    def _aligner(self, lang: str):  # pragma: no cover - GPU extra
+        if not self._align_path:
+            return None
+        if lang not in self._align:
+            self._align[lang] = self._wx.load_align_model(
+                language_code=lang, device=self.device, model_name=self._align_path)
+        return self._align[lang]
+
+    def transcribe(self, audio: np.ndarray, sr: int = 16000, offset: float = 0.0,
+                   language: str | None = None) -> list[SpeechSegment]:  # pragma: no cover - GPU extra
+        a = _to_16k(audio, sr)
+        if a.size < ASR_SR // 10 or float(np.abs(a).max(initial=0.0)) < 1e-6:
+            return []
+        res = self._model.transcribe(a, batch_size=self.batch_size, language=language)
+        lang = res.get("language") or language or "en"
+        segs = res["segments"]
+        al = self._aligner(lang)
+        if al is not None and segs:
+            segs = self._wx.align(segs, al[0], al[1], a, self.device, return_char_alignments=False)["segments"]
+        out: list[SpeechSegment] = []
+        for seg in segs:
+            text = str(seg.get("text", "")).strip()
+            if not text:
+                continue
+            s0, s1 = float(seg["start"]), float(seg["end"])
+            raw = seg.get("words") or []
+            if not raw:  # spread segment time over the words
+                toks = text.split()
+                step = (s1 - s0) / max(1, len(toks))
+                raw = [{"word": t, "start": s0 + i * step, "end": s0 + (i + 1) * step} for i, t in enumerate(toks)]
+            words, prev = [], s0
+            for w in raw:
+                ws = float(w.get("start", prev))
+                we = float(w.get("end", ws))
+                prev = we
+                words.append(Word(text=str(w["word"]).strip(), start=offset + ws, end=offset + we,
+                                  prob=float(w.get("score", 1.0))))
+            out.append(SpeechSegment(start=round(offset + s0, 3), end=round(offset + s1, 3), text=text,
+                                     words=_clean_words(words), language=lang))
+        return out
+
+
+def whisperx_available() -> bool:
+    return importlib.util.find_spec("whisperx") is not None
+
+
+def make_transcriber(settings: Settings | None = None) -> SpeechTranscriber:
+    """WhisperXTranscriber when whisperx is installed and a GPU is visible; otherwise the CPU one."""
+    s = settings or get_settings()
+    if whisperx_available():
+        try:
+            import torch  # whisperx depends on torch
+
+            if torch.cuda.is_available():
+                return WhisperXTranscriber(s)
+        except Exception:  # noqa: BLE001 - any GPU-path failure falls back to the CPU model
+            pass
+    return Transcriber(s)
+
+
+def words_in(segments: list[SpeechSegment], window: TimeWindow) -> list[Word]:
+    """Words whose midpoint lies in the window (segment text split evenly when words are missing)."""
+    out: list[Word] = []
+    for seg in segments:
+        words = seg.words
+        if not words and seg.text.strip() and seg.end > seg.start:
+            toks = seg.text.split()
+            step = (seg.end - seg.start) / len(toks)
+            words = [Word(text=t, start=seg.start + i * step, end=seg.start + (i + 1) * step)
+                     for i, t in enumerate(toks)]
+        out.extend(w for w in words if window.start <= 0.5 * (w.start + w.end) < window.end)
+    return out
+
+
+def transcript_evidence(segments: list[SpeechSegment], window: TimeWindow, id: str,
+                        max_chars: int = 300) -> Evidence:
+    """Evidence quoting what was said inside `window`. The quote is user content (the speech in the
+    video), wrapped in quotes after `said:` so downstream prompts never treat it as instructions."""
+    words = words_in(segments, window)
+    quote = " ".join(w.text for w in words).replace('"', "'").strip()
+    if len(quote) > max_chars:
+        quote = quote[: max_chars - 1].rstrip() + "…"
+    text = f'said: "{quote}"' if quote else "no speech in this window"
+    langs = sorted({s.language for s in segments if s.language})
+    return Evidence(
+        id=id, tool="speech.transcribe", modality="words", window=window,
+        values={"transcript": quote, "n_words": len(words),
+                "mean_word_prob": round(float(np.mean([w.prob for w in words])), 3) if words else None,
+                "language": langs[0] if langs else None},
+        text=text, times=[round(w.start, 3) for w in words])
