@@ -45,9 +45,9 @@ def rationale(query: str, label: str, window: str, evidence_lines: list[str]) ->
     return [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": (
-            "Write 1-3 short sentences explaining why this moment shows the emotion. Every sentence must cite "
-            "the evidence it uses by id in square brackets, e.g. [E2]. Cite only ids listed below; state only "
-            "what the evidence says.\n"
+            "Explain in 1-3 short claims why this moment shows the emotion. Each claim states one thing the "
+            "evidence says, in plain words, and names the id of that evidence item (e.g. E2). State only what "
+            "the evidence says.\n"
             f"User query: <data>{query}</data>\nMoment: {window}, emotion: {label}\nEvidence:\n<data>\n"
             + "\n".join(evidence_lines) + "\n</data>")},
     ]

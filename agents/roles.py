@@ -117,12 +117,31 @@ class Rationale(BaseModel):
     text: str = Field(max_length=800)
 
 
+def claims_schema(ids: list[str]) -> type[BaseModel]:
+    """Rationale as claims, each naming one evidence id from those offered (enforced by the JSON schema)."""
+    claim = create_model("Claim", __config__=ConfigDict(extra="forbid"),
+                         text=(str, Field(max_length=240)), evidence=(Literal[tuple(ids)], ...))  # type: ignore
+    return create_model("Claims", __config__=ConfigDict(extra="forbid"),
+                        claims=(list[claim], Field(min_length=1, max_length=3)))
+
+
 _CITE = re.compile(r"\[([A-Za-z0-9_.:-]+)\]")
 
 
-def check_rationale(text: str, evidence: dict[str, Evidence], window: TimeWindow) -> tuple[str, list[str], list[str]]:
-    """Keep only sentences whose every citation resolves to evidence overlapping the moment and that cite
-    at least one such item. Returns (clean text, cited ids, problems)."""
+def _emotion_words(text: str) -> set[str]:
+    words = re.findall(r"[a-z']+", text.lower())
+    return {e for w in words for e in [_EXTRA.get(w) or ALIASES.get(w)] if e}
+
+
+def _numbers(text: str) -> set[str]:
+    return set(re.findall(r"\d+(?:\.\d+)?", text))
+
+
+def check_rationale(text: str, evidence: dict[str, Evidence], window: TimeWindow,
+                    label: str | None = None) -> tuple[str, list[str], list[str]]:
+    """Keep only sentences that cite at least one evidence item, whose every citation resolves to evidence
+    overlapping the moment, and whose emotion words and numbers are backed by the label or the cited
+    evidence. Returns (clean text, cited ids, problems)."""
     problems: list[str] = []
     kept, cited = [], []
     for sent in re.split(r"(?<=[.!?])\s+", text.strip()):
@@ -135,6 +154,16 @@ def check_rationale(text: str, evidence: dict[str, Evidence], window: TimeWindow
             continue
         if bad:
             problems.append(f"invalid citation {bad} removed: {sent[:80]!r}")
+            continue
+        backing = " ".join(evidence[i].text + " " + " ".join(map(str, evidence[i].values.values())) for i in ids)
+        claim = _CITE.sub("", sent)
+        foreign = _emotion_words(claim) - _emotion_words(backing) - ({label} if label else set())
+        if foreign:
+            problems.append(f"claim names {sorted(foreign)} that its evidence does not show: {sent[:80]!r}")
+            continue
+        unbacked = {n for n in _numbers(claim) if n not in backing}
+        if unbacked:
+            problems.append(f"claim has numbers {sorted(unbacked)} not in its evidence: {sent[:80]!r}")
             continue
         kept.append(sent)
         cited += [i for i in ids if i not in cited]
@@ -154,23 +183,28 @@ def write_rationale(llm: LLMClient | None, query: str, label: str, window: TimeW
     evidence = {e.id: e for e in items}
     lines = [f"[{e.id}] {e.tool} {e.window.label()}: {e.text}" for e in items]
     flags: list[str] = []
-    if llm is not None:
+    if llm is not None and items:
         msgs = prompts.rationale(query, label, window.label(), lines)
+        best: tuple[str, list[str]] = ("", [])
         for attempt in range(2):
             try:
-                out = llm.structured(msgs, Rationale, max_tokens=220, deadline=deadline, tag="rationale")
+                out = llm.structured(msgs, claims_schema(list(evidence)), max_tokens=260, deadline=deadline,
+                                     tag="rationale")
             except LLMError:
                 flags.append("llm_fallback:rationale")
                 break
-            text, cited, problems = check_rationale(out.text, evidence, window)
+            joined = " ".join(c.text.strip().rstrip(".").replace("[", "(").replace("]", ")")
+                              + f" [{c.evidence}]." for c in out.claims)
+            text, cited, problems = check_rationale(joined, evidence, window, label)
             if text and not problems:
                 return text, cited, flags
-            if text and attempt == 1:
-                return text, cited, flags + ["rationale_pruned"]
+            if len(cited) > len(best[1]):
+                best = (text, cited)
             msgs = msgs + [{"role": "assistant", "content": out.model_dump_json()},
                            {"role": "user", "content": "Problems: " + "; ".join(problems[:3]) +
-                            ". Rewrite: every sentence must cite a listed id like [E1]."}]
-        else:
-            flags.append("rationale_repair_failed")
+                            ". Rewrite the claims so each states only what its evidence item says."}]
+        if best[0]:
+            return best[0], best[1], flags + ["rationale_pruned"]
+        flags.append("rationale_repair_failed")
     text, cited = template_rationale(label, items)
     return text, cited, flags + ["rationale_template"]

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from agents.llm import LLMClient, client_from_settings
@@ -23,6 +24,12 @@ from tools.errors import LLMError
 from tools.index import VideoIndex, build_index
 from tools.retrieval import Retriever
 from tools.settings import Settings, get_settings
+
+
+# Types the checkpointer may rebuild from SQLite (LangGraph refuses unregistered types).
+_STATE_TYPES = [("agents.schemas", "Intent"), ("agents.schemas", "Moment"), ("agents.schemas", "Answer"),
+                ("tools.retrieval", "Candidate"), ("graphs.state", "Verified"), ("tools.schemas", "Evidence"),
+                ("tools.schemas", "TimeWindow"), ("tools.schemas", "VideoMeta")]
 
 
 class Session:
@@ -44,7 +51,7 @@ class Session:
         db = Path(s.cache_dir) / "sessions.sqlite"
         db.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(db), check_same_thread=False)
-        self.graph = build_graph(self.deps, checkpointer=SqliteSaver(self._conn))
+        self.graph = build_graph(self.deps, checkpointer=SqliteSaver(self._conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES)))
         self.id = session_id or uuid.uuid4().hex[:12]
 
     def _config(self) -> dict:

@@ -40,7 +40,7 @@ def route(state: AgentState, deps: Deps) -> dict:
     elif has_prev and _NEXT.search(q) and not roles.keyword_intent(q).emotions:
         mode = "next"
     shown = list(state.get("shown", [])) if mode != "new" else []
-    return {"mode": mode, "rounds": 0, "rejected": [], "flags": [], "shown": shown,
+    return {"mode": mode, "rounds": 0, "rejected": [], "flags": [], "shown": shown, "candidates": [], "verified": [],
             "deadline": time.time() + deps.settings.query_timeout_s,
             "events": [{"t": round(time.time(), 2), "node": "route", "mode": mode}]}
 
@@ -123,6 +123,8 @@ def verify(state: AgentState, deps: Deps) -> dict:
     intent = state["intent"]
     evidence = list(state.get("evidence", []))
     events = list(state.get("events", []))
+    if not state.get("candidates"):  # nothing new to verify: keep what earlier rounds judged
+        return {"events": _event(state, node="verify", note="no new candidates")}
     verified: list[Verified] = []
     budget = deps.tool_budget
     for c in state.get("candidates", []):
@@ -163,6 +165,8 @@ def verify(state: AgentState, deps: Deps) -> dict:
 
 def judge(state: AgentState, deps: Deps) -> dict:
     intent = state["intent"]
+    if not state.get("candidates"):
+        return {"events": _event(state, node="judge", note="nothing new to judge")}
     verified = [v.model_copy() for v in state.get("verified", [])]
     ev = {e.id: e for e in state.get("evidence", [])}
     flags = list(state.get("flags", []))

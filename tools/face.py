@@ -325,7 +325,11 @@ class FaceAnalyzer:
     def analyze_video(self, path, fps: float = 4.0, start: float = 0.0, end: float | None = None,
                       max_side: int = 640) -> list[FaceFrame]:
         """Convenience: `analyze` every sampled frame of a video (fresh tracks/baselines)."""
+        from contextlib import closing
+
         from tools.video import iter_frames
 
         self.reset()
-        return [self.analyze(t, fr) for t, fr in iter_frames(path, fps=fps, max_side=max_side, start=start, end=end)]
+        # closing(): a suspended iter_frames generator (e.g. after an exception) can hang later decodes
+        with closing(iter_frames(path, fps=fps, max_side=max_side, start=start, end=end)) as frames:
+            return [self.analyze(t, fr) for t, fr in frames]

@@ -189,8 +189,9 @@ def flow_series(video_path: str | os.PathLike, start: float = 0.0, end: float | 
     fl = FlowAnalyzer(size)
     out: list[FlowResult] = []
     prev = None
+    frames = iter_frames(video_path, fps=fps, max_side=max_side, start=start, end=end)
     try:
-        for t, rgb in iter_frames(video_path, fps=fps, max_side=max_side, start=start, end=end):
+        for t, rgb in frames:
             faces = fa.find_faces(rgb)
             if not faces:
                 prev = None
@@ -200,6 +201,7 @@ def flow_series(video_path: str | os.PathLike, start: float = 0.0, end: float | 
                 out.append(fl.analyze(prev[1], rgb, prev[2], face.landmarks, t0=prev[0], t1=t))
             prev = (t, rgb, face.landmarks)
     finally:
+        frames.close()  # a suspended iter_frames generator can hang later decodes
         if own:
             fa.close()
     return out

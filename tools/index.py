@@ -7,7 +7,8 @@ FAISS (see tools/retrieval.py). Memory stays flat: frames are summarised window 
 appended to disk as they finish; a killed run resumes after the last finished window.
 
 Cache layout: <cache_dir>/index/<content hash>/<config key>/
-    meta.json  speech.json  frames.jsonl  records.jsonl  vectors.faiss  done.json
+    meta.json speech.json frames.jsonl records.jsonl state.pkl (analyzer checkpoint every STATE_EVERY
+    windows) descriptors.json text.faiss affect.faiss done.json
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +33,7 @@ from tools.video import iter_frames, load_audio, probe
 
 INDEX_VERSION = 1
 AUDIO_CHUNK_S = 300.0
+STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
 
 
 class IndexConfig(BaseModel):
@@ -243,11 +246,33 @@ def build_index(path: str | os.PathLike, settings: Settings | None = None, progr
         return idx
 
 
+def _load_state(folder: Path) -> tuple[int, dict | None]:
+    try:
+        with open(folder / "state.pkl", "rb") as f:
+            st = pickle.load(f)
+        return int(st["windows"]), st["analyzer"]
+    except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, AttributeError):
+        return 0, None
+
+
+def _save_state(folder: Path, windows: int, analyzer) -> None:
+    if analyzer is None or not hasattr(analyzer, "get_state"):
+        return
+    tmp = folder / "state.pkl.tmp"
+    with open(tmp, "wb") as f:
+        pickle.dump({"windows": windows, "analyzer": analyzer.get_state()}, f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, folder / "state.pkl")
+
+
 def _resume_point(folder: Path) -> int:
-    """Number of finished windows; truncates a half-written tail left by a killed run."""
+    """Number of finished windows to keep: those up to the last analyzer-state checkpoint (so resumed
+    frames see the same tracks and baselines as an uninterrupted run); drops any half-written tail."""
     rec_path, fr_path = folder / "records.jsonl", folder / "frames.jsonl"
+    checkpoint, _ = _load_state(folder)
     records = []
     for ln in _lines(rec_path):
+        if len(records) >= checkpoint:
+            break
         try:
             records.append(WindowRecord.model_validate_json(ln))
         except ValueError:
@@ -293,6 +318,16 @@ class FrameAnalyzer:
         self._prev = (t, rgb, face.landmarks)
         return frame.model_copy(update={"motion": motion}) if motion else frame
 
+    def get_state(self) -> dict:
+        """Everything that carries over between frames (tracks, per-track AU baselines, last frame)."""
+        f = self.face
+        return {"tracker": f.tracker, "aus": f.aus, "main": f._main, "last_face": f.last_face, "prev": self._prev}
+
+    def set_state(self, st: dict) -> None:
+        f = self.face
+        f.tracker, f.aus, f._main, f.last_face, self._prev = (st["tracker"], st["aus"], st["main"],
+                                                              st["last_face"], st["prev"])
+
     def close(self) -> None:
         self.face.close()
 
@@ -309,6 +344,8 @@ def _index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, 
     bar = tqdm(total=round(meta.duration - start_t, 1), initial=0, desc="frames", unit="s", disable=not progress,
                leave=False, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s [{elapsed}<{remaining}]")
     analyzer = (face_factory or _default_face_factory)(s) if meta.has_video else None
+    if done and analyzer is not None and hasattr(analyzer, "set_state"):
+        analyzer.set_state(_load_state(folder)[1])
     wi, buf, written = 0, [], 0
     try:
         with open(folder / "records.jsonl", "a") as rec_f, open(folder / "frames.jsonl", "a") as fr_f:
@@ -326,6 +363,8 @@ def _index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, 
                     bar.update(round(w.end - w.start, 3))
                     wi += 1
                     written += 1
+                    if (done + wi) % STATE_EVERY == 0:
+                        _save_state(folder, done + wi, analyzer)
                     if stop_after is not None and written >= stop_after:
                         return False
                 return True

@@ -207,24 +207,27 @@ def run_tool(ctx, name: str, window: TimeWindow, eid: str) -> tuple[Evidence | N
 
 
 def support(ev: list[Evidence], label: str) -> float:
-    """How strongly the gathered evidence supports `label` in [0, 1] (expression prob, AU prototype, voice)."""
+    """How strongly the gathered evidence supports `label`, in [0, 1]. The face decides when a usable face
+    was seen (expression probability, zoomed re-read; the AU12 smile proxy only without an expression
+    reading, since crying stretches the mouth too); otherwise the voice's arousal direction does."""
     from agents.schemas import EXPRESSION_TO_EMOTION
     inverse = {v: k for k, v in EXPRESSION_TO_EMOTION.items()}
     near = {"Satisfaction": "happy", "Pride": "happy", "Love": "happy", "Trust": "neutral",
             "Anticipation": "surprise", "Horror": "fear"}
     cls = inverse.get(label) or near.get(label)
-    vals = []
+    face, smile, voice = [], [], []
     for e in ev:
         if e.tool == "expression" and cls and isinstance(e.values.get(cls), (int, float)):
-            vals.append(float(e.values[cls]))
+            face.append(float(e.values[cls]))
         if e.tool == "zoom" and cls and isinstance(e.values.get(f"p_{cls}"), (int, float)):
-            vals.append(float(e.values[f"p_{cls}"]))
+            face.append(float(e.values[f"p_{cls}"]))
         if e.tool == "aus" and label in ("Joy", "Satisfaction", "Pride", "Love"):
             v = e.values.get("AU12_mean")
             if isinstance(v, (int, float)):
-                vals.append(min(1.0, float(v) * 1.5))
+                smile.append(min(1.0, float(v)))
         if e.tool == "prosody.voice" and isinstance(e.values.get("arousal"), (int, float)):
             a = float(e.values["arousal"])
             hi = label in ("Anger", "Fear", "Horror", "Surprise", "Joy")
-            vals.append(float(np.clip(0.5 + (a if hi else -a) / 2, 0, 1)) * 0.7)
-    return float(np.clip(max(vals) if vals else 0.0, 0, 1))
+            voice.append(float(np.clip(0.5 + (a if hi else -a) / 2, 0, 1)) * 0.7)
+    best = max(face) if face else max(smile) * 0.8 if smile else max(voice) if voice else 0.0
+    return float(np.clip(best, 0, 1))

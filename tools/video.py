@@ -119,7 +119,6 @@ def iter_frames(path: str | os.PathLike, fps: float = 4.0, max_side: int = 640,
         if not c.streams.video:
             return
         stream = c.streams.video[0]
-        stream.thread_type = "AUTO"
         if start > 0:
             try:
                 c.seek(int(start / stream.time_base), stream=stream, backward=True)
@@ -182,3 +181,64 @@ def load_audio(path: str | os.PathLike, sr: int = 16000, start: float = 0.0,
     if end is not None:
         audio = audio[: max(0, int(round((end - start) * sr)))]
     return audio
+
+
+def concat_videos(paths: list[str | os.PathLike], out: str | os.PathLike, size: tuple[int, int] = (640, 360),
+                  fps: int = 25, audio: bool = True) -> list[tuple[float, float]]:
+    """Re-encode clips back to back into one H.264/AAC mp4 (letterboxed to `size`), streaming.
+
+    Returns each clip's exact (start, end) in the output, in seconds (frame-accurate: boundaries fall on
+    frame times). Clips without audio get silence, so the audio track stays aligned."""
+    import cv2
+
+    w, h = size
+    spans: list[tuple[float, float]] = []
+    sr = 16000
+    with av.open(str(out), "w") as oc:
+        vs = oc.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.options = {"preset": "veryfast", "crf": "23"}
+        as_ = oc.add_stream("aac", rate=sr, layout="mono") if audio else None
+        n_frames, n_samples = 0, 0
+        for p in paths:
+            start_frame = n_frames
+            meta = probe(p)
+            step = 1.0 / fps
+            t_next = 0.0
+            last = None
+            for t, img in iter_frames(p, fps=0, max_side=10_000):
+                while t_next <= t + 1e-6 and t_next < meta.duration:
+                    last = img
+                    canvas = np.zeros((h, w, 3), np.uint8)
+                    ih, iw = img.shape[:2]
+                    sc = min(w / iw, h / ih)
+                    rw, rh = max(2, int(iw * sc)), max(2, int(ih * sc))
+                    canvas[(h - rh) // 2:(h - rh) // 2 + rh, (w - rw) // 2:(w - rw) // 2 + rw] = \
+                        cv2.resize(img, (rw, rh), interpolation=cv2.INTER_AREA)
+                    frame = av.VideoFrame.from_ndarray(canvas, format="rgb24")
+                    frame.pts = n_frames
+                    for pkt in vs.encode(frame):
+                        oc.mux(pkt)
+                    n_frames += 1
+                    t_next += step
+            del last
+            clip_len = (n_frames - start_frame) / fps
+            if as_ is not None:
+                a = load_audio(p, sr=sr) if meta.has_audio else np.zeros(0, np.float32)
+                target = int(round(n_frames * sr / fps)) - n_samples
+                a = np.pad(a[:target], (0, max(0, target - a.size))).astype(np.float32)
+                for i in range(0, a.size, 1024):
+                    chunk = a[i:i + 1024]
+                    af = av.AudioFrame.from_ndarray(chunk[None, :], format="flt", layout="mono")
+                    af.sample_rate = sr
+                    af.pts = n_samples + i
+                    for pkt in as_.encode(af):
+                        oc.mux(pkt)
+                n_samples += a.size
+            spans.append((round(start_frame / fps, 3), round(start_frame / fps + clip_len, 3)))
+        for pkt in vs.encode(None):
+            oc.mux(pkt)
+        if as_ is not None:
+            for pkt in as_.encode(None):
+                oc.mux(pkt)
+    return spans

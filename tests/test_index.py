@@ -1,0 +1,69 @@
+"""Indexing pass: cached, resumable, and retrieval that finds moments from vague words."""
+
+import json
+
+import pytest
+
+from tools.index import build_index, index_status
+from tools.retrieval import Retriever
+from tools.settings import Settings
+from tests.conftest import SAMPLE
+
+
+def test_pexels_index_records(pexels_index):
+    recs = pexels_index.records
+    assert recs and all(r.window.inside(pexels_index.meta.duration) for r in recs)
+    assert sum(r.face_frames for r in recs) > 50
+    # the laughing half reads happier than the crying half
+    happy = lambda rs: sum(r.expression.get("happy", 0) for r in rs) / len(rs)  # noqa: E731
+    assert happy([r for r in recs if r.window.start >= 10]) > happy([r for r in recs if r.window.end <= 9]) + 0.3
+
+
+def test_second_run_uses_cache(pexels_index, settings, monkeypatch):
+    import tools.index as ix
+    monkeypatch.setattr(ix, "iter_frames", lambda *a, **k: pytest.fail("decoded again"))
+    again = build_index(SAMPLE, settings, progress=False)
+    assert again.summary.cached
+    assert [r.model_dump() for r in again.records] == [r.model_dump() for r in pexels_index.records]
+    st = index_status(SAMPLE, settings)
+    assert st["complete"] and st["windows_done"] == st["windows_total"]
+
+
+def test_killed_run_resumes_to_same_index(pexels_index, tmp_path):
+    s = Settings(cache_dir=tmp_path)
+    partial = build_index(SAMPLE, s, progress=False, stop_after=6)  # "killed" after 6 windows
+    assert len(partial.records) == 6 and not (partial.folder / "done.json").exists()
+    with open(partial.folder / "frames.jsonl", "a") as f:  # a half-written line, as a kill leaves it
+        f.write('{"t": 99.0, "n_fa')
+    full = build_index(SAMPLE, s, progress=False)
+    assert [r.model_dump() for r in full.records] == [r.model_dump() for r in pexels_index.records]
+    assert len(full.frames) == len(pexels_index.frames)
+
+
+def test_retrieval_happy_vs_sad_on_mead(mead_concat, settings):
+    video, spans = mead_concat
+    idx = build_index(video, settings, progress=False)
+    r = Retriever(idx)
+
+    def rank_of(span, cands):
+        for i, c in enumerate(cands):
+            if min(c.window.end, span[1]) - max(c.window.start, span[0]) > 0.5:
+                return i
+        return 99
+
+    happy = r.search_moments("someone smiling happily", ["Joy"], k=6)
+    assert rank_of(spans["happy"], happy) < rank_of(spans["sad"], happy)
+    sad = r.search_moments("someone looks sad", ["Sadness"], k=6)
+    assert rank_of(spans["sad"], sad) < rank_of(spans["happy"], sad)
+
+
+def test_crying_query_prefers_first_half(pexels_index):
+    c = Retriever(pexels_index).search_moments("she is crying", ["Sadness"], k=1)[0]
+    assert c.window.center < 10
+
+
+def test_descriptors_and_faiss_files(pexels_index):
+    desc = json.loads((pexels_index.folder / "descriptors.json").read_text())
+    assert len(desc) == len(pexels_index.records)
+    assert any("smiling" in d for d in desc) and any("sad" in d for d in desc)
+    assert (pexels_index.folder / "text.faiss").exists() and (pexels_index.folder / "affect.faiss").exists()

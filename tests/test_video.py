@@ -1,0 +1,57 @@
+"""Streaming decode on real media, and clear errors for bad files."""
+
+import numpy as np
+import pytest
+
+from tools.errors import MediaError
+from tools.video import concat_videos, iter_frames, load_audio, probe
+
+
+def test_probe_real_video(faces):
+    m = probe(faces / "WolfgangLanger_Pexels.mp4")
+    assert 19 < m.duration < 20.5 and m.has_video and (m.width, m.height) == (640, 360)
+    assert probe(faces / "mead_happy.mp4").has_audio is False
+
+
+def test_frames_are_sampled_and_streamed(faces):
+    ts = [t for t, img in iter_frames(faces / "WolfgangLanger_Pexels.mp4", fps=2) if img.shape == (360, 640, 3)]
+    assert 36 <= len(ts) <= 42 and ts == sorted(ts)
+    part = [t for t, _ in iter_frames(faces / "WolfgangLanger_Pexels.mp4", fps=2, start=10, end=12)]
+    assert part and all(9.9 <= t < 12 for t in part)
+    big = next(iter(iter_frames(faces / "noface_face.mov", fps=1, max_side=320)))[1]
+    assert max(big.shape[:2]) == 320
+
+
+def test_audio(speech, faces):
+    a = load_audio(speech / "talk_00015.mp3")
+    assert a.dtype == np.float32 and a.size > 16000 * 5 and np.abs(a).max() > 0.05
+    seg = load_audio(speech / "talk_00015.mp3", start=2, end=4)
+    assert abs(seg.size - 32000) < 1600
+    assert load_audio(faces / "mead_happy.mp4").size == 0  # no audio track: empty, not an error
+
+
+@pytest.mark.parametrize("content, msg", [(None, "not found"), (b"", "empty"), (b"hello, not a video" * 50, "not a readable")])
+def test_bad_files_raise_media_error(tmp_path, content, msg):
+    p = tmp_path / "bad video.mp4"
+    if content is not None:
+        p.write_bytes(content)
+    with pytest.raises(MediaError, match=msg):
+        probe(p)
+
+
+def test_truncated_file_keeps_what_decodes(faces, tmp_path):
+    data = (faces / "WolfgangLanger_Pexels.mp4").read_bytes()
+    p = tmp_path / "truncated.mp4"
+    p.write_bytes(data[: len(data) // 2])
+    try:
+        frames = list(iter_frames(p, fps=1))
+    except MediaError:
+        return  # a clear error is acceptable
+    assert len(frames) < 20
+
+
+def test_concat_spans_are_exact(faces, tmp_path):
+    out = tmp_path / "cat.mp4"
+    spans = concat_videos([faces / "mead_happy.mp4", faces / "mead_fear.mp4"], out)
+    assert spans[0][0] == 0 and spans[0][1] == spans[1][0]
+    assert probe(out).duration == pytest.approx(spans[1][1], abs=0.1)
