@@ -125,7 +125,7 @@ def verify(state: AgentState, deps: Deps) -> dict:
     events = list(state.get("events", []))
     if not state.get("candidates"):  # nothing new to verify: keep what earlier rounds judged
         return {"events": _event(state, node="verify", note="no new candidates")}
-    verified: list[Verified] = []
+    verified: list[Verified] = list(state.get("verified", []))  # earlier rounds of this turn stay
     budget = deps.tool_budget
     for c in state.get("candidates", []):
         if time.time() > state.get("deadline", float("inf")):
@@ -156,6 +156,8 @@ def verify(state: AgentState, deps: Deps) -> dict:
         labels = _target_label(intent, mine)
         window = _refine(deps, c.window, labels)
         best = max(labels, key=lambda lab: support(mine, lab))
+        wanted = [lab for lab in intent.emotions if support(mine, lab) >= 0.75 * support(mine, best) > 0]
+        best = wanted[0] if wanted else best
         verified.append(Verified(candidate=c, window=window, evidence_ids=ids, label=best,
                                  support=round(support(mine, best), 3)))
     return {"evidence": evidence, "verified": verified, "events": events}
@@ -168,19 +170,22 @@ def judge(state: AgentState, deps: Deps) -> dict:
     if not state.get("candidates"):
         return {"events": _event(state, node="judge", note="nothing new to judge")}
     verified = [v.model_copy() for v in state.get("verified", [])]
+    new = [i for i, v in enumerate(verified) if not v.judged]
     ev = {e.id: e for e in state.get("evidence", [])}
     flags = list(state.get("flags", []))
-    options = sorted({*intent.emotions, *(v.label for v in verified), "Neutral"}, key=EMOTIONS.index)
+    options = sorted({*intent.emotions, *(verified[j].label for j in new), "Neutral"}, key=EMOTIONS.index)
     blocks = []
-    for i, v in enumerate(verified, 1):
+    for i, j in enumerate(new, 1):
+        v = verified[j]
         lines = [f"  [{eid}] {ev[eid].text}" for eid in v.evidence_ids]
         blocks.append(f"Candidate {i} ({v.window.label()}):\n<data>\n" + "\n".join(lines) + "\n</data>")
     verdicts = roles.judge(deps.llm, state["query"], tools_text(), blocks, options,
-                           deadline=_mono_deadline(state)) if verified else None
-    if verified and verdicts is None:
+                           deadline=_mono_deadline(state)) if new else None
+    if new and verdicts is None:
         flags.append("llm_fallback:judge")
     by_cand = {v.candidate: v for v in verdicts or []}
-    for i, v in enumerate(verified, 1):
+    for i, j in enumerate(new, 1):
+        v = verified[j]
         mine = [ev[eid] for eid in v.evidence_ids]
         vd = by_cand.get(i)
         target_ok = not intent.emotions or v.label in intent.emotions
@@ -195,14 +200,14 @@ def judge(state: AgentState, deps: Deps) -> dict:
         else:
             label, conf = v.label, v.support
             accept = target_ok and v.support >= 0.3
-        verified[i - 1] = v.model_copy(update={"label": label, "confidence": round(float(np.clip(conf, 0, 1)), 3),
-                                               "accept": bool(accept)})
+        verified[j] = v.model_copy(update={"label": label, "confidence": round(float(np.clip(conf, 0, 1)), 3),
+                                           "accept": bool(accept), "judged": True})
     accepted = [v for v in verified if v.accept]
-    rejected = list(state.get("rejected", [])) + [v.candidate.window for v in verified if not v.accept]
+    rejected = list(state.get("rejected", [])) + [verified[j].candidate.window for j in new if not verified[j].accept]
     return {"verified": verified, "rejected": rejected, "flags": flags,
             "events": _event(state, node="judge", verdicts=[
                 {"window": v.window.label(), "label": v.label, "confidence": v.confidence, "accept": v.accept}
-                for v in verified], accepted=len(accepted))}
+                for v in (verified[j] for j in new)], accepted=len(accepted))}
 
 
 def after_judge(state: AgentState, deps: Deps) -> str:
@@ -222,7 +227,7 @@ def rationale(state: AgentState, deps: Deps) -> dict:
     chosen = [v for v in verified if v.accept]
     if not chosen and verified:
         flags.append("unverified: no candidate passed verification; best guess shown")
-        chosen = sorted(verified, key=lambda v: -v.candidate.score)[:1]
+        chosen = sorted(verified, key=lambda v: -(v.support + v.candidate.score))[:1]
         chosen = [v.model_copy(update={"confidence": min(v.confidence, 0.3)}) for v in chosen]
     chosen = sorted(chosen, key=lambda v: -(v.confidence + 0.5 * v.candidate.score))[: intent.n_moments]
     moments = []

@@ -27,6 +27,7 @@ class Verified(BaseModel):
     confidence: float = 0.0
     support: float = 0.0
     accept: bool = False
+    judged: bool = False
     note: str = ""
 
 

@@ -335,7 +335,8 @@ def summarize_aus(frames: Sequence[FaceFrame], window: TimeWindow, threshold: fl
     mean, mx, act = {}, {}, {}
     for k in keys:
         v = np.array([f.aus.get(k, 0.0) for f in usable])
-        mean[k], mx[k], act[k] = round(float(v.mean()), 4), round(float(v.max()), 4), round(float((v >= threshold).mean()), 3)
+        mean[k], mx[k] = round(float(v.mean()), 4), round(float(v.max()), 4)
+        act[k] = round(float((v >= threshold).mean()), 3)
     events = [e for k in keys for e in au_events(usable, k, threshold, min_duration)]
     events.sort(key=lambda e: (e.onset, -e.peak))
     return AUSummary(window=window, n_frames=len(inside), n_face=sum(f.n_faces > 0 for f in inside),

@@ -161,7 +161,8 @@ class FlowAnalyzer:
         result = FlowResult(t0=t0, t1=t1, size=self.size, head_dx=round(float(total[0]), 4),
                             head_dy=round(float(total[1]), 4), head_motion=round(hm, 4), regions=regions,
                             mean_magnitude=round(float(mag[fm].mean()) if fm.any() else 0.0, 4),
-                            lines=[f"head: {_strength(hm)} rigid motion {hm:.2f} px, {_direction(*total)} (removed)"] + lines)
+                            lines=[f"head: {_strength(hm)} rigid motion {hm:.2f} px, "
+                                   f"{_direction(*total)} (removed)"] + lines)
         return (result, res) if return_flow else result
 
 
@@ -232,6 +233,7 @@ def flow_evidence(results: Sequence[FlowResult], window: TimeWindow, id: str) ->
     dx = float(np.mean([r.regions[best].dx for r in inside if best in r.regions]))
     dy = float(np.mean([r.regions[best].dy for r in inside if best in r.regions]))
     text = (f"Facial micro-motion in {window.label()} ({len(inside)} frame pairs, head motion {head:.2f} px removed): "
-            f"strongest in {top[0][0]} ({top[0][1]:.2f} px, net {_direction(dx, dy)}) and {top[1][0]} ({top[1][1]:.2f} px).")
+            f"strongest in {top[0][0]} ({top[0][1]:.2f} px, net {_direction(dx, dy)}) "
+            f"and {top[1][0]} ({top[1][1]:.2f} px).")
     return Evidence(id=id, tool="flow", modality="motion", window=window, values=values, text=text,
                     times=[r.t1 for r in inside])

@@ -219,6 +219,10 @@ def support(ev: list[Evidence], label: str) -> float:
     for e in ev:
         if e.tool == "expression" and cls and isinstance(e.values.get(cls), (int, float)):
             face.append(float(e.values[cls]))
+            if label == "Disgust" and isinstance(e.values.get("angry"), (int, float)):
+                # the packaged FER2013 model almost never outputs disgust and calls posed disgust angry
+                # (measured on MEAD, see ../shared/MODELS.md): let strong "angry" count partly
+                face.append(0.8 * float(e.values["angry"]))
         if e.tool == "zoom" and cls and isinstance(e.values.get(f"p_{cls}"), (int, float)):
             face.append(float(e.values[f"p_{cls}"]))
         if e.tool == "aus" and label in ("Joy", "Satisfaction", "Pride", "Love"):

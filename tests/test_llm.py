@@ -1,0 +1,57 @@
+"""The one LLM client against a real embedded llama.cpp server, and against servers that misbehave."""
+
+import time
+
+import pytest
+from pydantic import BaseModel
+
+from agents.llm import LLMClient
+from agents.llm_server import EmbeddedServer
+from agents.schemas import Intent
+from tools.errors import LLMError
+
+
+class Small(BaseModel):
+    answer: str
+    n: int
+
+
+def test_structured_output_from_real_server(llm):
+    out = llm.structured([{"role": "user", "content": "Decode: 'when does she cheer up?'"}], Intent, max_tokens=200)
+    assert isinstance(out, Intent)
+    assert llm.check()  # /v1/models answers
+
+
+def test_garbage_output_is_retried_then_typed_error(scripted_llm):
+    for behaviour in ("garbage", "empty", "schema"):
+        c = LLMClient(scripted_llm(behaviour), "m", timeout=5, retries=2)
+        with pytest.raises(LLMError, match="no valid Small after 3 tries"):
+            c.structured([{"role": "user", "content": "x"}], Small)
+        assert c.stats.calls == 3
+
+
+def test_hanging_server_times_out_within_budget(scripted_llm):
+    c = LLMClient(scripted_llm("hang", delay=20), "m", timeout=1.5, retries=1)
+    t0 = time.monotonic()
+    with pytest.raises(LLMError):
+        c.structured([{"role": "user", "content": "x"}], Small)
+    assert time.monotonic() - t0 < 10
+
+
+def test_server_errors_and_dropped_connections(scripted_llm):
+    for behaviour in ("http500", "drop"):
+        c = LLMClient(scripted_llm(behaviour), "m", timeout=3, retries=1)
+        with pytest.raises(LLMError):
+            c.structured([{"role": "user", "content": "x"}], Small)
+
+
+def test_server_down_is_a_clear_error():
+    c = LLMClient("http://127.0.0.1:9/v1", "m", timeout=2, retries=0)
+    with pytest.raises(LLMError, match="not reachable"):
+        c.check()
+
+
+def test_embedded_server_that_dies_is_reported(tmp_path):
+    srv = EmbeddedServer(tmp_path / "missing.gguf", threads=1)
+    with pytest.raises(LLMError, match="exited"):
+        srv.start(timeout=60)
