@@ -198,7 +198,9 @@ class FaceAnalyzer:
             running_mode=vision.RunningMode.IMAGE, num_faces=max_faces,
             min_face_detection_confidence=min_confidence, min_face_presence_confidence=min_confidence,
             min_tracking_confidence=min_confidence, output_face_blendshapes=True)
-        self._landmarker = vision.FaceLandmarker.create_from_options(opts)
+        from tools.native import quiet_stderr
+        with quiet_stderr():
+            self._landmarker = vision.FaceLandmarker.create_from_options(opts)
         self.zoom_fallback = zoom_fallback
         self.tile_upscale = tile_upscale
         self.tracker = FaceTracker()
@@ -206,7 +208,8 @@ class FaceAnalyzer:
         self._expr = None
         if expression:
             from tools.expression import ExpressionClassifier
-            self._expr = ExpressionClassifier()
+            with quiet_stderr():
+                self._expr = ExpressionClassifier()
         self._main: int | None = None
         self.last_face: Face | None = None
 

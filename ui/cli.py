@@ -83,6 +83,65 @@ def cmd_ask(a) -> int:
     return 0
 
 
+def cmd_tool(a) -> int:
+    """Run one registry tool on a window of a video (indexing it first, cached)."""
+    from tools.index import build_index
+    from tools.registry import REGISTRY, run_tool
+    from tools.schemas import TimeWindow
+    from tools.settings import get_settings
+
+    if a.name not in REGISTRY:
+        raise SystemExit(f"affectlens: error: unknown tool '{a.name}'; tools: {', '.join(REGISTRY)}")
+    idx = build_index(a.video, progress=not a.quiet)
+    end = idx.meta.duration if a.end is None else a.end
+    w = TimeWindow.clamped(a.start, end, idx.meta.duration)
+
+    class Ctx:
+        index, settings = idx, get_settings()
+
+    ev, err, secs = run_tool(Ctx, a.name, w, "E1")
+    if ev is None:
+        _err(err or "tool failed")
+        return 1
+    print(ev.model_dump_json(indent=1) if a.json else f"[{ev.id}] {ev.tool} {ev.window.label()} ({secs:.2f} s): {ev.text}")
+    return 0
+
+
+def cmd_doctor(a) -> int:
+    """Which backend each part uses here, and why."""
+    import importlib.util
+
+    from tools.provision import describe
+    from tools.settings import get_settings
+    s = get_settings()
+    has = lambda m: importlib.util.find_spec(m) is not None  # noqa: E731
+    rows = []
+    if s.llm_url:
+        from agents.llm import LLMClient
+        try:
+            served = LLMClient(s.llm_url, s.llm_model, s.llm_api_key, timeout=10, retries=0).check()
+            rows.append(("llm", f"remote OpenAI-compatible server {s.llm_url} serving {served}"))
+        except Exception as e:  # doctor reports, never raises
+            rows.append(("llm", f"remote server {s.llm_url} NOT reachable: {e}"))
+    else:
+        rows.append(("llm", f"embedded llama.cpp server (xllamacpp) with packaged {s.llm_gguf}; "
+                            "set AFFECTLENS_LLM_URL for vLLM"))
+    import faiss
+    gpu = hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
+    rows.append(("faiss", "GPU index (faiss-gpu)" if gpu else "CPU index (faiss-cpu; no GPU build/device found)"))
+    wx = has("whisperx")
+    rows.append(("asr", "whisperx (GPU extra installed)" if wx else f"faster-whisper CPU int8, model {s.whisper}"))
+    ser = s.model_paths.get("ser")
+    rows.append(("voice emotion", f"local SER model {ser} via transformers" if ser else
+                 "prosody-based arousal (no SER weights ship on PyPI; set model_paths.ser)"))
+    rows.append(("face", "MediaPipe FaceLandmarker + blendshape/geometry AUs + FER2013 tflite, CPU"))
+    for r in describe():
+        rows.append((f"model:{r['name']}", f"{r['status']} {r['path'] or r.get('error', '')}"))
+    for k, v in rows:
+        print(f"{k:<28} {v}")
+    return 0
+
+
 def cmd_serve_llm(a) -> int:
     from agents.llm_server import serve
     from tools.provision import resolve
@@ -115,6 +174,18 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("models", help="list the offline models, where they are and their size")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_models)
+
+    p = sub.add_parser("tool", help="run one perception tool on a window of a video")
+    p.add_argument("name")
+    p.add_argument("video")
+    p.add_argument("--start", type=float, default=0.0)
+    p.add_argument("--end", type=float)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(fn=cmd_tool)
+
+    p = sub.add_parser("doctor", help="show which backend each part uses and why")
+    p.set_defaults(fn=cmd_doctor)
 
     p = sub.add_parser("serve-llm", help="run the embedded llama.cpp OpenAI-compatible server")
     p.add_argument("--port", type=int, default=8080)

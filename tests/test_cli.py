@@ -1,0 +1,60 @@
+"""The command line: real runs in a subprocess; bad input gives one line and a non-zero exit."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from agents.schemas import Answer
+from tests.conftest import ROOT, SAMPLE
+
+
+def run(*args, env_extra=None, timeout=600):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "ui.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.mark.parametrize("make, msg", [
+    (lambda p: None, "not found"),
+    (lambda p: p.write_bytes(b""), "empty"),
+    (lambda p: p.write_text("just text, no video\n" * 20), "not a readable"),
+])
+def test_bad_input_one_line_error(tmp_path, make, msg):
+    p = tmp_path / "my video.mp4"
+    make(p)
+    r = run("ask", str(p), "when does she smile?")
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    err = [ln for ln in r.stderr.splitlines() if ln.startswith("affectlens: error:")]
+    assert len(err) == 1 and msg in err[0]
+
+
+def test_models_lists_packaged_weights():
+    r = run("models", "--json")
+    rows = {x["name"]: x for x in json.loads(r.stdout)}
+    assert r.returncode == 0 and rows["face_landmarker"]["status"] == "ok"
+
+
+def test_tool_and_doctor(settings):
+    env = {"AFFECTLENS_CACHE_DIR": str(settings.cache_dir)}
+    r = run("tool", "expression", str(SAMPLE), "--start", "12", "--end", "15", "--json", "-q", env_extra=env)
+    assert r.returncode == 0, r.stderr[-500:]
+    assert json.loads(r.stdout)["values"]["top"] == "happy"
+    d = run("doctor", env_extra=env)
+    assert d.returncode == 0 and "faiss" in d.stdout and "llm" in d.stdout
+
+
+def test_ask_json_on_sample_and_video_without_audio(settings, faces):
+    env = {"AFFECTLENS_CACHE_DIR": str(settings.cache_dir)}
+    r = run("ask", str(SAMPLE), "when does she cheer up?", "--json", "-q", env_extra=env)
+    assert r.returncode == 0, r.stderr[-800:]
+    ans = Answer.model_validate_json(r.stdout)
+    top = ans.moments[0]
+    assert top.window.end > 10 and top.window.start < 19
+    # a video without an audio track answers too
+    r2 = run("ask", str(faces / "mead_happy.mp4"), "when is he happy?", "-q", env_extra=env)
+    assert r2.returncode == 0, r2.stderr[-800:]
+    assert "Joy" in r2.stdout
