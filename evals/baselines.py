@@ -13,6 +13,7 @@ model call. Labels outside the classifier's 7 classes (Love, Pride, ...) can nev
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -68,15 +69,16 @@ def retrieval_baseline(records: Sequence[BenchRecord], indexes: Mapping[str, Vid
             continue
         if key not in retrievers:
             retrievers[key] = Retriever(idx)
+        t0 = time.monotonic()
         intent = keyword_intent(r.query)
         cands = retrievers[key].search_moments(intent.search_text or r.query, list(intent.emotions),
                                                intent.arousal, k=k, modality_hints=list(intent.modalities))
         if not cands:
-            out.append(QueryResult(**base))
+            out.append(QueryResult(**base, seconds=round(time.monotonic() - t0, 4)))
             continue
-        out.append(QueryResult(**base, pred_windows=[c.window for c in cands],
-                               pred_label=expression_label(idx, cands[0].window),
-                               pred_rationale=cands[0].descriptor))
+        label = expression_label(idx, cands[0].window)
+        out.append(QueryResult(**base, pred_windows=[c.window for c in cands], pred_label=label,
+                               pred_rationale=cands[0].descriptor, seconds=round(time.monotonic() - t0, 4)))
     return out
 
 

@@ -369,11 +369,11 @@ def run_eval(bench_path: str | os.PathLike, out_dir: str | os.PathLike, settings
     except BaseException:
         stop.set()  # Ctrl-C / crash: workers stop after their current query; results so far are kept
         pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    finally:
-        pool.shutdown(wait=True)
         qbar.close()
-        writer.close()
+        raise
+    pool.shutdown(wait=True)
+    qbar.close()
+    writer.close()
 
     # Score: everything in results.jsonl for the selected records (this run's and resumed ones).
     done, metas, bad_lines = read_results(results_path)
@@ -388,7 +388,8 @@ def run_eval(bench_path: str | os.PathLike, out_dir: str | os.PathLike, settings
     durations = {v: i["duration"] for v, i in index_info.items()}
     for r in scored:  # a video that failed to index: its GT ends bound its length
         key = r.video_path or r.video
-        durations[key] = max(durations.get(key, 0.0), r.window.end) if key not in index_info else durations[key]
+        if key not in index_info:
+            durations[key] = max(durations.get(key, 0.0), r.window.end)
     keyed = [r.model_copy(update={"video": r.video_path or r.video}) for r in scored]
     baselines = {
         "random": summarize(random_window_baseline(keyed, durations, seed=seed)),

@@ -67,3 +67,19 @@ def test_descriptors_and_faiss_files(pexels_index):
     assert len(desc) == len(pexels_index.records)
     assert any("smiling" in d for d in desc) and any("sad" in d for d in desc)
     assert (pexels_index.folder / "text.faiss").exists() and (pexels_index.folder / "affect.faiss").exists()
+
+
+def test_windows_snap_to_speech_and_cover_video():
+    from tools.index import windows_for
+    ws = windows_for(20.0, 3.0, cuts=[2.2, 7.9])
+    assert ws[0].start == 0 and ws[-1].end == 20.0
+    assert all(a.end == b.start for a, b in zip(ws, ws[1:]))
+    assert ws[0].end == 2.2 and any(w.end == 7.9 for w in ws)
+    plain = windows_for(10.0, 3.0)
+    assert [w.end for w in plain] == [3.0, 6.0, 10.0]  # a short tail folds into the last window
+
+
+def test_speech_video_gets_transcript_and_arousal(speech, settings):
+    idx = build_index(speech / "talk_00015.mp3", settings, progress=False)
+    assert idx.speech.segments and any(r.transcript for r in idx.records)
+    assert all(r.face_frames == 0 for r in idx.records)

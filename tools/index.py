@@ -31,7 +31,7 @@ from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, Windo
 from tools.settings import Settings, get_settings
 from tools.video import iter_frames, load_audio, probe
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 AUDIO_CHUNK_S = 300.0
 STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
 
@@ -191,16 +191,26 @@ def summarise_window(index: int, window: TimeWindow, frames: list[FaceFrame], sp
         arousal=round(float(max(ar)), 4) if ar else None)
 
 
-def windows_for(duration: float, window_s: float) -> list[TimeWindow]:
-    n = max(1, int(np.ceil(duration / window_s - 1e-6)))
-    out = []
-    for i in range(n):
-        s, e = i * window_s, min(duration, (i + 1) * window_s)
-        if e - s < 0.05 and out:  # fold a sliver into the previous window
-            out[-1] = TimeWindow(start=out[-1].start, end=round(e, 3))
-            continue
-        out.append(TimeWindow(start=round(s, 3), end=round(e, 3)))
-    return out
+def windows_for(duration: float, window_s: float, cuts: list[float] | None = None) -> list[TimeWindow]:
+    """Windows of about `window_s` seconds covering [0, duration]. Where speech segment boundaries
+    (`cuts`) fall within half a window of a boundary, the boundary snaps to the nearest cut, so that a
+    sentence is not split across windows."""
+    cuts = sorted(c for c in (cuts or []) if 0 < c < duration)
+    bounds = [0.0]
+    while duration - bounds[-1] > 1e-6:
+        start = bounds[-1]
+        target = start + window_s
+        near = [c for c in cuts if start + 0.5 * window_s <= c <= start + 1.5 * window_s]
+        end = min(near, key=lambda c: abs(c - target)) if near else target
+        end = min(end, duration)
+        if duration - end < 0.25 * window_s:  # fold a short tail into this window
+            end = duration
+        bounds.append(end)
+    return [TimeWindow(start=round(a, 3), end=round(b, 3)) for a, b in zip(bounds, bounds[1:]) if b - a > 1e-3]
+
+
+def speech_cuts(speech: SpeechTrack) -> list[float]:
+    return [t for seg in speech.segments for t in (seg.start, seg.end)]
 
 
 def build_index(path: str | os.PathLike, settings: Settings | None = None, progress: bool = True,
@@ -226,7 +236,7 @@ def build_index(path: str | os.PathLike, settings: Settings | None = None, progr
         else:
             speech = analyse_speech(str(path), meta, config, s, progress)
             _atomic_write(folder / "speech.json", speech.model_dump_json())
-        windows = windows_for(meta.duration, config.window_s)
+        windows = windows_for(meta.duration, config.window_s, speech_cuts(speech))
         done = _resume_point(folder)
         if done < len(windows):
             finished = _index_frames(str(path), meta, config, s, windows, done, speech, folder, progress,
@@ -247,20 +257,22 @@ def build_index(path: str | os.PathLike, settings: Settings | None = None, progr
 
 
 def _load_state(folder: Path) -> tuple[int, dict | None]:
+    """(windows done at the checkpoint, {"analyzer": state, "due": next sample time}) or (0, None)."""
     try:
         with open(folder / "state.pkl", "rb") as f:
             st = pickle.load(f)
-        return int(st["windows"]), st["analyzer"]
+        return int(st["windows"]), st
     except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, AttributeError):
         return 0, None
 
 
-def _save_state(folder: Path, windows: int, analyzer) -> None:
+def _save_state(folder: Path, windows: int, analyzer, due: float) -> None:
     if analyzer is None or not hasattr(analyzer, "get_state"):
         return
     tmp = folder / "state.pkl.tmp"
     with open(tmp, "wb") as f:
-        pickle.dump({"windows": windows, "analyzer": analyzer.get_state()}, f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump({"windows": windows, "analyzer": analyzer.get_state(), "due": due}, f,
+                    protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, folder / "state.pkl")
 
 
@@ -295,6 +307,16 @@ def _resume_point(folder: Path) -> int:
     return len(records)
 
 
+def next_gap(frame: FaceFrame, fps: float) -> float:
+    """Seconds until the next analysed frame: full rate while the face moves, half rate on a still face,
+    1 s where there is no face (the voice is measured separately, so no frame is needed for it)."""
+    step = 1.0 / fps
+    if frame.n_faces == 0:
+        return max(step, 1.0)
+    moving = bool(frame.motion) and max(frame.motion.values()) > 0.8
+    return step if moving or frame.occluded else 2 * step
+
+
 class FrameAnalyzer:
     """Face + AUs + expression per frame, and facial flow against the previous sampled frame (only the
     previous frame is kept, so memory is flat)."""
@@ -314,7 +336,8 @@ class FrameAnalyzer:
         motion: dict[str, float] = {}
         if self._prev is not None and t - self._prev[0] < 1.0:
             r = self.flow.analyze(self._prev[1], rgb, self._prev[2], face.landmarks, t0=self._prev[0], t1=t)
-            motion = {k: round(v.magnitude, 4) for k, v in r.regions.items()}
+            per_quarter_s = 0.25 / max(t - self._prev[0], 1e-3)  # px per 0.25 s, comparable across gaps
+            motion = {k: round(v.magnitude * per_quarter_s, 4) for k, v in r.regions.items()}
         self._prev = (t, rgb, face.landmarks)
         return frame.model_copy(update={"motion": motion}) if motion else frame
 
@@ -344,13 +367,16 @@ def _index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, 
     bar = tqdm(total=round(meta.duration - start_t, 1), initial=0, desc="frames", unit="s", disable=not progress,
                leave=False, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s [{elapsed}<{remaining}]")
     analyzer = (face_factory or _default_face_factory)(s) if meta.has_video else None
+    due = start_t
     if done and analyzer is not None and hasattr(analyzer, "set_state"):
-        analyzer.set_state(_load_state(folder)[1])
+        saved = _load_state(folder)[1]
+        analyzer.set_state(saved["analyzer"])
+        due = max(start_t, saved["due"])
     wi, buf, written = 0, [], 0
     try:
         with open(folder / "records.jsonl", "a") as rec_f, open(folder / "frames.jsonl", "a") as fr_f:
             def flush_until(t: float) -> bool:
-                nonlocal wi, buf, written
+                nonlocal wi, buf, written, due
                 while wi < len(todo) and t >= todo[wi].end:
                     w = todo[wi]
                     inside = [f for f in buf if w.start <= f.t < w.end]
@@ -364,7 +390,7 @@ def _index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, 
                     wi += 1
                     written += 1
                     if (done + wi) % STATE_EVERY == 0:
-                        _save_state(folder, done + wi, analyzer)
+                        _save_state(folder, done + wi, analyzer, due)
                     if stop_after is not None and written >= stop_after:
                         return False
                 return True
@@ -375,7 +401,11 @@ def _index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, 
                         continue
                     if not flush_until(t):
                         return False
-                    buf.append(analyzer.analyze(t, rgb))
+                    if t + 1e-6 < due:  # adaptive sampling: skip frames the last reading says are dull
+                        continue
+                    frame = analyzer.analyze(t, rgb)
+                    buf.append(frame)
+                    due = t + next_gap(frame, config.sample_fps)
             return flush_until(float("inf"))
     finally:
         bar.close()
@@ -388,7 +418,9 @@ def index_status(path: str | os.PathLike, settings: Settings | None = None) -> d
     meta = probe(path)
     config = IndexConfig.from_settings(s)
     folder = index_folder(meta, config, s)
-    windows = windows_for(meta.duration, config.window_s)
+    speech_path = folder / "speech.json"
+    cuts = speech_cuts(SpeechTrack.model_validate_json(speech_path.read_text())) if speech_path.exists() else []
+    windows = windows_for(meta.duration, config.window_s, cuts)
     n = sum(1 for _ in _lines(folder / "records.jsonl")) if folder.exists() else 0
     done = (folder / "done.json").exists()
     other = sorted(p.name for p in folder.parent.iterdir() if p.is_dir() and p != folder) \

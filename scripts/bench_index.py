@@ -1,0 +1,123 @@
+"""Indexing benchmark: realtime factor and peak memory of the indexing pass vs a naive baseline, in one run.
+
+    .venv/bin/python scripts/bench_index.py --minutes 30 --baseline-minutes 2
+
+Builds a long video by concatenating the real clips in ../shared/media/faces (re-encoded with PyAV,
+cached in the output folder), then
+  1. indexes it with affectlens (adaptive sampling, shared decode, streaming summaries) in a child
+     process, measuring wall time and peak RSS;
+  2. runs the naive baseline on the first --baseline-minutes: every decoded frame through every face
+     tool (landmarks, AUs, expression, flow), at full resolution, no sampling;
+and prints per-video-second costs and their ratio. Each measurement runs in its own process so that
+peak RSS is that run's alone. Also reports a 10-minute run when --flat is given (memory flatness).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+MEDIA = ROOT.parent / "shared" / "media" / "faces"
+CLIPS = ["WolfgangLanger_Pexels.mp4", "mead_happy.mp4", "no_face.mp4", "mead_sad.mp4", "single_face.mp4",
+         "mead_surprised.mp4", "face_noface.mov", "mead_disgusted.mp4", "noface_face.mov", "mead_fear.mp4"]
+
+
+def make_long_video(minutes: float, out: Path) -> Path:
+    """Concatenate the clips until `minutes`: encode one ~cycle, then repeat it by stream copy."""
+    from tools.video import concat_videos, probe
+    if out.exists():
+        return out
+    cycle = out.with_name("cycle.mp4")
+    if not cycle.exists():
+        concat_videos([MEDIA / c for c in CLIPS], cycle)
+    import av
+    n = max(1, int(round(minutes * 60 / probe(cycle).duration)))
+    with av.open(str(cycle)) as src0, av.open(str(out), "w") as dst:
+        streams = {s.index: dst.add_stream_from_template(s) for s in src0.streams}
+        offset = {i: 0 for i in streams}
+        for _ in range(n):
+            with av.open(str(cycle)) as src:
+                last = dict(offset)
+                for pkt in src.demux():
+                    if pkt.dts is None:
+                        continue
+                    i = pkt.stream.index
+                    pkt.pts += offset[i]
+                    pkt.dts += offset[i]
+                    last[i] = max(last[i], pkt.pts + (pkt.duration or 0))
+                    pkt.stream = streams[i]
+                    dst.mux(pkt)
+                offset = last
+    return out
+
+
+CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+mode, video, cache, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+t0 = time.monotonic()
+if mode == "affectlens":
+    from tools.index import build_index
+    from tools.settings import Settings
+    idx = build_index(video, Settings(cache_dir=cache), progress=False)
+    seconds_of_video = idx.meta.duration
+else:
+    from tools.face import FaceAnalyzer
+    from tools.flow import FlowAnalyzer
+    from tools.video import iter_frames
+    fa, fl, prev, seconds_of_video = FaceAnalyzer(), FlowAnalyzer(), None, 0.0
+    for t, rgb in iter_frames(video, fps=0, max_side=10_000, end=limit):
+        frame, face = fa.analyze_face(t, rgb)
+        if face is not None and prev is not None:
+            fl.analyze(prev[0], rgb, prev[1], face.landmarks)
+        prev = (rgb, face.landmarks) if face is not None else None
+        seconds_of_video = t
+    fa.close()
+wall = time.monotonic() - t0
+print(json.dumps({{"wall": wall, "video_s": seconds_of_video,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+def measure(mode: str, video: Path, limit: float = 0.0) -> dict:
+    with tempfile.TemporaryDirectory() as cache:
+        r = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), mode, str(video), cache, str(limit)],
+                           capture_output=True, text=True, check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--baseline-minutes", type=float, default=2)
+    ap.add_argument("--flat", action="store_true", help="also index a 10-minute video to check memory is flat")
+    ap.add_argument("--out", default=str(ROOT / ".cache" / "bench"))
+    a = ap.parse_args()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    if a.flat:
+        v10 = make_long_video(10, out / "long_10min.mp4")
+        rows.append(("affectlens 10 min", measure("affectlens", v10)))
+    video = make_long_video(a.minutes, out / f"long_{int(a.minutes)}min.mp4")
+    rows.append((f"affectlens {a.minutes:g} min", measure("affectlens", video)))
+    rows.append((f"naive, first {a.baseline_minutes:g} min", measure("naive", video, a.baseline_minutes * 60)))
+    print(f"{'run':<28}{'video s':>9}{'wall s':>9}{'RTF':>8}{'peak RSS MB':>13}")
+    for name, r in rows:
+        print(f"{name:<28}{r['video_s']:>9.0f}{r['wall']:>9.1f}{r['wall'] / r['video_s']:>8.3f}{r['peak_rss_mb']:>13.0f}")
+    ours = rows[-2][1]
+    naive = rows[-1][1]
+    ratio = (naive["wall"] / naive["video_s"]) / (ours["wall"] / ours["video_s"])
+    print(f"speed-up vs naive (per video second): {ratio:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
