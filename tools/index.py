@@ -203,7 +203,7 @@ def windows_for(duration: float, window_s: float, cuts: list[float] | None = Non
         near = [c for c in cuts if start + 0.5 * window_s <= c <= start + 1.5 * window_s]
         end = min(near, key=lambda c: abs(c - target)) if near else target
         end = min(end, duration)
-        if duration - end < 0.25 * window_s:  # fold a short tail into this window
+        if duration - end < 0.5 * window_s:  # fold a short tail into this window
             end = duration
         bounds.append(end)
     return [TimeWindow(start=round(a, 3), end=round(b, 3)) for a, b in zip(bounds, bounds[1:]) if b - a > 1e-3]
