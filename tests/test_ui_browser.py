@@ -60,7 +60,8 @@ def test_upload_ask_and_inspect_evidence(browser, served, tmp_path):
     page = browser.new_page(viewport={"width": 1500, "height": 1300})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(url, wait_until="networkidle")
+    page.goto(url, wait_until="domcontentloaded")  # Gradio keeps a stream open: never "networkidle"
+    page.locator("#al-upload").wait_for(timeout=60_000)
 
     page.locator("#al-upload input[type=file]").set_input_files(str(SAMPLE))
     status = page.locator("#al-status")

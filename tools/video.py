@@ -134,6 +134,9 @@ def iter_frames(path: str | os.PathLike, fps: float = 4.0, max_side: int = 640,
                 if end is not None and t >= end:
                     break
                 img = frame.to_ndarray(format="rgb24")
+                rot = int(getattr(frame, "rotation", 0) or 0) % 360
+                if rot:  # phone video: display matrix says rotate (counter-clockwise) to show upright
+                    img = np.ascontiguousarray(np.rot90(img, k=rot // 90))
                 yield t, _resize(img, max_side)
                 next_t = (t if step == 0 else max(next_t + step, t + step * 0.5))
         except av.error.InvalidDataError:
