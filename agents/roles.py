@@ -143,7 +143,7 @@ def check_rationale(text: str, evidence: dict[str, Evidence], window: TimeWindow
     overlapping the moment, and whose emotion words and numbers are backed by the label or the cited
     evidence. Returns (clean text, cited ids, problems)."""
     problems: list[str] = []
-    kept, cited = [], []
+    kept, cited, seen = [], [], set()
     for sent in re.split(r"(?<=[.!?])\s+", text.strip()):
         if not sent:
             continue
@@ -157,7 +157,11 @@ def check_rationale(text: str, evidence: dict[str, Evidence], window: TimeWindow
             continue
         backing = " ".join(evidence[i].text + " " + " ".join(map(str, evidence[i].values.values())) for i in ids)
         claim = _CITE.sub("", sent)
-        foreign = _emotion_words(claim) - _emotion_words(backing) - ({label} if label else set())
+        if claim.strip().lower() in seen:
+            problems.append(f"repeated claim removed: {sent[:80]!r}")
+            continue
+        seen.add(claim.strip().lower())
+        foreign = _emotion_words(claim) - _emotion_words(backing)
         if foreign:
             problems.append(f"claim names {sorted(foreign)} that its evidence does not show: {sent[:80]!r}")
             continue

@@ -241,7 +241,9 @@ def run_eval(bench_path: str | os.PathLike, out_dir: str | os.PathLike, settings
         raise EvalError(f"limit must be a positive integer, got {limit!r}")
     s = settings or get_settings()
     t_start = time.monotonic()
-    load = load_bench(bench_path, video_root=video_root, field_map=field_map, on_error=on_error)  # type: ignore[arg-type]
+    if on_error not in ("skip", "stop"):
+        raise EvalError(f"on_error must be 'skip' or 'stop', got {on_error!r}")
+    load = load_bench(bench_path, video_root=video_root, field_map=field_map, on_error=on_error)
     issues = [i.format(bench_path) for i in load.issues]
     if not load.records:
         raise EvalError(f"{bench_path}: no valid records ({len(issues)} skipped)"
@@ -258,7 +260,7 @@ def run_eval(bench_path: str | os.PathLike, out_dir: str | os.PathLike, settings
     run_flags: list[str] = []
     client = None
     if llm is True:
-        if pending or sufficiency_check:
+        if pending or sufficiency_check is not False:
             try:
                 from agents.llm import client_from_settings
                 client = client_from_settings(s)

@@ -43,19 +43,23 @@ def make_long_video(minutes: float, out: Path) -> Path:
     with av.open(str(cycle)) as src0, av.open(str(out), "w") as dst:
         streams = {s.index: dst.add_stream_from_template(s) for s in src0.streams}
         offset = {i: 0 for i in streams}
+        last_dts = {i: None for i in streams}
         for _ in range(n):
             with av.open(str(cycle)) as src:
-                last = dict(offset)
+                end = dict(offset)
                 for pkt in src.demux():
                     if pkt.dts is None:
                         continue
                     i = pkt.stream.index
+                    if last_dts[i] is not None and pkt.dts + offset[i] <= last_dts[i]:
+                        offset[i] = last_dts[i] + 1 - pkt.dts  # keep dts strictly increasing at joins
                     pkt.pts += offset[i]
                     pkt.dts += offset[i]
-                    last[i] = max(last[i], pkt.pts + (pkt.duration or 0))
+                    last_dts[i] = pkt.dts
+                    end[i] = max(end[i], pkt.pts + (pkt.duration or 0))
                     pkt.stream = streams[i]
                     dst.mux(pkt)
-                offset = last
+                offset = end
     return out
 
 

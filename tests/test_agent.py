@@ -76,11 +76,15 @@ def test_bad_llm_still_answers_flagged_in_budget(pexels_index, settings, scripte
 
 def test_rationale_checker_removes_unsupported_claims():
     ev = {"E1": Evidence(id="E1", tool="expression", modality="face", window=TimeWindow(start=10, end=13),
-                         values={"happy": 0.9}, text="mostly happy (0.90)")}
+                         values={"happy": 0.9}, text="mostly happy (0.90)"),
+          "E2": Evidence(id="E2", tool="motion", modality="motion", window=TimeWindow(start=10, end=13),
+                         values={"chin_mean": 0.5}, text="strongest in chin (0.50 px)")}
     w = TimeWindow(start=10, end=14)
     text, cited, problems = check_rationale(
-        "She smiles broadly [E1]. She is sad [E1]. She cries [E7]. Nothing cited. Happy at 0.99 [E1].", ev, w, "Joy")
-    assert text == "She smiles broadly [E1]." and cited == ["E1"] and len(problems) == 4
+        "She smiles broadly [E1]. She is sad [E1]. She cries [E7]. Nothing cited. Happy at 0.99 [E1]. "
+        "She is happy [E2]. She smiles broadly [E1]. Her chin moves 0.50 px [E2].", ev, w, "Joy")
+    assert text == "She smiles broadly [E1]. Her chin moves 0.50 px [E2]." and cited == ["E1", "E2"]
+    assert len(problems) == 6
 
 
 def test_prompt_injection_in_transcript_is_data():

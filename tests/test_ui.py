@@ -150,6 +150,20 @@ def test_load_ask_evidence_export_and_isolation(core, pexels_index):
         b.close()
 
 
+@pytest.mark.slow
+def test_indexing_reports_progress(tmp_path):
+    """A fresh build (own cache) reports speech, then frames as (done, total) windows, then the index."""
+    from tools.settings import Settings
+    from ui.app import AppCore
+    c = AppCore(Settings(cache_dir=tmp_path / "cache"), llm=None)
+    calls = []
+    msgs = [m for _, m in c.load(None, str(SAMPLE), None,
+                                 lambda p, desc=None, unit="steps", total=None: calls.append((p, desc)))]
+    assert "not indexed yet" in msgs[0] and "indexed in" in msgs[-1]
+    steps = [p for p, _ in calls if isinstance(p, tuple)]
+    assert steps and all(t == steps[0][1] for _, t in steps) and all(a <= b for (a, _), (b, _) in zip(steps, steps[1:]))
+
+
 # ---------------------------------------------------------------- evidence panel
 
 def test_timeline_figure_has_curves_and_shading(asked, pexels_index):

@@ -1,7 +1,8 @@
 """End to end in a real browser: the Gradio app on 127.0.0.1 driven by headless Chromium (Debian's
 /usr/bin/chromium through Playwright; never a downloaded browser). Upload the Pexels clip, ask
 "when does she cheer up?", wait for the streamed answer, select the first moment and check the evidence
-panel (plot, face crops, flow image, transcript and citations). Saves a screenshot into tmp_path.
+panel (plot, face crops, flow image, transcript and citations), save a screenshot into tmp_path (copied to
+$AFFECTLENS_UI_SCREENSHOT when set), then ask a follow-up, export, and start a new session.
 
 LLM: llm=None (the deterministic fallback) by default, so the test takes seconds and does not depend on
 the 0.5B model's wording; set AFFECTLENS_UI_TEST_LLM=1 to use the real embedded LLM (`llm` fixture)
@@ -26,6 +27,9 @@ CHROMIUM = os.environ.get("AFFECTLENS_CHROMIUM", "/usr/bin/chromium")
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 
 
+expect = None  # playwright.sync_api.expect, set by the browser fixture
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -38,6 +42,8 @@ def browser():
         pytest.skip(f"chromium not found at {CHROMIUM} (run scripts/install_browser.sh)")
     sync_api = pytest.importorskip("playwright.sync_api",
                                    reason="playwright not installed (run scripts/install_browser.sh)")
+    global expect
+    expect = sync_api.expect
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
                               args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
@@ -81,7 +87,8 @@ def test_upload_ask_and_inspect_evidence(browser, served, tmp_path):
     assert moments.count() >= 1
     moments.first.click()
 
-    page.locator("#al-citations").get_by_text("E1", exact=True).first.wait_for(timeout=120_000)
+    expect(page.locator("#al-citations")).to_contain_text("E1", timeout=120_000)
+    expect(page.locator("#al-citations")).to_contain_text("expression")
     plot = page.locator("#al-plot img, #al-plot canvas, #al-plot svg")
     plot.first.wait_for(timeout=60_000)
     crops = page.locator("#al-crops img")
@@ -100,5 +107,17 @@ def test_upload_ask_and_inspect_evidence(browser, served, tmp_path):
     keep = os.environ.get("AFFECTLENS_UI_SCREENSHOT")
     if keep:
         shutil.copyfile(shot, keep)
+
+    # follow-up in the same session, export, then a new session
+    page.locator("#al-question textarea").fill("show me another one")
+    page.locator("#al-ask").click()
+    chat.get_by_text("for “show me another one”").wait_for(timeout=240_000)
+    expect(chat).to_contain_text("Follow-up (next)")
+    page.locator("#al-export").click()
+    expect(page.locator("#al-downloads")).to_contain_text(".json", timeout=60_000)
+    expect(page.locator("#al-downloads")).to_contain_text(".md")
+    page.locator("#al-stop").click()  # nothing running: must be harmless
+    page.locator("#al-new").click()
+    expect(chat).not_to_contain_text("for “show me another one”", timeout=30_000)
     assert not errors, errors
     page.close()

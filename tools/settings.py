@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     llm_retries: int = 2
     llm_threads: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     llm_ctx: int = 4096
+    # vLLM (GPU `vllm serve` line, and the CPU build run by `affectlens serve-llm --backend vllm`)
+    vllm_model: str = "Qwen/Qwen2.5-7B-Instruct"
+    vllm_tensor_parallel: int = 1
+    vllm_gpu_memory: float = 0.85
 
     # Perception
     whisper: str = "tiny.en"

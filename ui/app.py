@@ -47,6 +47,7 @@ EXAMPLE_QUESTIONS = ["when does she cheer up?", "why?", "show me another one", "
 
 TRANSCRIPT_COLS = ["start", "end", "word"]
 CITATION_COLS = ["#", "rationale sentence", "evidence", "tool", "modality", "window", "observation"]
+CITATION_VIEW = ["#", "evidence", "tool", "window", "rationale sentence", "observation"]  # column order shown
 
 
 class UploadRejected(MediaError):
@@ -309,7 +310,6 @@ class AppCore:
              progress=None) -> Iterator[tuple[UISession, str]]:
         """Validate/copy the chosen video, index it (cached by content hash) and start a Session.
         Yields (state, status markdown) as it goes. Raises UploadRejected / AffectlensError."""
-        from tools.index import build_index
         state = state or self.new_state()
         if upload:
             video, meta = state.import_upload(upload, Path(upload).name, self.max_upload_bytes)
@@ -322,11 +322,14 @@ class AppCore:
         info = f"**{video.name}** · {hms(meta.duration)} · {meta.width}×{meta.height} · " \
                f"{'audio' if meta.has_audio else 'no audio'}"
         yield state, f"{info}\n\n{badge}\n\n⏳ {'loading' if cached else 'indexing'}…"
-        if progress is not None:
-            progress(0.0, desc="loading index" if cached else "indexing (speech, then frames)")
         t0 = time.monotonic()
+        idx = None
+        for idx, note in self._build(video, meta, progress):
+            if idx is None and note:
+                yield state, f"{info}\n\n{badge}\n\n⏳ {note}"
+        if self.llm is True:
+            yield state, f"{info}\n\n{badge}\n\n⏳ starting the language model…"
         with state.lock:
-            idx = build_index(video, self.settings, progress=True)
             state.open(video, idx)
         s = idx.summary
         done = "✅ **cached index** — loaded" if s and s.cached else f"✅ indexed in {time.monotonic() - t0:.1f} s"
@@ -334,6 +337,52 @@ class AppCore:
             done += f" · {s.windows} windows, {s.face_frames} face frames, {s.speech_s:.0f} s speech"
         flags = f"\n\n<sub>{'; '.join(state.session.flags)}</sub>" if state.session.flags else ""
         yield state, f"{info}\n\n{done}. Ask a question below.{flags}"
+
+    def _build(self, video: Path, meta: VideoMeta, progress=None, poll_s: float = 0.5):
+        """Run build_index in a worker thread and report progress by watching the index folder (finished
+        windows in records.jsonl), so no global tqdm patching is needed. Yields (None, note) while it runs,
+        then (index, ""). If the caller stops iterating (Stop), the build finishes in the background and
+        stays cached."""
+        from tools.index import IndexConfig, build_index, index_folder, windows_for
+        cfg = IndexConfig.from_settings(self.settings)
+        folder = index_folder(meta, cfg, self.settings)
+        total = len(windows_for(meta.duration, cfg.window_s))
+        box: dict = {}
+
+        def work():
+            try:
+                box["index"] = build_index(video, self.settings, progress=False)
+            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                box["error"] = e
+
+        th = threading.Thread(target=work, name=f"index-{video.name}", daemon=True)
+        th.start()
+        last_note, last_yield = "", 0.0
+        while th.is_alive():
+            th.join(poll_s)
+            recs = folder / "records.jsonl"
+            n = 0
+            if recs.exists():
+                with open(recs, "rb") as f:
+                    n = sum(1 for _ in f)
+            if n == 0 and meta.has_audio and not (folder / "speech.json").exists():
+                note = "transcribing speech…"
+                if progress is not None:
+                    progress(0.0, desc=note)
+            elif n >= total:
+                note = "building the search index…"
+                if progress is not None:
+                    progress(0.99, desc=note)
+            else:
+                note = f"analysing frames: {n}/{total} windows"
+                if progress is not None:
+                    progress((n, total), desc="analysing frames", unit="windows")
+            if note != last_note and time.monotonic() - last_yield > 1.0:
+                last_note, last_yield = note, time.monotonic()
+                yield None, note
+        if "error" in box:
+            raise box["error"]
+        yield box["index"], ""
 
     # ---- chat
     def ask(self, state: UISession | None, message: str, history: list) -> Iterator[tuple[list, UISession, Answer | None]]:
@@ -375,7 +424,7 @@ class AppCore:
         """Everything the evidence panel shows for moment `rank` of the latest answer."""
         empty = {"header": "_No moment selected._", "clip": None, "figure": None, "crops": [], "flow": None,
                  "flow_text": "", "transcript": pd.DataFrame([], columns=TRANSCRIPT_COLS),
-                 "citations": pd.DataFrame([], columns=CITATION_COLS)}
+                 "citations": pd.DataFrame([], columns=CITATION_VIEW)}
         if state is None or state.answer is None or not state.answer.moments or state.index is None:
             return empty
         answer, events = state.turns[-1]
@@ -399,7 +448,7 @@ class AppCore:
         out["flow_text"] = f"{cap}\n\n" + "\n".join(f"- {ln}" for ln in lines) if lines else cap
         rows = ev.transcript_rows(idx, m.window) or [["", "", "(no speech in this moment)"]]
         out["transcript"] = pd.DataFrame(rows, columns=TRANSCRIPT_COLS)
-        out["citations"] = pd.DataFrame(ev.citation_rows(answer, m), columns=CITATION_COLS)
+        out["citations"] = pd.DataFrame(ev.citation_rows(answer, m), columns=CITATION_COLS)[CITATION_VIEW]
         return out
 
     # ---- export
@@ -461,7 +510,7 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
                     export_btn = gr.Button("Export answer", elem_id="al-export")
                 gr.Examples(examples=[[q] for q in EXAMPLE_QUESTIONS], inputs=[box], label="Try")
                 downloads = gr.File(label="Downloads (JSON + Markdown)", file_count="multiple", interactive=False,
-                                    elem_id="al-downloads")
+                                    elem_id="al-downloads", height=110)
             with gr.Column(scale=3, min_width=420):
                 gr.Markdown("### Evidence")
                 moment = gr.Radio(choices=[], label="Moments", elem_id="al-moments")
@@ -476,8 +525,9 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
                 flow_text = gr.Markdown(elem_id="al-flow-text")
                 transcript = gr.Dataframe(headers=TRANSCRIPT_COLS, label="Transcript words in the moment",
                                           interactive=False, elem_id="al-transcript", max_height=200)
-                citations = gr.Dataframe(headers=CITATION_COLS, label="Rationale sentences and the evidence they cite",
-                                         interactive=False, wrap=True, elem_id="al-citations", max_height=360)
+                citations = gr.Dataframe(headers=CITATION_VIEW, label="Rationale sentences and the evidence they cite",
+                                         interactive=False, wrap=True, elem_id="al-citations", max_height=420,
+                                         column_widths=["36px", "70px", "90px", "150px", "40%", "40%"])
 
         panel = [header, clip, plot, crops, flow, flow_text, transcript, citations]
 
@@ -489,7 +539,7 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
             return _panel(core.evidence(None, None))
 
         # ---- video loading
-        def on_load(st, up, pk, progress=gr.Progress(track_tqdm=True)):
+        def on_load(st, up, pk, progress=gr.Progress()):
             try:
                 for st2, msg in core.load(st, up, pk, progress):
                     yield st2, msg, [], gr.update(choices=[], value=None), *_cleared()

@@ -142,11 +142,35 @@ def cmd_doctor(a) -> int:
     return 0
 
 
+def cmd_ui(a) -> int:
+    from ui.app import main as ui_main
+    ui_main(host=a.host, port=a.port, video_dir=a.video_dir)
+    return 0
+
+
 def cmd_serve_llm(a) -> int:
     from agents.llm_server import serve
     from tools.provision import resolve
     from tools.settings import get_settings
     s = get_settings()
+    if a.backend == "vllm":
+        from agents import vllm_backend as vb
+        if a.print_command:
+            print(vb.printable(vb.gpu_command(s, a.model or s.vllm_model, a.port)))
+            return 0
+        if a.setup_only:
+            py, model = vb.setup_cpu(s)
+            print(f"vLLM CPU ready: {py} serving {model}")
+            return 0
+        srv = vb.VLLMCPUServer(s, port=a.port, log_path=s.cache_dir / "vllm_server.log")
+        url = srv.start()
+        print(f"vLLM (CPU build) serving {s.llm_model} at {url}; export AFFECTLENS_LLM_URL={url} "
+              f"AFFECTLENS_LLM_MODEL={s.llm_model}  (Ctrl-C stops)", file=sys.stderr)
+        try:
+            srv.proc.wait()
+        finally:
+            srv.stop()
+        return 0
     model = a.model or str(resolve(s.llm_gguf))
     print(f"serving {model} at http://{a.host}:{a.port}/v1  (set AFFECTLENS_LLM_URL to use it)", file=sys.stderr)
     serve(model, a.port, a.threads or s.llm_threads, s.llm_ctx, a.host)
@@ -184,14 +208,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(fn=cmd_tool)
 
+    p = sub.add_parser("ui", help="open the Gradio chat UI (prints the local URL)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--video-dir", help="folder of videos to pick from")
+    p.set_defaults(fn=cmd_ui)
+
     p = sub.add_parser("doctor", help="show which backend each part uses and why")
     p.set_defaults(fn=cmd_doctor)
 
     p = sub.add_parser("serve-llm", help="run the embedded llama.cpp OpenAI-compatible server")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--model", help="GGUF path (default: the packaged model)")
+    p.add_argument("--model", help="GGUF path (llama.cpp) or model id/path (vLLM GPU command)")
     p.add_argument("--threads", type=int)
+    p.add_argument("--backend", choices=["llamacpp", "vllm"], default="llamacpp")
+    p.add_argument("--print-command", action="store_true", help="vllm: print the GPU `vllm serve` line and exit")
+    p.add_argument("--setup-only", action="store_true", help="vllm: create the CPU venv and model folder, then exit")
     p.set_defaults(fn=cmd_serve_llm)
 
     a = ap.parse_args(argv)

@@ -1,0 +1,60 @@
+"""The same LLM client and agent against a real vLLM server (vLLM's CPU build, own venv).
+
+`make test` sets the vLLM CPU environment up once (`affectlens serve-llm --backend vllm --setup-only`);
+when it is absent (a plain `pytest` run) these tests skip with that reason."""
+
+import time
+
+import pytest
+from pydantic import BaseModel
+
+from agents.llm import LLMClient
+from agents.schemas import POSITIVE, Intent
+from graphs.api import Session
+from tools.errors import LLMError
+from tools.schemas import TimeWindow
+from tools.settings import Settings, get_settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def vllm_url():
+    from agents.vllm_backend import VLLMCPUServer, model_dir, venv_python
+    s = get_settings()
+    if not (venv_python(s).parent.parent / ".ready").exists() or not (model_dir(s) / "config.json").exists():
+        pytest.skip("vLLM CPU environment not set up: run `affectlens serve-llm --backend vllm --setup-only`")
+    srv = VLLMCPUServer(s, log_path=s.cache_dir / "vllm_test_server.log")
+    srv.start(timeout=600)
+    yield srv.url
+    srv.stop()
+
+
+class Pick(BaseModel):
+    n: int
+
+
+def test_structured_output_and_model_check(vllm_url):
+    c = LLMClient(vllm_url, get_settings().llm_model, timeout=60)
+    assert get_settings().llm_model in c.check(require_model=True)
+    out = c.structured([{"role": "user", "content": "Decode: 'the part where he gets angry'"}], Intent, max_tokens=200)
+    assert isinstance(out, Intent)
+    with pytest.raises(LLMError, match="serves"):
+        LLMClient(vllm_url, "some-other-model", timeout=10).check(require_model=True)
+
+
+def test_timeout_is_enforced(vllm_url):
+    c = LLMClient(vllm_url, get_settings().llm_model, timeout=0.05, retries=1)
+    t0 = time.monotonic()
+    with pytest.raises(LLMError):
+        c.structured([{"role": "user", "content": "count to one thousand " * 50}], Pick, max_tokens=200)
+    assert time.monotonic() - t0 < 10
+
+
+def test_end_to_end_ask_on_vllm(vllm_url, pexels_index, settings: Settings):
+    c = LLMClient(vllm_url, get_settings().llm_model, timeout=60)
+    with Session(pexels_index.meta.path, settings, llm=c, index=pexels_index) as s:
+        ans = s.ask("when does she cheer up?")
+    top = ans.moments[0]
+    assert top.window.overlaps(TimeWindow(start=10, end=19)) and top.label in POSITIVE
+    assert not any(f.startswith("llm_fallback") for f in ans.flags)
