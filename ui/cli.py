@@ -227,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--setup-only", action="store_true", help="vllm: create the CPU venv and model folder, then exit")
     p.set_defaults(fn=cmd_serve_llm)
 
+    from evals.cli import add_commands
+    add_commands(sub)
+
     a = ap.parse_args(argv)
     from tools.errors import AffectlensError
     try:
