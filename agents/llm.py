@@ -133,6 +133,17 @@ def client_from_settings(settings: Settings | None = None) -> LLMClient:
     return client
 
 
+def role_clients(settings: Settings | None = None) -> dict[str, LLMClient]:
+    """Clients for the roles configured in `llm_roles` (each may name its own server URL, model or GGUF)."""
+    s = settings or get_settings()
+    out = {}
+    for role, cfg in s.llm_roles.items():
+        sub = s.model_copy(update={"llm_url": cfg.get("url", s.llm_url), "llm_model": cfg.get("model", s.llm_model),
+                                   "llm_gguf": cfg.get("gguf", s.llm_gguf)})
+        out[role] = client_from_settings(sub)
+    return out
+
+
 def dumps(obj) -> str:
     """Compact JSON for prompts."""
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)

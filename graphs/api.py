@@ -16,7 +16,7 @@ from pathlib import Path
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from agents.llm import LLMClient, client_from_settings
+from agents.llm import LLMClient, client_from_settings, role_clients
 from agents.schemas import Answer
 from graphs.graph import build_graph
 from graphs.state import Deps
@@ -47,7 +47,14 @@ class Session:
                 llm = None
                 self.flags.append(f"llm_unavailable: {e}")
         self.llm = llm or None
-        self.deps = Deps(index=self.index, retriever=Retriever(self.index), llm=self.llm, settings=s)
+        roles = {}
+        if self.llm is not None and s.llm_roles:
+            try:
+                roles = role_clients(s)
+            except LLMError as e:
+                self.flags.append(f"role_llm_unavailable: {e}")
+        self.deps = Deps(index=self.index, retriever=Retriever(self.index), llm=self.llm, settings=s,
+                         role_llms=roles)
         db = Path(s.cache_dir) / "sessions.sqlite"
         db.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(db), check_same_thread=False)

@@ -49,7 +49,7 @@ def route(state: AgentState, deps: Deps) -> dict:
 
 def interpret(state: AgentState, deps: Deps) -> dict:
     t0 = time.monotonic()
-    intent, flags = roles.interpret(deps.llm, state["query"], deadline=_mono_deadline(state))
+    intent, flags = roles.interpret(deps.llm_for("interpret"), state["query"], deadline=_mono_deadline(state))
     return {"intent": intent, "flags": state.get("flags", []) + flags,
             "events": _event(state, node="interpret", intent=intent.model_dump(),
                              seconds=round(time.monotonic() - t0, 2))}
@@ -179,7 +179,7 @@ def judge(state: AgentState, deps: Deps) -> dict:
         v = verified[j]
         lines = [f"  [{eid}] {ev[eid].text}" for eid in v.evidence_ids]
         blocks.append(f"Candidate {i} ({v.window.label()}):\n<data>\n" + "\n".join(lines) + "\n</data>")
-    verdicts = roles.judge(deps.llm, state["query"], tools_text(), blocks, options,
+    verdicts = roles.judge(deps.llm_for("judge"), state["query"], tools_text(), blocks, options,
                            deadline=_mono_deadline(state)) if new else None
     if new and verdicts is None:
         flags.append("llm_fallback:judge")
@@ -234,7 +234,7 @@ def rationale(state: AgentState, deps: Deps) -> dict:
     for rank, v in enumerate(chosen, 1):
         items = [ev[i] for i in v.evidence_ids if ev[i].window.overlaps(v.window)]
         items.sort(key=lambda e: (e.modality != "face", e.tool != "expression"))
-        text, cited, f = roles.write_rationale(deps.llm if not out_of_time(state) else None, state["query"],
+        text, cited, f = roles.write_rationale(deps.llm_for("rationale") if not out_of_time(state) else None, state["query"],
                                                v.label, v.window, items, deadline=_mono_deadline(state))
         flags += f
         moments.append(Moment(rank=rank, window=v.window, label=v.label, confidence=v.confidence,

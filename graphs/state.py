@@ -59,3 +59,8 @@ class Deps:
     max_rounds: int = 2
     n_candidates: int = 3
     tool_budget: float = 6.0
+    role_llms: dict[str, LLMClient] | None = None
+
+    def llm_for(self, role: str) -> LLMClient | None:
+        """The client for a role (interpret, judge, rationale): its own if configured, else the default."""
+        return (self.role_llms or {}).get(role, self.llm) if self.llm is not None else None

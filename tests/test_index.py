@@ -83,3 +83,12 @@ def test_speech_video_gets_transcript_and_arousal(speech, settings):
     idx = build_index(speech / "talk_00015.mp3", settings, progress=False)
     assert idx.speech.segments and any(r.transcript for r in idx.records)
     assert all(r.face_frames == 0 for r in idx.records)
+
+
+def test_changed_config_reuses_speech(speech, tmp_path, monkeypatch):
+    s1 = Settings(cache_dir=tmp_path)
+    a = build_index(speech / "talk_sample1.mp3", s1, progress=False)
+    import tools.index as ix
+    monkeypatch.setattr(ix, "analyse_speech", lambda *a, **k: pytest.fail("speech recomputed"))
+    b = build_index(speech / "talk_sample1.mp3", Settings(cache_dir=tmp_path, window_s=2.0), progress=False)
+    assert b.folder != a.folder and b.speech == a.speech

@@ -231,6 +231,8 @@ def build_index(path: str | os.PathLike, settings: Settings | None = None, progr
             idx.summary = idx.summary.model_copy(update={"cached": True})
             return idx
         _atomic_write(folder / "meta.json", meta.model_dump_json(indent=1))
+        _atomic_write(folder / "config.json", config.model_dump_json(indent=1))
+        _reuse_speech(folder, config)
         if (folder / "speech.json").exists():
             speech = SpeechTrack.model_validate_json((folder / "speech.json").read_text())
         else:
@@ -254,6 +256,22 @@ def build_index(path: str | os.PathLike, settings: Settings | None = None, progr
         _atomic_write(folder / "done.json", summary.model_dump_json())
         idx.summary = summary
         return idx
+
+
+def _reuse_speech(folder: Path, config: IndexConfig) -> None:
+    """A changed config rebuilds only what changed: speech depends on the ASR model alone, so take it
+    from another cached config of the same video that used the same model."""
+    if (folder / "speech.json").exists():
+        return
+    for other in folder.parent.iterdir():
+        try:
+            cfg = IndexConfig.model_validate_json((other / "config.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if other != folder and cfg.whisper == config.whisper and cfg.version == config.version \
+                and (other / "speech.json").exists():
+            _atomic_write(folder / "speech.json", (other / "speech.json").read_text())
+            return
 
 
 def _load_state(folder: Path) -> tuple[int, dict | None]:

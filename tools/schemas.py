@@ -79,7 +79,10 @@ class TimeWindow(Frozen):
         if end - start < min_len:
             end = min(duration, start + min_len)
             start = max(0.0, end - min_len)
-        return cls(start=round(start, 3), end=round(end, 3))
+        start, end = round(start, 3), min(round(end, 3), duration)
+        if end <= start:  # rounding collapsed a tiny window
+            start = max(0.0, end - min_len)
+        return cls(start=start, end=end)
 
     def iou(self, other: TimeWindow) -> float:
         inter = max(0.0, min(self.end, other.end) - max(self.start, other.start))

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     llm_retries: int = 2
     llm_threads: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     llm_ctx: int = 4096
+    # Per-role overrides, e.g. a small model for routing and a larger one for the rationale:
+    # AFFECTLENS_LLM_ROLES='{"rationale": {"url": "http://gpu:8000/v1", "model": "qwen-7b"},
+    #                        "interpret": {"gguf": "qwen2.5-coder-0.5b"}}'   roles: interpret, judge, rationale
+    llm_roles: dict[str, dict[str, str]] = Field(default_factory=dict)
     # vLLM (GPU `vllm serve` line, and the CPU build run by `affectlens serve-llm --backend vllm`)
     vllm_model: str = "Qwen/Qwen2.5-7B-Instruct"
     vllm_tensor_parallel: int = 1
