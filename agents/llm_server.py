@@ -49,13 +49,13 @@ def wait_healthy(base_url: str, timeout: float, proc: subprocess.Popen | None = 
     raise LLMError(f"LLM server at {base_url} not healthy after {timeout:.0f}s ({last})")
 
 
-class EmbeddedServer:
-    """A llama.cpp server child process serving one GGUF model on 127.0.0.1."""
+class ChildServer:
+    """An OpenAI-compatible server run as a child process on 127.0.0.1: start, health-check, stop.
+    Subclasses say which command (and environment) starts it."""
 
-    def __init__(self, model_path: Path, threads: int = 2, ctx: int = 4096, port: int | None = None,
-                 log_path: Path | None = None):
-        self.model_path = Path(model_path)
-        self.threads, self.ctx = threads, ctx
+    stop_grace_s = 5.0
+
+    def __init__(self, port: int | None = None, log_path: Path | None = None):
         self.port = port or free_port()
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
@@ -64,14 +64,19 @@ class EmbeddedServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str] | None:
+        return None
+
     def start(self, timeout: float = 120.0) -> str:
         if self.proc is not None and self.proc.poll() is None:
             return self.url
+        cmd, env = self.command(), self.env()
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        cmd = [sys.executable, "-m", "agents.llm_server", "--model", str(self.model_path),
-               "--port", str(self.port), "--threads", str(self.threads), "--ctx", str(self.ctx)]
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+                                     env=env, start_new_session=True)
         try:
             wait_healthy(self.url, timeout, self.proc)
         except LLMError:
@@ -85,18 +90,32 @@ class EmbeddedServer:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(5)
+                self.proc.wait(self.stop_grace_s)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
 
-    def __enter__(self) -> EmbeddedServer:
+    def __enter__(self):
         self.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class EmbeddedServer(ChildServer):
+    """A llama.cpp server child process serving one GGUF model on 127.0.0.1."""
+
+    def __init__(self, model_path: Path, threads: int = 2, ctx: int = 4096, port: int | None = None,
+                 log_path: Path | None = None):
+        super().__init__(port, log_path)
+        self.model_path = Path(model_path)
+        self.threads, self.ctx = threads, ctx
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "agents.llm_server", "--model", str(self.model_path),
+                "--port", str(self.port), "--threads", str(self.threads), "--ctx", str(self.ctx)]
 
 
 _shared: dict[tuple, EmbeddedServer] = {}

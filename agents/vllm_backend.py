@@ -9,13 +9,14 @@ and prints the URL for AFFECTLENS_LLM_URL. Recipe and pitfalls: ../shared/MODELS
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from agents.llm_server import free_port, wait_healthy
+from agents.llm_server import ChildServer
 from tools.errors import LLMError
 from tools.settings import Settings
 
@@ -81,53 +82,26 @@ def setup_cpu(s: Settings, log=sys.stderr) -> tuple[Path, Path]:
     return py, out
 
 
-class VLLMCPUServer:
+class VLLMCPUServer(ChildServer):
     """vLLM's OpenAI-compatible server (CPU build) as a child process on 127.0.0.1."""
 
-    def __init__(self, s: Settings, port: int | None = None, log_path: Path | None = None):
-        self.s, self.port, self.log_path = s, port or free_port(), log_path
-        self.proc: subprocess.Popen | None = None
+    stop_grace_s = 20.0
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+    def __init__(self, s: Settings, port: int | None = None, log_path: Path | None = None):
+        super().__init__(port, log_path)
+        self.s = s
 
     def command(self) -> list[str]:
-        py, model_dir = setup_cpu(self.s)
-        return [str(py), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
+        py, model = setup_cpu(self.s)
+        return [str(py), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
                 "--served-model-name", self.s.llm_model, "--host", "127.0.0.1", "--port", str(self.port),
                 "--max-model-len", str(self.s.llm_ctx), "--dtype", "bfloat16", "--enforce-eager"]
 
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
+
     def start(self, timeout: float = 300) -> str:
-        import os
-        cmd = self.command()
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "2",
-               "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     env=env, start_new_session=True)
-        try:
-            wait_healthy(self.url, timeout, self.proc)
-        except LLMError:
-            self.stop()
-            raise
-        return self.url
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.proc = None
-
-    def __enter__(self) -> VLLMCPUServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        return super().start(timeout)
 
 
 def printable(cmd: list[str]) -> str:
