@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents import prompts
 from agents.llm import LLMClient
-from agents.schemas import ALIASES, EMOTIONS, Intent, valence
+from agents.schemas import ALIASES, Intent, valence
 from tools.errors import LLMError
 from tools.schemas import Evidence, TimeWindow
 
