@@ -92,3 +92,14 @@ def test_changed_config_reuses_speech(speech, tmp_path, monkeypatch):
     monkeypatch.setattr(ix, "analyse_speech", lambda *a, **k: pytest.fail("speech recomputed"))
     b = build_index(speech / "talk_sample1.mp3", Settings(cache_dir=tmp_path, window_s=2.0), progress=False)
     assert b.folder != a.folder and b.speech == a.speech
+
+
+def test_windows_follow_shot_changes(mead_concat, settings):
+    from tools.video import shot_changes
+    video, spans = mead_concat
+    cuts = shot_changes(video)
+    assert any(abs(c - spans["filler"][0]) < 0.05 for c in cuts)  # happy -> no-face filler
+    assert not shot_changes(SAMPLE)  # one continuous shot
+    idx = build_index(video, settings, progress=False)
+    ends = [r.window.end for r in idx.records]
+    assert any(abs(e - spans["filler"][0]) < 0.05 for e in ends)

@@ -7,7 +7,7 @@ FAISS (see tools/retrieval.py). Memory stays flat: frames are summarised window 
 appended to disk as they finish; a killed run resumes after the last finished window.
 
 Cache layout: <cache_dir>/index/<content hash>/<config key>/
-    meta.json speech.json frames.jsonl records.jsonl state.pkl (analyzer checkpoint every STATE_EVERY
+    meta.json config.json speech.json shots.json frames.jsonl records.jsonl state.pkl (analyzer checkpoint every STATE_EVERY
     windows) descriptors.json text.faiss affect.faiss done.json
 """
 
@@ -192,9 +192,9 @@ def summarise_window(index: int, window: TimeWindow, frames: list[FaceFrame], sp
 
 
 def windows_for(duration: float, window_s: float, cuts: list[float] | None = None) -> list[TimeWindow]:
-    """Windows of about `window_s` seconds covering [0, duration]. Where speech segment boundaries
-    (`cuts`) fall within half a window of a boundary, the boundary snaps to the nearest cut, so that a
-    sentence is not split across windows."""
+    """Windows of about `window_s` seconds covering [0, duration]. Where cuts (speech segment
+    boundaries, shot changes) fall within half a window of a boundary, the boundary snaps to the
+    nearest cut, so that a sentence or a shot is not split across windows."""
     cuts = sorted(c for c in (cuts or []) if 0 < c < duration)
     bounds = [0.0]
     while duration - bounds[-1] > 1e-6:
@@ -211,6 +211,17 @@ def windows_for(duration: float, window_s: float, cuts: list[float] | None = Non
 
 def speech_cuts(speech: SpeechTrack) -> list[float]:
     return [t for seg in speech.segments for t in (seg.start, seg.end)]
+
+
+def _shots(folder: Path, path, meta: VideoMeta) -> list[float]:
+    """Shot-change times (keyframe histogram cuts), computed once per index folder."""
+    f = folder / "shots.json"
+    if f.exists():
+        return json.loads(f.read_text())
+    from tools.video import shot_changes
+    shots = shot_changes(path) if meta.has_video else []
+    _atomic_write(f, json.dumps(shots))
+    return shots
 
 
 def build_index(path: str | os.PathLike, settings: Settings | None = None, progress: bool = True,
@@ -238,7 +249,8 @@ def build_index(path: str | os.PathLike, settings: Settings | None = None, progr
         else:
             speech = analyse_speech(str(path), meta, config, s, progress)
             _atomic_write(folder / "speech.json", speech.model_dump_json())
-        windows = windows_for(meta.duration, config.window_s, speech_cuts(speech))
+        shots = _shots(folder, path, meta)
+        windows = windows_for(meta.duration, config.window_s, speech_cuts(speech) + shots)
         done = _resume_point(folder)
         if done < len(windows):
             finished = _index_frames(str(path), meta, config, s, windows, done, speech, folder, progress,
@@ -438,6 +450,8 @@ def index_status(path: str | os.PathLike, settings: Settings | None = None) -> d
     folder = index_folder(meta, config, s)
     speech_path = folder / "speech.json"
     cuts = speech_cuts(SpeechTrack.model_validate_json(speech_path.read_text())) if speech_path.exists() else []
+    if (folder / "shots.json").exists():
+        cuts += json.loads((folder / "shots.json").read_text())
     windows = windows_for(meta.duration, config.window_s, cuts)
     n = sum(1 for _ in _lines(folder / "records.jsonl")) if folder.exists() else 0
     done = (folder / "done.json").exists()
