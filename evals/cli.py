@@ -43,7 +43,7 @@ def cmd_eval(a) -> int:
     from evals.runner import run_eval
     out = run_eval(a.bench, a.out, llm=not a.no_llm, workers=a.workers, field_map=_field_map(a.field_map),
                    on_error="stop" if a.strict else "skip", video_root=a.video_root, limit=a.limit,
-                   progress=not a.quiet, executor=a.executor)
+                   progress=not a.quiet, executor=a.executor, address=a.address)
     m, run = out["metrics"], out["run"]
     rows = [("affectlens", m), *out["baselines"].items()]
     print(f"{'system':<16} {'R1@0.5':>7} {'mIoU':>6} {'WAR':>6} {'UAR':>6} {'Joint@0.5':>9}")
@@ -95,6 +95,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("--strict", action="store_true", help="stop at the first malformed record (default: skip "
                                                           "and list it in the report)")
     p.add_argument("--executor", choices=("local", "ray"), default="local")
+    p.add_argument("--address", help="ray cluster address (HEAD:6379); default: a local Ray instance")
     p.add_argument("--video-root", help="folder that relative video paths are under (default: the bench's folder)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(fn=cmd_eval)

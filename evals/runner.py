@@ -212,20 +212,64 @@ def _ask_capped(session, query: str, cap: float) -> tuple[Any, BaseException | N
     return box.get("answer"), box.get("error"), False
 
 
+def _run_video(recs: list[BenchRecord], idx, index_error: str | None, make_session: Callable[[], Any],
+               cap: float, run_flags: list[str], emit: Callable[[QueryResult, dict], None],
+               stop: threading.Event | None = None) -> None:
+    """Run one video's queries in order, one conversation each, recording every outcome via `emit`."""
+    session = None
+    for r in recs:
+        if stop is not None and stop.is_set():
+            break
+        meta = {"video": r.video, "query": r.query, "flags": list(run_flags)}
+        if idx is None:
+            emit(QueryResult(**_base(r), error=index_error or "MediaError: video not indexed"), meta)
+            continue
+        oracle = _oracle(idx, r)
+        try:
+            if session is None:
+                session = make_session()
+            session.id = f"eval-{uuid.uuid4().hex[:12]}"  # fresh conversation: no follow-up routing
+            calls0 = _calls(session.llm)
+            t0 = time.monotonic()
+            answer, exc, timed_out = _ask_capped(session, r.query, cap)
+            secs = time.monotonic() - t0
+        except Exception as e:  # noqa: BLE001 - e.g. the Session could not be built
+            emit(QueryResult(**_base(r), oracle_label=oracle, error=_err(e)), meta)
+            continue
+        if timed_out:
+            session = None  # abandoned with its stuck thread; the next query gets a fresh one
+            emit(QueryResult(**_base(r), oracle_label=oracle, seconds=round(secs, 3),
+                             error=f"TimeoutError: query exceeded {cap:.0f} s"), meta)
+            continue
+        if exc is not None or answer is None:
+            emit(QueryResult(**_base(r), oracle_label=oracle, seconds=round(secs, 3),
+                             llm_calls=_calls(session.llm) - calls0,
+                             error=_err(exc) if exc else "RuntimeError: no answer"), meta)
+            continue
+        try:
+            res = answer_to_result(r, answer, oracle, secs, _calls(session.llm) - calls0)
+        except Exception as e:  # noqa: BLE001
+            res = QueryResult(**_base(r), oracle_label=oracle, seconds=round(secs, 3), error=_err(e))
+        meta.update(flags=meta["flags"] + list(answer.flags), moments=len(answer.moments),
+                    confidence=answer.moments[0].confidence if answer.moments else None,
+                    llm_seconds=answer.stats.get("llm_seconds"))
+        emit(res, meta)
+    if session is not None:
+        session.close()
+
+
 def _check_executor(executor: str) -> None:
     if executor not in EXECUTORS:
         raise EvalError(f"unknown executor {executor!r} (expected one of {', '.join(EXECUTORS)})")
-    if executor == "ray":
-        if importlib.util.find_spec("ray") is None:
-            raise EvalError("ray executor not installed (pip install ray), or use --executor local")
-        raise EvalError("the ray executor is not implemented yet; use --executor local")
+    if executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise EvalError("ray executor not installed (pip install ray), or use --executor local")
 
 
 def run_eval(bench_path: str | os.PathLike, out_dir: str | os.PathLike, settings: Settings | None = None,
              llm: Any = True, workers: int = 1, field_map: Mapping[str, str] | None = None,
              on_error: str = "skip", video_root: str | os.PathLike | None = None, limit: int | None = None,
              progress: bool = True, executor: str = "local", sufficiency_check: bool | None = None,
-             seed: int = 0) -> dict[str, Any]:
+             seed: int = 0, address: str | None = None) -> dict[str, Any]:
     """Evaluate on a bench file (see the module docstring). ``llm``: True (configured/embedded server;
     if it cannot start, queries run without an LLM and the report says so), an LLMClient, or None/False
     (no LLM: the graph's deterministic fallbacks). ``limit``: only the first N valid records.
@@ -279,7 +323,14 @@ def run_eval(bench_path: str | os.PathLike, out_dir: str | os.PathLike, settings
     index_info: dict[str, dict] = {}
     inner = progress and (workers == 1 or len(videos) == 1)
 
+    ray_errors: dict[str, str | None] = {}
+    if executor == "ray":  # index on the cluster first; the driver below then reads the shared cache
+        from evals.ray_executor import index_videos
+        ray_errors = index_videos(list(videos), s, address, workers)
+
     def do_index(path: str):
+        if ray_errors.get(path):
+            raise EvalError(ray_errors[path])
         return build_index(path, s, progress=inner)
 
     with ThreadPoolExecutor(max_workers=min(workers, len(videos))) as pool, \
@@ -318,51 +369,21 @@ def run_eval(bench_path: str | os.PathLike, out_dir: str | os.PathLike, settings
         return Session(path, s, llm=_clone_client(client) if client is not None else None, index=indexes[path])
 
     def run_video(path: str, recs: list[BenchRecord]) -> None:
-        idx = indexes.get(path)
-        session = None
-        for r in recs:
-            if stop.is_set():
-                break
-            meta = {"video": r.video, "query": r.query, "flags": list(run_flags)}
-            if idx is None:
-                emit(QueryResult(**_base(r), error=index_errors.get(path, "MediaError: video not indexed")), meta)
-                continue
-            oracle = _oracle(idx, r)
-            try:
-                if session is None:
-                    session = new_session(path)
-                session.id = f"eval-{uuid.uuid4().hex[:12]}"  # fresh conversation: no follow-up routing
-                calls0 = _calls(session.llm)
-                t0 = time.monotonic()
-                answer, exc, timed_out = _ask_capped(session, r.query, cap)
-                secs = time.monotonic() - t0
-            except Exception as e:  # noqa: BLE001 - e.g. the Session could not be built
-                emit(QueryResult(**_base(r), oracle_label=oracle, error=_err(e)), meta)
-                continue
-            if timed_out:
-                session = None  # abandoned with its stuck thread; the next query gets a fresh one
-                emit(QueryResult(**_base(r), oracle_label=oracle, seconds=round(secs, 3),
-                                 error=f"TimeoutError: query exceeded {cap:.0f} s"), meta)
-                continue
-            if exc is not None or answer is None:
-                emit(QueryResult(**_base(r), oracle_label=oracle, seconds=round(secs, 3),
-                                 llm_calls=_calls(session.llm) - calls0,
-                                 error=_err(exc) if exc else "RuntimeError: no answer"), meta)
-                continue
-            try:
-                res = answer_to_result(r, answer, oracle, secs, _calls(session.llm) - calls0)
-            except Exception as e:  # noqa: BLE001
-                res = QueryResult(**_base(r), oracle_label=oracle, seconds=round(secs, 3), error=_err(e))
-            meta.update(flags=meta["flags"] + list(answer.flags), moments=len(answer.moments),
-                        confidence=answer.moments[0].confidence if answer.moments else None,
-                        llm_seconds=answer.stats.get("llm_seconds"))
-            emit(res, meta)
-        if session is not None:
-            session.close()
+        _run_video(recs, indexes.get(path), index_errors.get(path), lambda: new_session(path), cap, run_flags,
+                   emit, stop)
 
     groups: dict[str, list[BenchRecord]] = {}
     for r in pending:
         groups.setdefault(r.video_path or r.video, []).append(r)
+    if executor == "ray":
+        from evals.ray_executor import run_queries
+        try:
+            run_queries(groups, s, getattr(client, "base_url", None), getattr(client, "model", s.llm_model), cap,
+                        run_flags, emit, address, workers)
+        finally:
+            qbar.close()
+            writer.close()
+        groups = {}
     pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(groups) or 1)), thread_name_prefix="eval")
     try:
         futs = [pool.submit(run_video, v, recs) for v, recs in groups.items()]
