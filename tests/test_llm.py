@@ -55,3 +55,24 @@ def test_embedded_server_that_dies_is_reported(tmp_path):
     srv = EmbeddedServer(tmp_path / "missing.gguf", threads=1)
     with pytest.raises(LLMError, match="exited"):
         srv.start(timeout=60)
+
+
+def test_real_server_dying_mid_request_is_a_typed_error():
+    """Kill the real llama.cpp server while it is generating: the client reports LLMError, no hang."""
+    import threading
+
+    from tools.provision import resolve
+    srv = EmbeddedServer(resolve("qwen2.5-coder-0.5b"), threads=1)
+    srv.start(timeout=180)
+    c = LLMClient(srv.url, "m", timeout=30, retries=1)
+    killer = threading.Timer(0.5, srv.proc.kill)
+    killer.start()
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(LLMError):
+            c.structured([{"role": "user", "content": "Write a very long story about a cat. " * 80}], Small,
+                         max_tokens=400)
+    finally:
+        killer.cancel()
+        srv.stop()
+    assert time.monotonic() - t0 < 30
