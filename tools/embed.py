@@ -55,6 +55,7 @@ class TextEmbedder:
         self.tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tok.enable_truncation(self.max_len)
         self.tok.enable_padding(pad_id=cfg.get("pad_token_id", 0))
+        self.pad_id = cfg.get("pad_token_id", 0)
 
     def _encode(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w, (b, n) = self.w, ids.shape
@@ -85,12 +86,18 @@ class TextEmbedder:
         return x
 
     def embed(self, texts: list[str], batch: int = 32) -> np.ndarray:
+        """Texts are sorted by token length before batching so that little compute goes to padding."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        self.tok.no_padding()
+        lengths = [len(e.ids) for e in self.tok.encode_batch([t or " " for t in texts])]
+        self.tok.enable_padding(pad_id=self.pad_id)
+        order = np.argsort(lengths, kind="stable")
         for s in range(0, len(texts), batch):
-            enc = self.tok.encode_batch([t or " " for t in texts[s:s + batch]])
+            rows = order[s:s + batch]
+            enc = self.tok.encode_batch([texts[i] or " " for i in rows])
             ids = np.array([e.ids for e in enc], dtype=np.int64)
             mask = np.array([e.attention_mask for e in enc], dtype=np.float32)
             hid = self._encode(ids, mask)
             pooled = (hid * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-            out[s:s + batch] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return out

@@ -33,6 +33,7 @@ from tools.video import iter_frames, load_audio, probe
 
 INDEX_VERSION = 2
 AUDIO_CHUNK_S = 300.0
+MOVING_PX = 0.8  # facial flow (px per 0.25 s, strongest region) above which a face counts as moving
 STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
 
 
@@ -343,7 +344,7 @@ def next_gap(frame: FaceFrame, fps: float) -> float:
     step = 1.0 / fps
     if frame.n_faces == 0:
         return max(step, 1.0)
-    moving = bool(frame.motion) and max(frame.motion.values()) > 0.8
+    moving = bool(frame.motion) and max(frame.motion.values()) > MOVING_PX
     return step if moving or frame.occluded else 2 * step
 
 
