@@ -8,7 +8,6 @@ LLMError; callers (graph nodes) then fall back deterministically.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -142,8 +141,3 @@ def role_clients(settings: Settings | None = None) -> dict[str, LLMClient]:
                                    "llm_gguf": cfg.get("gguf", s.llm_gguf)})
         out[role] = client_from_settings(sub)
     return out
-
-
-def dumps(obj) -> str:
-    """Compact JSON for prompts."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)

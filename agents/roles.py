@@ -111,12 +111,6 @@ def judge(llm: LLMClient | None, query: str, tools_text: str, blocks: list[str],
 
 # ---------------------------------------------------------------- rationale
 
-class Rationale(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(max_length=800)
-
-
 def claims_schema(ids: list[str]) -> type[BaseModel]:
     """Rationale as claims, each naming one evidence id from those offered (enforced by the JSON schema)."""
     claim = create_model("Claim", __config__=ConfigDict(extra="forbid"),

@@ -97,8 +97,7 @@ def _target_label(intent, evidence: list[Evidence]) -> list[str]:
 
 def _refine(deps: Deps, cand_window: TimeWindow, labels: list[str]) -> TimeWindow:
     """Extend/shrink the candidate to the run of windows where the target expression holds."""
-    from agents.schemas import EXPRESSION_TO_EMOTION as E2L
-    inverse = {v: k for k, v in E2L.items()}
+    inverse = {v: k for k, v in EXPRESSION_TO_EMOTION.items()}
     cls = next((inverse[lab] for lab in labels if lab in inverse and lab != "Neutral"), None)
     recs = deps.index.records
     if cls is None or not recs:

@@ -34,6 +34,14 @@ def speech(media: Path) -> Path:
     return media / "speech"
 
 
+@pytest.fixture(scope="module")
+def fa():
+    """One face analyzer per test module (landmarker + expression model loaded once)."""
+    from tools.face import FaceAnalyzer
+    with FaceAnalyzer() as analyzer:
+        yield analyzer
+
+
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory):
     """Settings with a fresh index cache for this test session (models still come from the user cache)."""

@@ -12,14 +12,8 @@ import pytest
 
 from tools.aus import (ALL_AUS, AUEstimator, NeutralBaseline, au_events, aus_evidence, blendshape_aus,
                        summarize_aus)
-from tools.face import FaceAnalyzer
 from tools.schemas import Evidence, FaceFrame, TimeWindow
 
-
-@pytest.fixture(scope="module")
-def fa():
-    with FaceAnalyzer(expression=False) as analyzer:
-        yield analyzer
 
 
 @pytest.fixture(scope="module")

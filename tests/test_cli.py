@@ -58,3 +58,15 @@ def test_ask_json_on_sample_and_video_without_audio(settings, faces):
     r2 = run("ask", str(faces / "mead_happy.mp4"), "when is he happy?", "-q", env_extra=env)
     assert r2.returncode == 0, r2.stderr[-800:]
     assert "Joy" in r2.stdout
+
+
+def test_vllm_gpu_command_from_config_and_index_status(settings):
+    env = {"AFFECTLENS_CACHE_DIR": str(settings.cache_dir), "AFFECTLENS_VLLM_TENSOR_PARALLEL": "2",
+           "AFFECTLENS_LLM_API_KEY": "s3cret"}
+    r = run("serve-llm", "--backend", "vllm", "--print-command", "--model", "/models/qwen7b", env_extra=env)
+    assert r.returncode == 0 and r.stdout.startswith("vllm serve /models/qwen7b ")
+    for flag in ("--tensor-parallel-size 2", "--enable-prefix-caching", "--api-key s3cret", "--structured-outputs-config",
+                 "--served-model-name", "--max-model-len 4096", "--gpu-memory-utilization 0.85"):
+        assert flag in r.stdout, flag
+    st = run("index", str(SAMPLE), "--status", env_extra=env)
+    assert st.returncode == 0 and json.loads(st.stdout)["windows_total"] > 0

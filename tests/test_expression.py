@@ -12,16 +12,10 @@ import numpy as np
 import pytest
 
 from tools.expression import ExpressionClassifier, expression_evidence, mean_expression
-from tools.face import FaceAnalyzer
 from tools.schemas import EXPRESSIONS, Evidence, TimeWindow
 
 MEAD = {"happy": "happy", "sad": "sad", "surprised": "surprise", "fear": "fear", "disgusted": "disgust"}
 
-
-@pytest.fixture(scope="module")
-def fa():
-    with FaceAnalyzer() as analyzer:
-        yield analyzer
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,6 @@ def _jpg(path) -> np.ndarray:
     return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
 
 
-@pytest.fixture(scope="module")
-def fa():
-    with FaceAnalyzer() as analyzer:
-        yield analyzer
-
 
 def test_single_face_jpg(fa, faces):
     img = _jpg(faces / "single_face.jpg")

@@ -14,17 +14,11 @@ import cv2
 import numpy as np
 import pytest
 
-from tools.face import FaceAnalyzer
 from tools.flow import (REGION_LANDMARKS, FlowAnalyzer, FlowResult, flow_evidence, flow_image, flow_series,
                         mouth_motion_series)
 from tools.schemas import Evidence, TimeWindow
 from tools.video import iter_frames
 
-
-@pytest.fixture(scope="module")
-def fa():
-    with FaceAnalyzer(expression=False) as analyzer:
-        yield analyzer
 
 
 @pytest.fixture(scope="module")

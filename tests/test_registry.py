@@ -3,13 +3,8 @@ the HNSW index path ranks like the flat one."""
 
 import pytest
 
-from tools.registry import REGISTRY, plan_tools, run_tool, support, tools_text
+from tools.registry import REGISTRY, ToolContext as Ctx, plan_tools, run_tool, support, tools_text
 from tools.schemas import TimeWindow
-
-
-class Ctx:
-    def __init__(self, index, settings):
-        self.index, self.settings = index, settings
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))

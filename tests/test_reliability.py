@@ -65,6 +65,7 @@ class TestOddFiles:
     def test_rotated_phone_video_is_upright(self, tmp_path):
         frames = [np.ascontiguousarray(np.rot90(f, k=-1)) for f in _frames()]  # stored sideways
         p = _encode(tmp_path / "rot.mp4", frames, rotation=90)
+        assert probe(p).rotation == 90 and probe(SAMPLE).rotation == 0
         assert _has_face(p) >= 3
         assert next(iter(iter_frames(p, fps=1)))[1].shape[:2] == (360, 640)
 

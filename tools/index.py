@@ -13,6 +13,7 @@ Cache layout: <cache_dir>/index/<content hash>/<config key>/
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
@@ -91,6 +92,7 @@ class VideoIndex:
         self.records = [WindowRecord.model_validate_json(x) for x in _lines(folder / "records.jsonl")]
         self.speech = SpeechTrack.model_validate_json((folder / "speech.json").read_text())
         self._frames: list[FaceFrame] | None = None
+        self._times: list[float] | None = None
         done = folder / "done.json"
         self.summary = IndexSummary.model_validate_json(done.read_text()) if done.exists() else None
 
@@ -101,7 +103,10 @@ class VideoIndex:
         return self._frames
 
     def frames_in(self, w: TimeWindow) -> list[FaceFrame]:
-        return [f for f in self.frames if w.start <= f.t < w.end]
+        frames = self.frames  # sorted by time (written in decode order)
+        if self._times is None:
+            self._times = [f.t for f in frames]
+        return frames[bisect.bisect_left(self._times, w.start):bisect.bisect_left(self._times, w.end)]
 
     def records_in(self, w: TimeWindow) -> list[WindowRecord]:
         return [r for r in self.records if r.window.overlaps(w)]

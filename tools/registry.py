@@ -38,6 +38,14 @@ class ToolDecision(BaseModel):
     reason: str
 
 
+@dataclass
+class ToolContext:
+    """What a tool reads: the video's index and the settings (graphs.state.Deps carries the same two)."""
+
+    index: object
+    settings: object
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     name: str

@@ -48,12 +48,14 @@ def _open(p: Path):
         raise MediaError(f"not a readable video/audio file: {p.name} ({e.__class__.__name__})") from None
 
 
-def _rotation(stream) -> int:
+def _rotation(c, stream) -> int:
+    """Display rotation (degrees counter-clockwise) from the first frame's display matrix; 0 if none."""
     try:
-        frame_meta = stream.metadata or {}
-        return int(float(frame_meta.get("rotate", 0))) % 360
-    except (TypeError, ValueError):
-        return 0
+        for frame in c.decode(stream):
+            return int(getattr(frame, "rotation", 0) or 0) % 360
+    except av.error.FFmpegError:
+        pass
+    return 0
 
 
 def probe(path: str | os.PathLike) -> VideoMeta:
@@ -84,7 +86,7 @@ def probe(path: str | os.PathLike) -> VideoMeta:
             height=v.codec_context.height if v is not None else 0,
             fps=fps, video_codec=v.codec_context.name if v is not None else None,
             audio_codec=a.codec_context.name if a is not None else None,
-            rotation=_rotation(v) if v is not None else 0)
+            rotation=_rotation(c, v) if v is not None else 0)
 
 
 def _duration_by_decode(c) -> float:

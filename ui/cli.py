@@ -86,7 +86,7 @@ def cmd_ask(a) -> int:
 def cmd_tool(a) -> int:
     """Run one registry tool on a window of a video (indexing it first, cached)."""
     from tools.index import build_index
-    from tools.registry import REGISTRY, run_tool
+    from tools.registry import REGISTRY, ToolContext, run_tool
     from tools.schemas import TimeWindow
     from tools.settings import get_settings
 
@@ -96,10 +96,7 @@ def cmd_tool(a) -> int:
     end = idx.meta.duration if a.end is None else a.end
     w = TimeWindow.clamped(a.start, end, idx.meta.duration)
 
-    class Ctx:
-        index, settings = idx, get_settings()
-
-    ev, err, secs = run_tool(Ctx, a.name, w, "E1")
+    ev, err, secs = run_tool(ToolContext(idx, get_settings()), a.name, w, "E1")
     if ev is None:
         _err(err or "tool failed")
         return 1
