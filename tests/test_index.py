@@ -103,3 +103,15 @@ def test_windows_follow_shot_changes(mead_concat, settings):
     idx = build_index(video, settings, progress=False)
     ends = [r.window.end for r in idx.records]
     assert any(abs(e - spans["filler"][0]) < 0.05 for e in ends)
+
+
+def test_transcript_lookup_matches_word_midpoints():
+    from tools.index import SpeechTrack
+    from tools.schemas import SpeechSegment, TimeWindow, Word
+    segs = [SpeechSegment(start=0, end=2, text="hello there", words=[Word(text=" hello", start=0.1, end=0.5),
+                                                                      Word(text=" there", start=1.0, end=1.9)]),
+            SpeechSegment(start=3, end=4, text="no word times")]
+    sp = SpeechTrack(segments=segs)
+    assert sp.text_in(TimeWindow(start=0, end=1)) == "hello"
+    assert sp.text_in(TimeWindow(start=1, end=5)) == "there no word times"
+    assert sp.text_in(TimeWindow(start=5, end=6)) == ""

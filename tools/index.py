@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from filelock import FileLock
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from tqdm import tqdm
 
 from tools.errors import MediaError
@@ -72,6 +72,17 @@ class SpeechTrack(BaseModel):
     segments: list[SpeechSegment] = Field(default_factory=list)
     voice: list[VoiceSegment] = Field(default_factory=list)
     speech_s: float = 0.0
+    _mids: list[float] | None = PrivateAttr(default=None)
+    _texts: list[str] = PrivateAttr(default_factory=list)
+
+    def text_in(self, w: TimeWindow) -> str:
+        """Words (or, for segments without word times, segment texts) whose middle lies in `w`; found by
+        bisection over a time-sorted list built once, since every window of the video asks."""
+        if self._mids is None:
+            items = sorted((0.5 * (x.start + x.end), x.text) for s in self.segments for x in (s.words or [s]))
+            self._mids, self._texts = [m for m, _ in items], [t for _, t in items]
+        lo, hi = bisect.bisect_left(self._mids, w.start), bisect.bisect_left(self._mids, w.end)
+        return " ".join(t.strip() for t in self._texts[lo:hi]).strip()
 
 
 class IndexSummary(BaseModel):
@@ -184,16 +195,13 @@ def summarise_window(index: int, window: TimeWindow, frames: list[FaceFrame], sp
         for k in (with_expr[0].expression if with_expr else {}):
             expr[k] = round(float(np.mean([f.expression.get(k, 0.0) for f in with_expr])), 4)
     motion_vals = [float(np.mean(list(f.motion.values()))) for f in frames if f.motion]
-    words = [w.text for s in speech.segments for w in s.words if window.start <= 0.5 * (w.start + w.end) < window.end]
-    if not words:  # segments without word times
-        words = [s.text for s in speech.segments if window.start <= 0.5 * (s.start + s.end) < window.end]
     ar = [v.arousal for v in speech.voice if v.arousal is not None and min(v.end, window.end) > max(v.start, window.start)]
     return WindowRecord(
         index=index, window=window, n_frames=len(frames), face_frames=sum(1 for f in frames if f.n_faces > 0),
         au_mean=au_mean, au_max=au_max, expression=expr,
         motion=round(float(np.mean(motion_vals)), 4) if motion_vals else 0.0,
         occluded_frames=sum(1 for f in frames if f.occluded),
-        transcript=" ".join(w.strip() for w in words).strip(),
+        transcript=speech.text_in(window),
         arousal=round(float(max(ar)), 4) if ar else None)
 
 
