@@ -70,3 +70,28 @@ def test_vllm_gpu_command_from_config_and_index_status(settings):
         assert flag in r.stdout, flag
     st = run("index", str(SAMPLE), "--status", env_extra=env)
     assert st.returncode == 0 and json.loads(st.stdout)["windows_total"] > 0
+
+
+def test_ui_command_serves_the_app(settings):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "AFFECTLENS_CACHE_DIR": str(settings.cache_dir)}
+    p = subprocess.Popen([sys.executable, "-m", "ui.cli", "ui", "--port", str(port)], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, ok = time.monotonic() + 120, False
+        while time.monotonic() < deadline and p.poll() is None:
+            try:
+                ok = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).status == 200
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert ok, "UI did not answer"
+    finally:
+        p.terminate()
+        p.wait(20)
