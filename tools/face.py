@@ -2,7 +2,7 @@
 
 `FaceAnalyzer.analyze(t, rgb)` → `schemas.FaceFrame` for the main face: the landmarker runs on the full
 frame; when it finds nothing, a zoom path runs it on 2x2 overlapping tiles upscaled 2x (small / far
-faces). `detect(rgb)` always merges full frame + tiles (for counting faces: 5/5 on multi_face.jpg where
+faces); after a zoom miss the zoom path rests for `tile_retry_s` (2 s) of video time. `detect(rgb)` always merges full frame + tiles (for counting faces: 5/5 on multi_face.jpg where
 the full frame alone finds 2–3). A small IoU tracker (`FaceTracker`) keeps ids across frames, so the
 main face stays the same person and AU baselines are per person. `zoom(...)` cuts ActFER-style
 region crops (face, brows, eyes, nose, mouth, cheeks).
@@ -185,7 +185,7 @@ class FaceAnalyzer:
 
     def __init__(self, model_path: str | Path | None = None, max_faces: int = 5,
                  min_confidence: float = 0.5, zoom_fallback: bool = True, expression: bool = True,
-                 drop_occluded_aus: bool = True, tile_upscale: float = 2.0):
+                 drop_occluded_aus: bool = True, tile_upscale: float = 2.0, tile_retry_s: float = 2.0):
         import mediapipe as mp
         from mediapipe.tasks.python import BaseOptions, vision
 
@@ -203,6 +203,8 @@ class FaceAnalyzer:
             self._landmarker = vision.FaceLandmarker.create_from_options(opts)
         self.zoom_fallback = zoom_fallback
         self.tile_upscale = tile_upscale
+        self.tile_retry_s = tile_retry_s
+        self.tiles_due = float("-inf")  # video time before which a failed zoom search is not repeated
         self.tracker = FaceTracker()
         self.aus = AUEstimator(drop_occluded=drop_occluded_aus)
         self._expr = None
@@ -234,6 +236,7 @@ class FaceAnalyzer:
         self.aus.reset()
         self._main = None
         self.last_face = None
+        self.tiles_due = float("-inf")
 
     # -------------------------------------------------------------- landmarking
     def landmarks(self, rgb: np.ndarray) -> list[Face]:
@@ -299,8 +302,13 @@ class FaceAnalyzer:
         """Like `analyze`, also returning the main `Face` (landmarks, blendshapes) for other tools."""
         h, w = rgb.shape[:2]
         faces = merge_faces(self.landmarks(rgb))
-        if not faces and self.zoom_fallback:
+        if faces or t < self.tiles_due - self.tile_retry_s:  # a face, or time went back (new video)
+            self.tiles_due = float("-inf")
+        elif self.zoom_fallback and t >= self.tiles_due:
+            # zoom search (4 upscaled tiles, ~4x the cost of one frame); after a miss, not again for
+            # tile_retry_s of video time: long face-free stretches would otherwise pay it every sample
             faces = merge_faces(self._tiles(rgb))
+            self.tiles_due = float("-inf") if faces else t + self.tile_retry_s
         ids = self.tracker.update([f.box for f in faces])
         for f, i in zip(faces, ids):
             f.track_id = i

@@ -20,6 +20,7 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, Windo
 from tools.settings import Settings, get_settings
 from tools.video import iter_frames, load_audio, probe
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 AUDIO_CHUNK_S = 300.0
 MOVING_PX = 0.8  # facial flow (px per 0.25 s, strongest region) above which a face counts as moving
 STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
@@ -388,12 +389,14 @@ class FrameAnalyzer:
     def get_state(self) -> dict:
         """Everything that carries over between frames (tracks, per-track AU baselines, last frame)."""
         f = self.face
-        return {"tracker": f.tracker, "aus": f.aus, "main": f._main, "last_face": f.last_face, "prev": self._prev}
+        return {"tracker": f.tracker, "aus": f.aus, "main": f._main, "last_face": f.last_face, "prev": self._prev,
+                "tiles_due": f.tiles_due}
 
     def set_state(self, st: dict) -> None:
         f = self.face
         f.tracker, f.aus, f._main, f.last_face, self._prev = (st["tracker"], st["aus"], st["main"],
                                                               st["last_face"], st["prev"])
+        f.tiles_due = st["tiles_due"]
 
     def close(self) -> None:
         self.face.close()
@@ -440,16 +443,17 @@ def _index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, 
                 return True
 
             if analyzer is not None:
-                for t, rgb in iter_frames(path, fps=config.sample_fps, max_side=config.max_side, start=start_t):
-                    if t < start_t:
-                        continue
-                    if not flush_until(t):
-                        return False
-                    if t + 1e-6 < due:  # adaptive sampling: skip frames the last reading says are dull
-                        continue
-                    frame = analyzer.analyze(t, rgb)
-                    buf.append(frame)
-                    due = t + next_gap(frame, config.sample_fps)
+                # adaptive sampling: frames before `due` (the last reading said they are dull) are
+                # neither analysed nor even converted from YUV
+                frames = iter_frames(path, fps=config.sample_fps, max_side=config.max_side, start=start_t,
+                                     want=lambda t: t + 1e-6 >= due)
+                with closing(frames):
+                    for t, rgb in frames:
+                        if not flush_until(t):
+                            return False
+                        frame = analyzer.analyze(t, rgb)
+                        buf.append(frame)
+                        due = t + next_gap(frame, config.sample_fps)
             return flush_until(float("inf"))
     finally:
         bar.close()

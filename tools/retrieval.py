@@ -1,7 +1,8 @@
 """Clip retrieval: text descriptors + affect vectors per window in FAISS, and `search_moments`.
 
-Each window gets (a) a textual descriptor ("face smiling: AU12 0.61, AU6 0.22; expression happy 0.74;
-voice aroused +0.6; says: '...'") embedded with MiniLM, and (b) a numeric affect vector (expression
+Each window gets (a) a textual descriptor ("face smiling, laughing, cheerful (expression happy 0.74); AUs
+AU12 0.61, AU6 0.22; voice aroused, loud; says: '...'"), embedded with MiniLM without its numbers (each
+distinct text once), and (b) a numeric affect vector (expression
 probabilities, key AUs, arousal, motion). Both go into FAISS: IndexFlatIP for small videos, HNSW above
 `HNSW_THRESHOLD` windows, moved to the GPU when `faiss-gpu` is installed. A query combines dense
 similarity, affect-prototype similarity and an affect-salience prior, then merges adjacent hits.
@@ -70,8 +71,9 @@ def prototype(emotions: list[str], arousal: str = "any") -> np.ndarray | None:
     return p / n if n > 0 else None
 
 
-def describe(r: WindowRecord) -> str:
-    """Textual descriptor of a window, for embedding and for the LLM to read."""
+def describe(r: WindowRecord, numbers: bool = True) -> str:
+    """Textual descriptor of a window, for the LLM to read (numbers=True) and, without the numbers (which
+    cost about half the tokens and carry no meaning for a sentence embedder), for embedding."""
     parts = []
     if r.face_frames == 0:
         parts.append("no face visible")
@@ -82,9 +84,9 @@ def describe(r: WindowRecord) -> str:
                "fear": "afraid, scared", "surprise": "surprised, astonished", "disgust": "disgusted",
                "neutral": "calm neutral face"}
         if top:
-            parts.append(f"face {cue.get(top[0], top[0])} (expression {top[0]} {top[1]:.2f})")
+            parts.append(f"face {cue.get(top[0], top[0])}" + (f" (expression {top[0]} {top[1]:.2f})" if numbers else ""))
         if aus:
-            parts.append("AUs " + ", ".join(f"{k} {v:.2f}" for k, v in aus))
+            parts.append("AUs " + ", ".join(f"{k} {v:.2f}" if numbers else k for k, v in aus))
         if r.occluded_frames:
             parts.append("face partly hidden")
         if r.motion > 0.3:
@@ -120,7 +122,11 @@ def build_vectors(idx) -> None:
     """Write descriptors.json, text.faiss and affect.faiss into the index folder."""
     recs = idx.records
     desc = [describe(r) for r in recs]
-    text = embedder().embed(desc) if recs else np.zeros((0, 384), np.float32)
+    plain = [describe(r, numbers=False) for r in recs]
+    unique = sorted(set(plain))  # long videos repeat themselves ("no face visible"): embed each text once
+    rows = {t: i for i, t in enumerate(unique)}
+    emb = embedder().embed(unique) if unique else np.zeros((0, 384), np.float32)
+    text = emb[[rows[t] for t in plain]] if recs else emb
     aff = np.stack([affect_vector(r) for r in recs]) if recs else np.zeros((0, AFFECT_DIM), np.float32)
     affn = aff / np.maximum(np.linalg.norm(aff, axis=1, keepdims=True), 1e-6)
     for name, mat in (("text", text), ("affect", affn)):

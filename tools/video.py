@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import av
@@ -100,27 +102,45 @@ def _duration_by_decode(c) -> float:
     return last
 
 
-def _resize(img: np.ndarray, max_side: int) -> np.ndarray:
-    import cv2
-    h, w = img.shape[:2]
-    scale = max_side / max(h, w)
-    if scale >= 1:
-        return img
-    return cv2.resize(img, (int(round(w * scale)), int(round(h * scale))), interpolation=cv2.INTER_AREA)
-
-
 def iter_frames(path: str | os.PathLike, fps: float = 4.0, max_side: int = 640,
-                start: float = 0.0, end: float | None = None) -> Iterator[tuple[float, np.ndarray]]:
+                start: float = 0.0, end: float | None = None,
+                want: Callable[[float], bool] | None = None) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (time_s, RGB uint8 frame) sampled at about `fps`, streaming; frames larger than
-    `max_side` are downscaled. Seeks to `start`. A decode error mid-stream ends the iteration
-    (what decoded so far is kept); an unsupported codec raises MediaError."""
+    `max_side` are downscaled (in the same swscale pass as the colour conversion). Seeks to `start`.
+
+    Speed: decoding runs in a background thread a few frames ahead (FFmpeg releases the GIL, so it
+    overlaps with whatever the caller does with each frame on the other core). When sampling at most
+    every 4th frame, the decoder skips non-reference frames (B-frames: nothing depends on them, so
+    they are never decoded); a sampled time then lands on the next decoded frame, at most a few frame
+    intervals later. `want(t)`, when given, is asked for each frame due by the sampling grid: a frame
+    it declines is neither converted nor yielded, but the grid moves on as if it had been (callers that
+    sample adaptively skip dull frames without paying for them).
+
+    A decode error mid-stream ends the iteration (what decoded so far is kept); an unsupported codec
+    raises MediaError. Close the generator (`contextlib.closing`) when stopping early: that stops the
+    decode thread at once (garbage collection would, later)."""
     p = _check_file(path)
     step = 1.0 / fps if fps > 0 else 0.0
     next_t = start
+    for t, frame in _prefetched(lambda: _decoded(p, step, start, end)):
+        if t + 1e-6 < next_t:
+            continue
+        next_t = (t if step == 0 else max(next_t + step, t + step * 0.5))
+        if want is not None and not want(t):
+            continue
+        yield t, _to_rgb(frame, max_side)
+
+
+def _decoded(p: Path, step: float, start: float, end: float | None) -> Iterator[tuple[float, av.VideoFrame]]:
+    """(time, decoded frame) from `start` to `end`; B-frames are skipped when sampling every 4th frame
+    or sparser."""
     with _open(p) as c:
         if not c.streams.video:
             return
         stream = c.streams.video[0]
+        rate = float(stream.average_rate or stream.guessed_rate or 0)
+        if step > 0 and rate > 0 and step * rate >= 4:
+            stream.codec_context.skip_frame = "NONREF"
         if start > 0:
             try:
                 c.seek(int(start / stream.time_base), stream=stream, backward=True)
@@ -131,22 +151,82 @@ def iter_frames(path: str | os.PathLike, fps: float = 4.0, max_side: int = 640,
                 if frame.pts is None:
                     continue
                 t = float(frame.pts * stream.time_base)
-                if t + 1e-6 < next_t:
-                    continue
                 if end is not None and t >= end:
                     break
-                img = frame.to_ndarray(format="rgb24")
-                rot = int(getattr(frame, "rotation", 0) or 0) % 360
-                if rot:  # phone video: display matrix says rotate (counter-clockwise) to show upright
-                    img = np.ascontiguousarray(np.rot90(img, k=rot // 90))
-                yield t, _resize(img, max_side)
-                next_t = (t if step == 0 else max(next_t + step, t + step * 0.5))
+                yield t, frame
         except av.error.InvalidDataError:
             return
         except av.error.FFmpegError as e:
             if "decoder" in str(e).lower() or "codec" in str(e).lower():
                 raise MediaError(f"unsupported video codec in {p.name}: {e}") from None
             return
+
+
+_END = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
+
+
+def _prefetched(make: Callable[[], Iterator], depth: int = 4) -> Iterator:
+    """Run the iterator `make()` in a daemon thread, `depth` items ahead of the consumer. Exceptions
+    are re-raised in the consumer; closing the consumer stops the thread."""
+    q: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        gen = None
+        try:
+            gen = make()
+            for item in gen:
+                if not put(item):
+                    break
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer
+            put(_Failed(e))
+        finally:
+            if gen is not None:
+                gen.close()
+            put(_END)
+
+    th = threading.Thread(target=run, name="affectlens-decode", daemon=True)
+    th.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        th.join(timeout=5)
+
+
+def _to_rgb(frame, max_side: int) -> np.ndarray:
+    """RGB uint8, upright (display-matrix rotation applied), long side at most `max_side`."""
+    w, h = frame.width, frame.height
+    scale = max_side / max(w, h)
+    if scale < 1:
+        img = frame.to_ndarray(width=max(2, int(round(w * scale))), height=max(2, int(round(h * scale))),
+                               format="rgb24", interpolation="AREA")
+    else:
+        img = frame.to_ndarray(format="rgb24")
+    rot = int(getattr(frame, "rotation", 0) or 0) % 360
+    if rot:  # phone video: display matrix says rotate (counter-clockwise) to show upright
+        img = np.ascontiguousarray(np.rot90(img, k=rot // 90))
+    return img
 
 
 def load_audio(path: str | os.PathLike, sr: int = 16000, start: float = 0.0,
