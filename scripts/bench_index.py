@@ -6,11 +6,13 @@ Builds a long video by concatenating the real clips in ../shared/media/faces (re
 cached in the output folder), then
   1. indexes it with affectlens (adaptive sampling, shared decode, streaming summaries) in a child
      process, measuring wall time and peak RSS;
-  2. runs the naive baseline on the first --baseline-minutes: every decoded frame through every face
-     tool (landmarks with the zoom search wherever no face is found, AUs, expression, flow), at full
-     resolution, no sampling;
+  2. runs the naive baseline on the first --baseline-minutes (default: one cycle of the clips): every
+     decoded frame through every face tool (landmarks with the zoom search wherever no face is found,
+     AUs, expression, flow), at full resolution, no sampling; and ASR + prosody over its audio;
 and prints per-video-second costs and their ratio. Each measurement runs in its own process so that
 peak RSS is that run's alone. Also reports a 10-minute run when --flat is given (memory flatness).
+--speech replaces the soundtrack by the real speech clips of ../shared/media/speech back to back (speech
+most of the time, as in an interview), which makes ASR a large share of the cost on both sides.
 """
 
 from __future__ import annotations
@@ -27,18 +29,38 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 MEDIA = ROOT.parent / "shared" / "media" / "faces"
+SPEECH = ROOT.parent / "shared" / "media" / "speech"
 CLIPS = ["WolfgangLanger_Pexels.mp4", "mead_happy.mp4", "no_face.mp4", "mead_sad.mp4", "single_face.mp4",
          "mead_surprised.mp4", "face_noface.mov", "mead_disgusted.mp4", "noface_face.mov", "mead_fear.mp4"]
 
 
-def make_long_video(minutes: float, out: Path) -> Path:
-    """Concatenate the clips until `minutes`: encode one ~cycle, then repeat it by stream copy."""
+def speech_soundtrack(seconds: float, sr: int = 16000) -> "np.ndarray":
+    """The real speech clips of ../shared/media/speech back to back (0.4 s pauses), repeated to `seconds`:
+    audio that is speech most of the time, as in an interview (English talks, then German EmoDB)."""
+    import numpy as np
+
+    from tools.video import load_audio
+    files = sorted(SPEECH.glob("talk_*.mp3")) + sorted(SPEECH.glob("emodb_*.wav"))  # English, then German
+    clips = [load_audio(p) for p in files]
+    pause = np.zeros(int(0.4 * sr), np.float32)
+    parts, n, i = [], 0, 0
+    while n < seconds * sr:
+        parts += [clips[i % len(clips)], pause]
+        n += clips[i % len(clips)].size + pause.size
+        i += 1
+    return np.concatenate(parts)[: int(seconds * sr)]
+
+
+def make_long_video(minutes: float, out: Path, speech: bool = False) -> Path:
+    """Concatenate the clips until `minutes`: encode one ~cycle, then repeat it by stream copy. With
+    `speech`, the cycle's soundtrack is the speech clips instead of the face clips' own audio."""
     from tools.video import concat_videos, probe
     if out.exists():
         return out
-    cycle = out.with_name("cycle.mp4")
+    cycle = out.with_name("cycle_speech.mp4" if speech else "cycle.mp4")
     if not cycle.exists():
-        concat_videos([MEDIA / c for c in CLIPS], cycle)
+        concat_videos([MEDIA / c for c in CLIPS], cycle,
+                      soundtrack=speech_soundtrack(sum(probe(MEDIA / c).duration for c in CLIPS) + 5) if speech else None)
     import av
     n = max(1, int(round(minutes * 60 / probe(cycle).duration)))
     with av.open(str(cycle)) as src0, av.open(str(out), "w") as dst:
@@ -69,9 +91,9 @@ import json, resource, sys, time
 sys.path.insert(0, {root!r})
 mode, video, cache, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 t0 = time.monotonic()
+from tools.settings import Settings
 if mode == "affectlens":
     from tools.index import build_index
-    from tools.settings import Settings
     idx = build_index(video, Settings(cache_dir=cache), progress=False)
     seconds_of_video = idx.meta.duration
 else:
@@ -87,6 +109,14 @@ else:
         prev = (rgb, face.landmarks) if face is not None else None
         seconds_of_video = t
     fa.close()
+    # and the audio tools over the same stretch: ASR with word times, prosody per segment
+    from tools.prosody import voice_features
+    from tools.speech import Transcriber
+    from tools.video import load_audio
+    audio = load_audio(video, end=limit)
+    if audio.size:
+        for seg in Transcriber(Settings()).transcribe(audio):
+            voice_features(audio, start=seg.start, end=seg.end, words=seg.words)
 wall = time.monotonic() - t0
 print(json.dumps({{"wall": wall, "video_s": seconds_of_video,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
@@ -106,18 +136,21 @@ def main() -> None:
     ap.add_argument("--baseline-minutes", type=float, default=None,
                     help="naive baseline length (default: one cycle of the clips, so both runs see the same mix)")
     ap.add_argument("--flat", action="store_true", help="also index a 10-minute video to check memory is flat")
+    ap.add_argument("--speech", action="store_true",
+                    help="soundtrack of real speech clips (interview-like) instead of the face clips' own audio")
     ap.add_argument("--out", default=str(ROOT / ".cache" / "bench"))
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    tag = "_speech" if a.speech else ""
     rows = []
     if a.flat:
-        v10 = make_long_video(10, out / "long_10min.mp4")
+        v10 = make_long_video(10, out / f"long_10min{tag}.mp4", a.speech)
         rows.append(("affectlens 10 min", measure("affectlens", v10)))
-    video = make_long_video(a.minutes, out / f"long_{int(a.minutes)}min.mp4")
+    video = make_long_video(a.minutes, out / f"long_{int(a.minutes)}min{tag}.mp4", a.speech)
     rows.append((f"affectlens {a.minutes:g} min", measure("affectlens", video)))
     from tools.video import probe
-    base_s = a.baseline_minutes * 60 if a.baseline_minutes else probe(out / "cycle.mp4").duration
+    base_s = a.baseline_minutes * 60 if a.baseline_minutes else probe(out / f"cycle{tag}.mp4").duration
     rows.append((f"naive, first {base_s / 60:.2g} min", measure("naive", video, base_s)))
     print(f"{'run':<28}{'video s':>9}{'wall s':>9}{'RTF':>8}{'peak RSS MB':>13}")
     for name, r in rows:

@@ -69,6 +69,32 @@ def test_descriptors_and_faiss_files(pexels_index):
     assert (pexels_index.folder / "text.faiss").exists() and (pexels_index.folder / "affect.faiss").exists()
 
 
+def test_text_vectors_embed_each_number_free_descriptor_once(pexels_index, monkeypatch):
+    import faiss
+    import numpy as np
+
+    import tools.retrieval as rt
+    real = rt.embedder()
+    seen: list[str] = []
+
+    class Spy:  # counts what is embedded, embeds with the real model
+        dim = real.dim
+
+        def embed(self, texts):
+            seen.extend(texts)
+            return real.embed(texts)
+
+    monkeypatch.setattr(rt, "embedder", lambda: Spy())
+    rt.build_vectors(pexels_index)
+    plain = [rt.describe(r, numbers=False) for r in pexels_index.records]
+    assert sorted(seen) == sorted(set(plain)) and not any(ch.isdigit() and "AU" not in t for t in seen for ch in t)
+    desc = json.loads((pexels_index.folder / "descriptors.json").read_text())
+    assert any("expression happy 0." in d for d in desc)  # the LLM still reads the numbers
+    vecs = faiss.read_index(str(pexels_index.folder / "text.faiss")).reconstruct_n(0, len(plain))
+    for i, t in enumerate(plain):
+        assert np.allclose(vecs[i], vecs[plain.index(t)])
+
+
 def test_windows_snap_to_speech_and_cover_video():
     from tools.index import windows_for
     ws = windows_for(20.0, 3.0, cuts=[2.2, 7.9])

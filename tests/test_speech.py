@@ -111,3 +111,18 @@ def test_transcript_evidence_quotes_window():
     # segments without word times: text spread over the segment
     bare = [SpeechSegment(start=0.0, end=4.0, text="one two three four")]
     assert [w.text for w in words_in(bare, TimeWindow(start=0.0, end=2.0))] == ["one", "two"]
+
+
+def test_unreadable_speech_keeps_its_times_and_drops_looping_text(transcriber, speech):
+    """German speech through the English-only model: the decoder loops ("the same sentence" again and
+    again). Such decodes keep their segment times (prosody still measures the voice) but no text, and
+    decoding is greedy, so twice gives the same result."""
+    clips = sorted(speech.glob("emodb_*.wav"))[:12]
+    audio = np.concatenate([np.concatenate([load_audio(p), np.zeros(SR // 2, np.float32)]) for p in clips])
+    segs = transcriber.transcribe(audio, sr=SR)
+    assert len(segs) >= 6  # the speech is still found
+    texts = [s.text for s in segs if s.text]
+    assert all(texts.count(t) < 3 for t in texts)
+    assert [s.model_dump() for s in transcriber.transcribe(audio, sr=SR)] == [s.model_dump() for s in segs]
+    ev = transcript_evidence(segs, TimeWindow(start=segs[0].start, end=segs[0].end), "e1")
+    assert "could not read" in ev.text or ev.values["n_words"] > 0

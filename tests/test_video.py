@@ -55,3 +55,36 @@ def test_concat_spans_are_exact(faces, tmp_path):
     spans = concat_videos([faces / "mead_happy.mp4", faces / "mead_fear.mp4"], out)
     assert spans[0][0] == 0 and spans[0][1] == spans[1][0]
     assert probe(out).duration == pytest.approx(spans[1][1], abs=0.1)
+
+
+def test_want_declines_frames_without_moving_the_sampling_grid(faces):
+    p = faces / "WolfgangLanger_Pexels.mp4"
+    every = [t for t, _ in iter_frames(p, fps=4)]
+    odd = [t for t, _ in iter_frames(p, fps=4, want=lambda t: int(t * 4) % 2 == 1)]
+    assert odd and odd == [t for t in every if int(t * 4) % 2 == 1]
+
+
+def test_sparse_sampling_skips_b_frames_and_keeps_spacing(faces):
+    from tools.video import _decoded
+    p = faces / "WolfgangLanger_Pexels.mp4"  # H.264 with B-frames
+    all_frames = [t for t, _ in _decoded(p, 0.0, 0.0, None)]
+    reference = [t for t, _ in _decoded(p, 0.5, 0.0, None)]
+    assert len(reference) < 0.8 * len(all_frames) and set(reference) <= set(all_frames)
+    sampled = [t for t, _ in iter_frames(p, fps=2)]
+    gaps = np.diff(sampled)
+    assert set(sampled) <= set(reference) and 0.3 < gaps.min() and gaps.max() < 0.7
+
+
+def test_early_close_stops_the_decode_thread(faces):
+    import threading
+    gen = iter_frames(faces / "WolfgangLanger_Pexels.mp4", fps=4)
+    next(gen)
+    gen.close()
+    assert not [t for t in threading.enumerate() if t.name == "affectlens-decode"]
+
+
+def test_decode_errors_reach_the_caller(tmp_path):
+    p = tmp_path / "garbage.mp4"
+    p.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(MediaError, match="not a readable"):
+        next(iter_frames(p, fps=1))

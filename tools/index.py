@@ -83,7 +83,7 @@ class SpeechTrack(BaseModel):
             items = sorted((0.5 * (x.start + x.end), x.text) for s in self.segments for x in (s.words or [s]))
             self._mids, self._texts = [m for m, _ in items], [t for _, t in items]
         lo, hi = bisect.bisect_left(self._mids, w.start), bisect.bisect_left(self._mids, w.end)
-        return " ".join(t.strip() for t in self._texts[lo:hi]).strip()
+        return " ".join(t.strip() for t in self._texts[lo:hi] if t.strip())
 
 
 class IndexSummary(BaseModel):

@@ -22,6 +22,7 @@ from tools.schemas import Evidence, SpeechSegment, TimeWindow, Word
 from tools.settings import Settings, get_settings
 
 ASR_SR = 16000
+MAX_COMPRESSION = 2.4  # whisper's threshold for a failed (looping) decode
 
 
 def _to_16k(audio: np.ndarray, sr: int) -> np.ndarray:
@@ -96,9 +97,15 @@ class Transcriber:
             return []
         if self.english_only:
             language = "en"
+        # Greedy decoding at temperature 0 only: deterministic (the same video gives the same index)
+        # and bounded. Whisper's temperature fallback re-decodes a 30 s window up to 5 more times with
+        # sampling; on speech the model cannot read (another language for an .en model) that made ASR
+        # 7x slower (RTF 0.34 vs 0.05) and random. A decode that fails whisper's own test (compression
+        # ratio > 2.4: the decoder looped) keeps its segment times (speech was there: prosody still
+        # measures it) but no text.
         segs, info = self._model.transcribe(
             a, language=language, beam_size=1, word_timestamps=True, vad_filter=True,
-            condition_on_previous_text=False)
+            condition_on_previous_text=False, temperature=0.0)
         dur = a.size / ASR_SR
         out: list[SpeechSegment] = []
         for seg in segs:
@@ -109,12 +116,14 @@ class Transcriber:
                           end=offset + min(max(w.end, 0.0), dur), prob=round(float(w.probability), 4))
                      for w in (seg.words or []) if w.word.strip()]
             words = _clean_words(words)
+            if seg.compression_ratio > MAX_COMPRESSION:
+                text = ""
             start = offset + min(max(seg.start, 0.0), dur)
             end = offset + min(max(seg.end, 0.0), dur)
             if words:
                 start, end = min(start, words[0].start), max(end, words[-1].end)
             out.append(SpeechSegment(start=round(start, 3), end=round(max(end, start), 3), text=text,
-                                     words=words, language=info.language))
+                                     words=words if text else [], language=info.language))
         return out
 
 
@@ -221,7 +230,9 @@ def transcript_evidence(segments: list[SpeechSegment], window: TimeWindow, id: s
     quote = " ".join(w.text for w in words).replace('"', "'").strip()
     if len(quote) > max_chars:
         quote = quote[: max_chars - 1].rstrip() + "…"
-    text = f'said: "{quote}"' if quote else "no speech in this window"
+    unread = any(not seg.text and min(seg.end, window.end) > max(seg.start, window.start) for seg in segments)
+    text = (f'said: "{quote}"' if quote else "speech here, but the ASR could not read it (another language?)"
+            if unread else "no speech in this window")
     langs = sorted({s.language for s in segments if s.language})
     return Evidence(
         id=id, tool="speech.transcribe", modality="words", window=window,

@@ -269,11 +269,13 @@ def load_audio(path: str | os.PathLike, sr: int = 16000, start: float = 0.0,
 
 
 def concat_videos(paths: list[str | os.PathLike], out: str | os.PathLike, size: tuple[int, int] = (640, 360),
-                  fps: int = 25, audio: bool = True) -> list[tuple[float, float]]:
+                  fps: int = 25, audio: bool = True,
+                  soundtrack: np.ndarray | None = None) -> list[tuple[float, float]]:
     """Re-encode clips back to back into one H.264/AAC mp4 (letterboxed to `size`), streaming.
 
     Returns each clip's exact (start, end) in the output, in seconds (frame-accurate: boundaries fall on
-    frame times). Clips without audio get silence, so the audio track stays aligned."""
+    frame times). Clips without audio get silence, so the audio track stays aligned. `soundtrack`
+    (16 kHz mono float32), when given, replaces the clips' own audio (cut or padded with silence)."""
     import cv2
 
     w, h = size
@@ -309,8 +311,11 @@ def concat_videos(paths: list[str | os.PathLike], out: str | os.PathLike, size: 
             del last
             clip_len = (n_frames - start_frame) / fps
             if as_ is not None:
-                a = load_audio(p, sr=sr) if meta.has_audio else np.zeros(0, np.float32)
                 target = int(round(n_frames * sr / fps)) - n_samples
+                if soundtrack is not None:
+                    a = soundtrack[n_samples:n_samples + target]
+                else:
+                    a = load_audio(p, sr=sr) if meta.has_audio else np.zeros(0, np.float32)
                 a = np.pad(a[:target], (0, max(0, target - a.size))).astype(np.float32)
                 for i in range(0, a.size, 1024):
                     chunk = a[i:i + 1024]
