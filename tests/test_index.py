@@ -30,9 +30,12 @@ def test_second_run_uses_cache(pexels_index, settings, monkeypatch):
 
 
 def test_killed_run_resumes_to_same_index(pexels_index, tmp_path):
-    s = Settings(cache_dir=tmp_path)
+    from tools.index import _load_state
+    # speech first (not in parallel), so that the checkpoint after window 4 is taken for certain
+    s = Settings(cache_dir=tmp_path, parallel_speech=False)
     partial = build_index(SAMPLE, s, progress=False, stop_after=6)  # "killed" after 6 windows
     assert len(partial.records) == 6 and not (partial.folder / "done.json").exists()
+    assert _load_state(partial.folder)[0] == 4  # the resume starts from the window-4 checkpoint
     with open(partial.folder / "frames.jsonl", "a") as f:  # a half-written line, as a kill leaves it
         f.write('{"t": 99.0, "n_fa')
     full = build_index(SAMPLE, s, progress=False)
@@ -141,3 +144,22 @@ def test_transcript_lookup_matches_word_midpoints():
     assert sp.text_in(TimeWindow(start=0, end=1)) == "hello"
     assert sp.text_in(TimeWindow(start=1, end=5)) == "there no word times"
     assert sp.text_in(TimeWindow(start=5, end=6)) == ""
+
+
+def test_speech_in_parallel_gives_the_same_index(faces, speech, tmp_path):
+    """Faces with speech over them: whisper running beside the frame pass (the default) and after it
+    give the same windows, transcripts and affect records."""
+    import numpy as np
+
+    from tools.video import concat_videos, load_audio
+    video = tmp_path / "talking.mp4"
+    talk = np.concatenate([load_audio(speech / "talk_sample1.mp3"), load_audio(speech / "talk_00015.mp3")])
+    concat_videos([faces / n for n in ("mead_happy.mp4", "mead_sad.mp4", "mead_fear.mp4")], video, soundtrack=talk)
+    notes: list[tuple[str, float]] = []
+    par = build_index(video, Settings(cache_dir=tmp_path / "a"), progress=False,
+                      on_progress=lambda note, f: notes.append((note, f)))
+    seq = build_index(video, Settings(cache_dir=tmp_path / "b", parallel_speech=False), progress=False)
+    assert par.summary.speech_s > 5 and any(r.transcript for r in par.records)
+    assert [r.model_dump() for r in par.records] == [r.model_dump() for r in seq.records]
+    fractions = [f for _, f in notes]
+    assert fractions == sorted(fractions) and fractions[-1] >= 0.99

@@ -152,7 +152,7 @@ def test_load_ask_evidence_export_and_isolation(core, pexels_index):
 
 @pytest.mark.slow
 def test_indexing_reports_progress(tmp_path):
-    """A fresh build (own cache) reports speech, then frames as (done, total) windows, then the index."""
+    """A fresh build (own cache) reports rising fractions (frames, then the search index) to Gradio."""
     from tools.settings import Settings
     from ui.app import AppCore
     c = AppCore(Settings(cache_dir=tmp_path / "cache"), llm=None)
@@ -160,8 +160,9 @@ def test_indexing_reports_progress(tmp_path):
     msgs = [m for _, m in c.load(None, str(SAMPLE), None,
                                  lambda p, desc=None, unit="steps", total=None: calls.append((p, desc)))]
     assert "not indexed yet" in msgs[0] and "indexed in" in msgs[-1]
-    steps = [p for p, _ in calls if isinstance(p, tuple)]
-    assert steps and all(t == steps[0][1] for _, t in steps) and all(a <= b for (a, _), (b, _) in zip(steps, steps[1:]))
+    fractions = [p for p, _ in calls]
+    assert len(fractions) >= 2 and fractions == sorted(fractions) and all(0 <= f <= 1 for f in fractions)
+    assert any(desc and "frames" in desc for _, desc in calls)
 
 
 # ---------------------------------------------------------------- evidence panel

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     window_s: float = 3.0
     max_faces: int = 4
     frame_max_side: int = 640
+    # Index the speech while the frames are analysed (two threads side by side); off: one after the
+    # other. Same index either way.
+    parallel_speech: bool = True
 
     # Agent budgets
     max_steps: int = 40

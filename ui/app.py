@@ -339,19 +339,16 @@ class AppCore:
         yield state, f"{info}\n\n{done}. Ask a question below.{flags}"
 
     def _build(self, video: Path, meta: VideoMeta, progress=None, poll_s: float = 0.5):
-        """Run build_index in a worker thread and report progress by watching the index folder (finished
-        windows in records.jsonl), so no global tqdm patching is needed. Yields (None, note) while it runs,
-        then (index, ""). If the caller stops iterating (Stop), the build finishes in the background and
-        stays cached."""
-        from tools.index import IndexConfig, build_index, index_folder, windows_for
-        cfg = IndexConfig.from_settings(self.settings)
-        folder = index_folder(meta, cfg, self.settings)
-        total = len(windows_for(meta.duration, cfg.window_s))
-        box: dict = {}
+        """Run build_index in a worker thread; its `on_progress` reports (note, fraction), which this
+        forwards to Gradio's progress bar. Yields (None, note) while it runs, then (index, ""). If the
+        caller stops iterating (Stop), the build finishes in the background and stays cached."""
+        from tools.index import build_index
+        box: dict = {"progress": ("starting", 0.0)}
 
         def work():
             try:
-                box["index"] = build_index(video, self.settings, progress=False)
+                box["index"] = build_index(video, self.settings, progress=False,
+                                           on_progress=lambda note, f: box.__setitem__("progress", (note, f)))
             except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
                 box["error"] = e
 
@@ -360,23 +357,10 @@ class AppCore:
         last_note, last_yield = "", 0.0
         while th.is_alive():
             th.join(poll_s)
-            recs = folder / "records.jsonl"
-            n = 0
-            if recs.exists():
-                with open(recs, "rb") as f:
-                    n = sum(1 for _ in f)
-            if n == 0 and meta.has_audio and not (folder / "speech.json").exists():
-                note = "transcribing speech…"
-                if progress is not None:
-                    progress(0.0, desc=note)
-            elif n >= total:
-                note = "building the search index…"
-                if progress is not None:
-                    progress(0.99, desc=note)
-            else:
-                note = f"analysing frames: {n}/{total} windows"
-                if progress is not None:
-                    progress((n, total), desc="analysing frames", unit="windows")
+            stage, fraction = box["progress"]
+            if progress is not None:
+                progress(fraction, desc=stage)
+            note = f"{stage}: {fraction:.0%} of {meta.duration:.0f} s"
             if note != last_note and time.monotonic() - last_yield > 1.0:
                 last_note, last_yield = note, time.monotonic()
                 yield None, note
