@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tools.schemas import Evidence, TimeWindow, VideoMeta
+from tools.schemas import EXPRESSION_TO_EMOTION, Evidence, TimeWindow, VideoMeta  # noqa: F401 - re-exported
 
 # VQAU-Bench's 13 labels.
 EMOTIONS = ("Anger", "Anticipation", "Disgust", "Fear", "Horror", "Joy", "Love", "Neutral", "Pride",
@@ -33,11 +33,6 @@ ALIASES: dict[str, str] = {
     "loving": "Love", "affection": "Love", "trusting": "Trust", "hopeful": "Anticipation", "eager": "Anticipation",
 }
 
-# The expression classifier's 7 classes → 13-label space.
-EXPRESSION_TO_EMOTION: dict[str, str] = {
-    "angry": "Anger", "disgust": "Disgust", "fear": "Fear", "happy": "Joy", "sad": "Sadness",
-    "surprise": "Surprise", "neutral": "Neutral",
-}
 
 
 def normalize_label(text: str | None) -> str | None:

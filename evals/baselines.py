@@ -4,7 +4,7 @@ retrieval-only top-1 baseline.
 Oracle localisation (``expression_label``): the label predicted when the GT window is given. It is the
 majority vote of the per-frame top expression (the packaged 7-class classifier stored in the index's
 frames.jsonl) over the sampled frames inside the window that have a usable, unoccluded face, mapped to the
-13 labels with agents.schemas.EXPRESSION_TO_EMOTION; ties go to the class with the larger summed
+13 labels with tools.schemas.EXPRESSION_TO_EMOTION; ties go to the class with the larger summed
 probability. Without per-frame expressions it falls back to the window records overlapping the window
 (mean expression weighted by overlap), and with no face at all it answers "Neutral" (nothing observable).
 It measures the perception stack's labelling on the right window, independent of localisation, and costs no
@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from agents.roles import keyword_intent
-from agents.schemas import EXPRESSION_TO_EMOTION
+from tools.schemas import EXPRESSION_TO_EMOTION
 from evals.bench import BenchRecord
 from evals.metrics import QueryResult
 from tools.index import VideoIndex

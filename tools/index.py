@@ -23,6 +23,7 @@ import os
 import pickle
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -494,13 +495,13 @@ def _index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, 
         due = max(start_t, saved["due"])
     todo: list[TimeWindow] | None = None
     speech: SpeechTrack | None = None
-    wi, buf, written, seen = 0, [], 0, start_t
+    wi, buf, written, seen = 0, deque(), 0, start_t
     try:
         with open(folder / "records.jsonl", "a") as rec_f, open(folder / "frames.jsonl", "a") as fr_f:
             def flush_until(t: float) -> bool:
                 """Write every window that ends by `t`. Until the speech pass is done (windows unknown),
                 frames wait in memory: at most MAX_PENDING_FRAMES of them, then the frame pass waits."""
-                nonlocal wi, buf, written, todo, speech
+                nonlocal wi, written, todo, speech
                 if todo is None:
                     if not plan.ready() and t != float("inf") and len(buf) < MAX_PENDING_FRAMES:
                         return True
@@ -508,8 +509,11 @@ def _index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, 
                     todo = windows[done:]
                 while wi < len(todo) and t >= todo[wi].end:
                     w = todo[wi]
-                    inside = [f for f in buf if w.start <= f.t < w.end]
-                    buf = [f for f in buf if f.t >= w.end]
+                    inside = []
+                    while buf and buf[0].t < w.end:  # buf is in time order
+                        f = buf.popleft()
+                        if f.t >= w.start:
+                            inside.append(f)
                     rec = summarise_window(done + wi, w, inside, speech)
                     fr_f.write("".join(f.model_dump_json() + "\n" for f in inside))
                     fr_f.flush()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from tools.schemas import Evidence, FaceFrame, TimeWindow
+from tools.schemas import EXPRESSION_TO_EMOTION, Evidence, FaceFrame, TimeWindow
 
 
 class ToolCall(BaseModel):
@@ -218,7 +218,6 @@ def support(ev: list[Evidence], label: str) -> float:
     """How strongly the gathered evidence supports `label`, in [0, 1]. The face decides when a usable face
     was seen (expression probability, zoomed re-read; the AU12 smile proxy only without an expression
     reading, since crying stretches the mouth too); otherwise the voice's arousal direction does."""
-    from agents.schemas import EXPRESSION_TO_EMOTION
     inverse = {v: k for k, v in EXPRESSION_TO_EMOTION.items()}
     near = {"Satisfaction": "happy", "Pride": "happy", "Love": "happy", "Trust": "neutral",
             "Anticipation": "surprise", "Horror": "fear"}
