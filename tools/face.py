@@ -2,7 +2,8 @@
 
 `FaceAnalyzer.analyze(t, rgb)` → `schemas.FaceFrame` for the main face: the landmarker runs on the full
 frame; when it finds nothing, a zoom path runs it on 2x2 overlapping tiles upscaled 2x (small / far
-faces); after a zoom miss the zoom path rests for `tile_retry_s` (2 s) of video time. `detect(rgb)` always merges full frame + tiles (for counting faces: 5/5 on multi_face.jpg where
+faces); after a zoom miss the zoom path rests for `tile_retry_s` (2 s) of video time. `detect(rgb)`
+always merges full frame + tiles (for counting faces: 5/5 on multi_face.jpg where
 the full frame alone finds 2–3). A small IoU tracker (`FaceTracker`) keeps ids across frames, so the
 main face stays the same person and AU baselines are per person. `zoom(...)` cuts ActFER-style
 region crops (face, brows, eyes, nose, mouth, cheeks).

@@ -154,8 +154,7 @@ class IndexStopped(Exception):
 
 
 def analyse_speech(path: str, meta: VideoMeta, config: IndexConfig, settings: Settings,
-                   progress: bool = True, stop: threading.Event | None = None,
-                   threads: int | None = None) -> SpeechTrack:
+                   progress: bool = True, stop: threading.Event | None = None) -> SpeechTrack:
     """ASR with word times and per-segment arousal, decoding audio in 5-minute chunks. `stop` is
     checked between chunks (raises IndexStopped)."""
     if not meta.has_audio:
@@ -163,7 +162,7 @@ def analyse_speech(path: str, meta: VideoMeta, config: IndexConfig, settings: Se
     from tools.prosody import ArousalModel, voice_features
     from tools.speech import Transcriber
 
-    transcriber = Transcriber(settings, model=config.whisper, cpu_threads=threads)
+    transcriber = Transcriber(settings, model=config.whisper)
     segments: list[SpeechSegment] = []
     feats = []
     n_chunks = max(1, int(np.ceil(meta.duration / AUDIO_CHUNK_S)))
