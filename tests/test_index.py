@@ -13,7 +13,8 @@ from tests.conftest import SAMPLE
 def test_pexels_index_records(pexels_index):
     recs = pexels_index.records
     assert recs and all(r.window.inside(pexels_index.meta.duration) for r in recs)
-    assert sum(r.face_frames for r in recs) > 50
+    faces, frames = sum(r.face_frames for r in recs), sum(r.n_frames for r in recs)
+    assert faces >= 0.9 * frames and faces > 1.5 * pexels_index.meta.duration  # a face in nearly every frame
     # the laughing half reads happier than the crying half
     happy = lambda rs: sum(r.expression.get("happy", 0) for r in rs) / len(rs)  # noqa: E731
     assert happy([r for r in recs if r.window.start >= 10]) > happy([r for r in recs if r.window.end <= 9]) + 0.3
@@ -163,3 +164,41 @@ def test_speech_in_parallel_gives_the_same_index(faces, speech, tmp_path):
     assert [r.model_dump() for r in par.records] == [r.model_dump() for r in seq.records]
     fractions = [f for _, f in notes]
     assert fractions == sorted(fractions) and fractions[-1] >= 0.99
+
+
+def test_loud_voice_gets_denser_sampling(faces, speech, tmp_path):
+    """A still face under speech: half rate while the voice is at its usual level, the full rate where
+    it is much louder (the aroused-voice cue known before ASR), so such stretches get twice the frames."""
+    import av
+    import cv2
+    import numpy as np
+
+    from tools.index import _lines
+    from tools.schemas import FaceFrame
+    from tools.video import concat_videos, load_audio
+    img = cv2.cvtColor(cv2.imread(str(faces / "single_face.jpg")), cv2.COLOR_BGR2RGB)
+    img = img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2]
+    still = tmp_path / "still.mp4"
+    with av.open(str(still), "w") as oc:
+        vs = oc.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
+        for i in range(25 * 12):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for pkt in vs.encode(frame):
+                oc.mux(pkt)
+        for pkt in vs.encode(None):
+            oc.mux(pkt)
+    talk = load_audio(speech / "talk_sample1.mp3")[: 16000 * 11]
+    talk = talk / max(float(np.abs(talk).max()), 1e-6)
+    half = 16000 * 6
+    video = tmp_path / "calm_then_loud.mp4"
+    concat_videos([still], video, soundtrack=np.concatenate([0.06 * talk[:half], 0.5 * talk[half:]]))
+    idx = build_index(video, Settings(cache_dir=tmp_path / "cache"), progress=False)
+    loud = json.loads((idx.folder / "loud.json").read_text())
+    assert loud and all(a >= 5.0 for a, _ in loud)
+    frames = [FaceFrame.model_validate_json(x) for x in _lines(idx.folder / "frames.jsonl")]
+    assert sum(f.n_faces > 0 for f in frames) >= 0.9 * len(frames)
+    quiet_n = sum(0.5 <= f.t < 5.0 for f in frames)
+    loud_n = sum(6.5 <= f.t < 11.0 for f in frames)
+    assert loud_n >= 1.6 * quiet_n, (quiet_n, loud_n)

@@ -2,15 +2,15 @@
 
 Pass: probe → speech in 5-minute audio chunks (VAD + ASR with word times, prosody per segment,
 arousal against the speaker's own baseline), in a background thread → meanwhile, streamed frames
-(face, AUs, expression, facial flow per frame) sampled adaptively: `sample_fps` while the face moves,
-half that on a still face, 1 fps without a face; decode in its own thread, B-frames skipped, frames
+(face, AUs, expression, facial flow per frame) sampled adaptively: `sample_fps` while the face moves
+or the voice is loud, half that on a still face, 1 fps without a face; decode in its own thread, B-frames skipped, frames
 converted only when analysed → windows of about `window_s` snapped to speech and shot cuts,
 summarised as `WindowRecord`s → text descriptors embedded into FAISS (see tools/retrieval.py).
 Memory stays flat: frames are summarised window by window and appended to disk as they finish; a
 killed run resumes from the last analyzer checkpoint (every STATE_EVERY windows) with identical results.
 
 Cache layout: <cache_dir>/index/<content hash>/<config key>/
-    meta.json config.json speech.json shots.json frames.jsonl records.jsonl state.pkl (analyzer checkpoint every STATE_EVERY
+    meta.json config.json speech.json shots.json loud.json frames.jsonl records.jsonl state.pkl (analyzer checkpoint every STATE_EVERY
     windows) descriptors.json text.faiss affect.faiss done.json
 """
 
@@ -38,7 +38,7 @@ from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, Windo
 from tools.settings import Settings, get_settings
 from tools.video import iter_frames, load_audio, probe
 
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 AUDIO_CHUNK_S = 300.0
 MOVING_PX = 0.8  # facial flow (px per 0.25 s, strongest region) above which a face counts as moving
 STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
@@ -49,7 +49,7 @@ class IndexConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: int = INDEX_VERSION
-    sample_fps: float = 4.0
+    sample_fps: float = 3.0
     window_s: float = 3.0
     max_side: int = 640
     whisper: str = "tiny.en"
@@ -242,6 +242,23 @@ def speech_cuts(speech: SpeechTrack) -> list[float]:
     return [t for seg in speech.segments for t in (seg.start, seg.end)]
 
 
+def _loud(folder: Path, path, meta: VideoMeta) -> list[tuple[float, float]]:
+    """Loud stretches of the soundtrack (tools.prosody.loud_spans, over the whole recording), computed
+    once per index folder before the frame pass: there the voice counts as aroused and frames are
+    sampled at the full rate. Audio decoded in AUDIO_CHUNK_S chunks; a 0.5 s envelope is all it keeps."""
+    f = folder / "loud.json"
+    if f.exists():
+        return [tuple(x) for x in json.loads(f.read_text())]
+    from tools.prosody import loud_spans, loudness_db
+    levels = []
+    if meta.has_audio:
+        for i in range(max(1, int(np.ceil(meta.duration / AUDIO_CHUNK_S)))):
+            levels.append(loudness_db(load_audio(path, start=i * AUDIO_CHUNK_S, end=(i + 1) * AUDIO_CHUNK_S)))
+    spans = loud_spans(np.concatenate(levels)) if levels else []
+    _atomic_write(f, json.dumps(spans))
+    return spans
+
+
 def _shots(folder: Path, path, meta: VideoMeta) -> list[float]:
     """Shot-change times (keyframe histogram cuts), computed once per index folder."""
     f = folder / "shots.json"
@@ -425,14 +442,20 @@ def _resume_point(folder: Path) -> int:
     return len(records)
 
 
-def next_gap(frame: FaceFrame, fps: float) -> float:
-    """Seconds until the next analysed frame: full rate while the face moves, half rate on a still face,
-    1 s where there is no face (the voice is measured separately, so no frame is needed for it)."""
+def next_gap(frame: FaceFrame, fps: float, loud: bool = False) -> float:
+    """Seconds until the next analysed frame: full rate while the face moves or the voice is aroused
+    (`loud`), half rate on a still face, 1 s where there is no face (the voice is measured separately,
+    so no frame is needed for it)."""
     step = 1.0 / fps
     if frame.n_faces == 0:
         return max(step, 1.0)
     moving = bool(frame.motion) and max(frame.motion.values()) > MOVING_PX
-    return step if moving or frame.occluded else 2 * step
+    return step if moving or frame.occluded or loud else 2 * step
+
+
+def _inside(spans: list[tuple[float, float]], starts: list[float], t: float) -> bool:
+    i = bisect.bisect_right(starts, t) - 1
+    return i >= 0 and t < spans[i][1]
 
 
 class FrameAnalyzer:
@@ -487,6 +510,8 @@ def _index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, 
     bar = tqdm(total=round(total, 1), initial=0, desc="frames", unit="s", disable=not progress, leave=False,
                position=0, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s [{elapsed}<{remaining}]")
     analyzer = (face_factory or _default_face_factory)(s) if meta.has_video else None
+    loud = _loud(folder, path, meta) if analyzer is not None else []
+    loud_starts = [a for a, _ in loud]
     due = start_t
     if done and analyzer is not None and hasattr(analyzer, "set_state"):
         saved = _load_state(folder)[1]
@@ -539,7 +564,7 @@ def _index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, 
                             return False
                         frame = analyzer.analyze(t, rgb)
                         buf.append(frame)
-                        due = t + next_gap(frame, config.sample_fps)
+                        due = t + next_gap(frame, config.sample_fps, _inside(loud, loud_starts, t))
                         bar.update(t - seen)
                         seen = t
                         report("analysing frames" + ("" if plan.ready() else " (speech in parallel)"),

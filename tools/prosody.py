@@ -212,6 +212,38 @@ def voice_features(audio: np.ndarray, sr: int = 16000, start: float = 0.0, end: 
 
 # ---------------------------------------------------------------- arousal
 
+def loudness_db(audio: np.ndarray, sr: int = 16000, hop_s: float = 0.5) -> np.ndarray:
+    """RMS level in dBFS of each `hop_s` stretch of `audio` (a coarse envelope, cheap for hours)."""
+    hop = max(1, int(round(hop_s * sr)))
+    x = np.asarray(audio, dtype=np.float32).reshape(-1)
+    n = x.size // hop
+    if n == 0:
+        return np.zeros(0, np.float32)
+    fr = x[: n * hop].reshape(n, hop).astype(np.float64)
+    return (10 * np.log10(np.mean(fr * fr, axis=1) + 1e-12)).astype(np.float32)
+
+
+def loud_spans(levels: np.ndarray, hop_s: float = 0.5, above_db: float = 6.0,
+               pad_s: float = 0.5) -> list[tuple[float, float]]:
+    """Stretches where the sound is `above_db` louder than the recording's typical sounding level (the
+    median over stretches within 30 dB of its loudest): the cheapest voice-arousal cue, known before any
+    ASR. `levels` from `loudness_db`; spans padded by `pad_s` and merged, in seconds."""
+    if levels.size == 0:
+        return []
+    sounding = levels[levels > max(float(np.percentile(levels, 95)) - 30.0, -55.0)]
+    if sounding.size < 4:
+        return []
+    loud = np.flatnonzero(levels >= float(np.median(sounding)) + above_db)
+    spans: list[tuple[float, float]] = []
+    for i in loud:
+        a, b = max(0.0, i * hop_s - pad_s), (i + 1) * hop_s + pad_s
+        if spans and a <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    return [(round(a, 3), round(b, 3)) for a, b in spans]
+
+
 class ArousalScore(BaseModel):
     """Arousal of one segment relative to the speaker baseline. score in [-1, 1] (tanh), 0 = typical."""
 

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
 
     # Perception
     whisper: str = "tiny.en"
-    sample_fps: float = 4.0
+    sample_fps: float = 3.0  # full rate (moving face, loud voice); half on a still face; 1 fps without one
     window_s: float = 3.0
     max_faces: int = 4
     frame_max_side: int = 640

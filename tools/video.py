@@ -113,8 +113,8 @@ def iter_frames(path: str | os.PathLike, fps: float = 4.0, max_side: int = 640,
     every 4th frame, the decoder skips non-reference frames (B-frames: nothing depends on them, so
     they are never decoded); a sampled time then lands on the next decoded frame, at most a few frame
     intervals later. `want(t)`, when given, is asked for each frame due by the sampling grid: a frame
-    it declines is neither converted nor yielded, but the grid moves on as if it had been (callers that
-    sample adaptively skip dull frames without paying for them).
+    it declines is neither converted nor yielded, and the next decoded frame is asked in turn (callers
+    that sample adaptively get the first frame at their own next time, and pay nothing for the others).
 
     A decode error mid-stream ends the iteration (what decoded so far is kept); an unsupported codec
     raises MediaError. Close the generator (`contextlib.closing`) when stopping early: that stops the
@@ -123,11 +123,9 @@ def iter_frames(path: str | os.PathLike, fps: float = 4.0, max_side: int = 640,
     step = 1.0 / fps if fps > 0 else 0.0
     next_t = start
     for t, frame in _prefetched(lambda: _decoded(p, step, start, end)):
-        if t + 1e-6 < next_t:
+        if t + 1e-6 < next_t or (want is not None and not want(t)):
             continue
         next_t = (t if step == 0 else max(next_t + step, t + step * 0.5))
-        if want is not None and not want(t):
-            continue
         yield t, _to_rgb(frame, max_side)
 
 
