@@ -113,3 +113,18 @@ def test_ser_optional():
             LocalSERModel("/nonexistent/ser")
         with pytest.raises(ModelMissing):
             make_ser(Settings(model_paths={"ser": "/nonexistent/ser"}))
+
+
+def test_loud_spans_mark_only_the_louder_speech(speech):
+    from tools.prosody import loud_spans, loudness_db
+    from tools.video import load_audio
+    talk = load_audio(speech / "talk_sample1.mp3")
+    talk = talk / max(float(np.abs(talk).max()), 1e-6)
+    n = talk.size // 2
+    mixed = np.concatenate([0.05 * talk[:n], 0.5 * talk[n:]])  # second half 20 dB louder
+    spans = loud_spans(loudness_db(mixed))
+    assert spans and all(a >= n / 16000 - 0.5 for a, _ in spans)
+    even = loud_spans(loudness_db(0.2 * talk))  # one level throughout: at most a few emphatic peaks
+    assert sum(b - a for a, b in even) < 0.25 * talk.size / 16000
+    assert loud_spans(loudness_db(np.zeros(16000 * 5, np.float32))) == []
+    assert loud_spans(loudness_db(np.zeros(0, np.float32))) == []
