@@ -62,6 +62,12 @@ def interpret(llm: LLMClient | None, query: str, deadline: float | None = None) 
         intent = intent.model_copy(update={"emotions": lex.emotions + [e for e in intent.emotions
                                                                        if e not in lex.emotions][:2],
                                            "valence": lex.valence})
+    elif intent.emotions == ["Neutral"] and not any(ALIASES.get(w) == "Neutral"
+                                                    for w in re.findall(r"[a-z']+", query.lower())):
+        # "the part where her face is hidden": no emotion asked for, and the LLM's lone "Neutral" (with
+        # its "low" arousal) would turn a description into a search for calm faces
+        intent = intent.model_copy(update={"emotions": [], "arousal": lex.arousal})
+        flags.append("descriptive_query")
     elif intent.valence != "any" and intent.emotions and any(
             valence(e) != (1 if intent.valence == "positive" else -1) for e in intent.emotions):
         intent = intent.model_copy(update={"emotions": [e for e in intent.emotions if valence(e) ==

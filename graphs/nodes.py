@@ -153,7 +153,8 @@ def verify(state: AgentState, deps: Deps) -> dict:
                            "seconds": round(secs, 2)})
         mine = [e for e in evidence if e.id in ids]
         labels = _target_label(intent, mine)
-        window = _refine(deps, c.window, labels)
+        # boundaries follow the asked-for emotion; a description (no emotion asked) keeps the matched window
+        window = _refine(deps, c.window, labels) if intent.emotions else c.window
         best = max(labels, key=lambda lab: support(mine, lab))
         wanted = [lab for lab in intent.emotions if support(mine, lab) >= 0.75 * support(mine, best) > 0]
         best = wanted[0] if wanted else best
@@ -211,7 +212,8 @@ def judge(state: AgentState, deps: Deps) -> dict:
 
 def after_judge(state: AgentState, deps: Deps) -> str:
     accepted = [v for v in state.get("verified", []) if v.accept]
-    if accepted or out_of_time(state) or state.get("rounds", 0) >= deps.max_rounds:
+    descriptive = not state["intent"].emotions  # retrieval already ranked the description; more rounds only go lower
+    if accepted or descriptive or out_of_time(state) or state.get("rounds", 0) >= deps.max_rounds:
         return "rationale"
     return "localise"
 
@@ -223,12 +225,21 @@ def rationale(state: AgentState, deps: Deps) -> dict:
     verified = state.get("verified", [])
     flags = list(state.get("flags", []))
     ev = {e.id: e for e in state.get("evidence", [])}
-    chosen = [v for v in verified if v.accept]
-    if not chosen and verified:
-        flags.append("unverified: no candidate passed verification; best guess shown")
-        chosen = sorted(verified, key=lambda v: -(v.support + v.candidate.score))[:1]
-        chosen = [v.model_copy(update={"confidence": min(v.confidence, 0.3)}) for v in chosen]
-    chosen = sorted(chosen, key=lambda v: -(v.confidence + 0.5 * v.candidate.score))[: intent.n_moments]
+    if not intent.emotions and verified:
+        # A question that names no emotion describes a moment ("where her face is hidden", "when he talks
+        # about his job"): retrieval matched the description, verification only reads the emotion there,
+        # so the description match ranks (not how strong the emotion is).
+        chosen = sorted(verified, key=lambda v: -v.candidate.score)[: intent.n_moments]
+        chosen = [v if v.accept else v.model_copy(update={"confidence": min(v.confidence, 0.3)}) for v in chosen]
+        if not any(v.accept for v in chosen):
+            flags.append("unverified: the best match to the description has no verified emotion reading")
+    else:
+        chosen = [v for v in verified if v.accept]
+        if not chosen and verified:
+            flags.append("unverified: no candidate passed verification; best guess shown")
+            chosen = sorted(verified, key=lambda v: -(v.support + v.candidate.score))[:1]
+            chosen = [v.model_copy(update={"confidence": min(v.confidence, 0.3)}) for v in chosen]
+        chosen = sorted(chosen, key=lambda v: -(v.confidence + 0.5 * v.candidate.score))[: intent.n_moments]
     moments = []
     for rank, v in enumerate(chosen, 1):
         items = [ev[i] for i in v.evidence_ids if ev[i].window.overlaps(v.window)]

@@ -112,7 +112,7 @@ class _ScriptedLLM(BaseHTTPRequestHandler):
             self.connection.close()
             return
         content = {"garbage": "this is not { json", "empty": "", "schema": '{"unexpected": 1}',
-                   "hang": "{}"}.get(b, "not json")
+                   "hang": "{}"}.get(b, b.removeprefix("reply:") if b.startswith("reply:") else "not json")
         self._send(200, {"id": "x", "object": "chat.completion", "created": 0, "model": "scripted",
                          "choices": [{"index": 0, "finish_reason": "stop",
                                       "message": {"role": "assistant", "content": content}}],

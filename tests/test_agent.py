@@ -100,3 +100,29 @@ def test_roles_can_use_their_own_server(pexels_index, settings, llm, scripted_ll
         ans = s.ask("when does she cheer up?")
     assert "rationale_template" in ans.flags and "llm_fallback:interpret" not in ans.flags
     assert ans.moments[0].label in POSITIVE
+
+
+def test_question_without_an_emotion_ranks_by_the_description(pexels_index, settings):
+    """'Where her face is hidden' names no emotion: the answer is the hand-over-face stretch (~4-9 s) that
+    retrieval matched, not the most emotional moment, and it says its emotion reading is unverified."""
+    with Session(pexels_index.meta.path, settings, llm=None, index=pexels_index) as s:
+        ans = s.ask("the part where her face is hidden")
+    top = ans.moments[0]
+    assert top.window.iou(TimeWindow(start=4.0, end=9.3)) >= 0.5  # the hand is over her face ~4.0-9.3 s
+    _ok_chain(ans)
+
+
+@pytest.mark.parametrize("query, descriptive", [("the part where her face is hidden", True),
+                                                ("when does she look calm", False)])
+def test_a_lone_neutral_from_the_llm_is_no_emotion_asked(scripted_llm, query, descriptive):
+    import json
+
+    from agents.roles import interpret
+    reply = {"emotions": ["Neutral"], "valence": "any", "arousal": "low", "modalities": ["face"], "who": None,
+             "temporal_hint": "none", "n_moments": 1, "search_text": query}
+    client = LLMClient(scripted_llm("reply:" + json.dumps(reply)), "m", timeout=5, retries=0)
+    intent, flags = interpret(client, query)
+    if descriptive:
+        assert intent.emotions == [] and intent.arousal == "any" and "descriptive_query" in flags
+    else:  # "calm" asks for Neutral
+        assert intent.emotions == ["Neutral"] and "descriptive_query" not in flags
