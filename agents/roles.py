@@ -35,7 +35,9 @@ def keyword_intent(query: str) -> Intent:
     words = re.findall(r"[a-z']+", query.lower())
     emotions: list[str] = []
     for w in words:
-        for cand in (w, w.rstrip("s"), w.removesuffix("ed"), w.removesuffix("ing")):
+        # comparatives and superlatives: happiest/happier -> happy, saddest/sadder -> sad
+        degree = [re.sub(r"i(?:est|er)$", "y", w), re.sub(r"(\w)\1(?:est|er)$", r"\1", w)]
+        for cand in (w, w.rstrip("s"), w.removesuffix("ed"), w.removesuffix("ing"), *degree):
             e = _EXTRA.get(cand) or ALIASES.get(cand)
             if e and e not in emotions and e != "Neutral":
                 emotions.append(e)

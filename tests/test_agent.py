@@ -126,3 +126,9 @@ def test_a_lone_neutral_from_the_llm_is_no_emotion_asked(scripted_llm, query, de
         assert intent.emotions == [] and intent.arousal == "any" and "descriptive_query" in flags
     else:  # "calm" asks for Neutral
         assert intent.emotions == ["Neutral"] and "descriptive_query" not in flags
+
+
+@pytest.mark.parametrize("query, emotion", [("find the saddest moment", "Sadness"), ("the happiest part", "Joy"),
+                                            ("when was he angriest", "Anger"), ("she gets angrier", "Anger")])
+def test_lexicon_reads_comparatives_and_superlatives(query, emotion):
+    assert keyword_intent(query).emotions == [emotion]
