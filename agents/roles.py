@@ -30,9 +30,13 @@ _EXTRA = {"cheer": "Joy", "laugh": "Joy", "laughed": "Joy", "laughs": "Joy", "fu
           "angriest": "Anger", "shock": "Surprise", "wow": "Surprise", "happiest": "Joy", "scariest": "Fear"}
 
 
+def _words(query: str) -> list[str]:
+    return re.findall(r"[a-z']+", query.lower())
+
+
 def keyword_intent(query: str) -> Intent:
     """Deterministic intent from the alias lexicon: the fallback and a check on the LLM's intent."""
-    words = re.findall(r"[a-z']+", query.lower())
+    words = _words(query)
     emotions: list[str] = []
     for w in words:
         # comparatives and superlatives: happiest/happier -> happy, saddest/sadder -> sad
@@ -64,8 +68,7 @@ def interpret(llm: LLMClient | None, query: str, deadline: float | None = None) 
         intent = intent.model_copy(update={"emotions": lex.emotions + [e for e in intent.emotions
                                                                        if e not in lex.emotions][:2],
                                            "valence": lex.valence})
-    elif intent.emotions == ["Neutral"] and not any(ALIASES.get(w) == "Neutral"
-                                                    for w in re.findall(r"[a-z']+", query.lower())):
+    elif intent.emotions == ["Neutral"] and not any(ALIASES.get(w) == "Neutral" for w in _words(query)):
         # "the part where her face is hidden": no emotion asked for, and the LLM's lone "Neutral" (with
         # its "low" arousal) would turn a description into a search for calm faces
         intent = intent.model_copy(update={"emotions": [], "arousal": lex.arousal})

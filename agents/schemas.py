@@ -60,6 +60,12 @@ class Intent(BaseModel):
     n_moments: int = Field(default=1, ge=1, le=10)
     search_text: str = Field(default="", max_length=300, description="words to search the index with")
 
+    @property
+    def descriptive(self) -> bool:
+        """No emotion asked for ("the part where her face is hidden"): retrieval matches the description,
+        verification only reads the emotion there (graphs/nodes.py ranks, refines and loops on this)."""
+        return not self.emotions
+
 
 class Moment(BaseModel):
     model_config = ConfigDict(extra="forbid")

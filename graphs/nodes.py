@@ -154,7 +154,7 @@ def verify(state: AgentState, deps: Deps) -> dict:
         mine = [e for e in evidence if e.id in ids]
         labels = _target_label(intent, mine)
         # boundaries follow the asked-for emotion; a description (no emotion asked) keeps the matched window
-        window = _refine(deps, c.window, labels) if intent.emotions else c.window
+        window = c.window if intent.descriptive else _refine(deps, c.window, labels)
         best = max(labels, key=lambda lab: support(mine, lab))
         wanted = [lab for lab in intent.emotions if support(mine, lab) >= 0.75 * support(mine, best) > 0]
         best = wanted[0] if wanted else best
@@ -212,8 +212,8 @@ def judge(state: AgentState, deps: Deps) -> dict:
 
 def after_judge(state: AgentState, deps: Deps) -> str:
     accepted = [v for v in state.get("verified", []) if v.accept]
-    descriptive = not state["intent"].emotions  # retrieval already ranked the description; more rounds only go lower
-    if accepted or descriptive or out_of_time(state) or state.get("rounds", 0) >= deps.max_rounds:
+    # a description was ranked by retrieval already: more rounds would only go lower
+    if accepted or state["intent"].descriptive or out_of_time(state) or state.get("rounds", 0) >= deps.max_rounds:
         return "rationale"
     return "localise"
 
@@ -225,10 +225,7 @@ def rationale(state: AgentState, deps: Deps) -> dict:
     verified = state.get("verified", [])
     flags = list(state.get("flags", []))
     ev = {e.id: e for e in state.get("evidence", [])}
-    if not intent.emotions and verified:
-        # A question that names no emotion describes a moment ("where her face is hidden", "when he talks
-        # about his job"): retrieval matched the description, verification only reads the emotion there,
-        # so the description match ranks (not how strong the emotion is).
+    if intent.descriptive and verified:  # the description match ranks, not how strong the emotion is
         chosen = sorted(verified, key=lambda v: -v.candidate.score)[: intent.n_moments]
         chosen = [v if v.accept else v.model_copy(update={"confidence": min(v.confidence, 0.3)}) for v in chosen]
         if not any(v.accept for v in chosen):

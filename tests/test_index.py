@@ -202,3 +202,37 @@ def test_loud_voice_gets_denser_sampling(faces, speech, tmp_path):
     quiet_n = sum(0.5 <= f.t < 5.0 for f in frames)
     loud_n = sum(6.5 <= f.t < 11.0 for f in frames)
     assert loud_n >= 1.6 * quiet_n, (quiet_n, loud_n)
+
+
+def test_speech_pass_failure_reaches_the_caller(tmp_path, monkeypatch):
+    """The speech pass runs in its own thread; its error is raised by build_index (not lost), and
+    nothing is marked done."""
+    import tools.index as ix
+    from tools.errors import MediaError
+
+    def broken(*a, **k):
+        raise MediaError("audio stream broke")
+
+    monkeypatch.setattr(ix, "analyse_speech", broken)
+    s = Settings(cache_dir=tmp_path)
+    with pytest.raises(MediaError, match="audio stream broke"):
+        build_index(SAMPLE, s, progress=False)
+    assert not list(tmp_path.glob("index/*/*/done.json"))
+
+
+def test_frame_pass_waits_for_slow_speech_at_its_cap(pexels_index, tmp_path, monkeypatch):
+    """With few frames allowed to wait for the window cuts, the frame pass blocks on the (slow) speech
+    pass and still writes the same index."""
+    import time
+
+    import tools.index as ix
+    real = ix.analyse_speech
+
+    def slow(*a, **k):
+        time.sleep(1.5)
+        return real(*a, **k)
+
+    monkeypatch.setattr(ix, "analyse_speech", slow)
+    monkeypatch.setattr(ix, "MAX_PENDING_FRAMES", 3)
+    idx = build_index(SAMPLE, Settings(cache_dir=tmp_path), progress=False)
+    assert [r.model_dump() for r in idx.records] == [r.model_dump() for r in pexels_index.records]

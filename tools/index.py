@@ -153,6 +153,14 @@ class IndexStopped(Exception):
     """The speech pass was told to stop (the frame pass failed or was interrupted)."""
 
 
+def audio_chunks(path: str, duration: float) -> Iterator[tuple[float, np.ndarray]]:
+    """(start second, 16 kHz mono audio) for consecutive AUDIO_CHUNK_S stretches of the soundtrack:
+    how every audio pass over a long video reads it (memory bounded by one chunk)."""
+    for i in range(max(1, int(np.ceil(duration / AUDIO_CHUNK_S)))):
+        start = i * AUDIO_CHUNK_S
+        yield start, load_audio(path, start=start, end=min(duration, start + AUDIO_CHUNK_S))
+
+
 def analyse_speech(path: str, meta: VideoMeta, config: IndexConfig, settings: Settings,
                    progress: bool = True, stop: threading.Event | None = None) -> SpeechTrack:
     """ASR with word times and per-segment arousal, decoding audio in 5-minute chunks. `stop` is
@@ -166,22 +174,17 @@ def analyse_speech(path: str, meta: VideoMeta, config: IndexConfig, settings: Se
     segments: list[SpeechSegment] = []
     feats = []
     n_chunks = max(1, int(np.ceil(meta.duration / AUDIO_CHUNK_S)))
-    bar = tqdm(total=n_chunks, desc="speech", unit="chunk", disable=not progress, leave=False, position=1)
-    for i in range(n_chunks):
-        if stop is not None and stop.is_set():
-            bar.close()
-            raise IndexStopped("speech pass stopped")
-        start = i * AUDIO_CHUNK_S
-        end = min(meta.duration, start + AUDIO_CHUNK_S)
-        audio = load_audio(path, start=start, end=end)
-        if audio.size and float(np.abs(audio).max()) > 1e-4:
-            segs = transcriber.transcribe(audio, offset=start)
-            segments.extend(segs)
-            for s in segs:
-                feats.append(voice_features(audio, start=s.start - start, end=s.end - start,
-                                            words=s.words, offset=start))
-        bar.update(1)
-    bar.close()
+    with tqdm(total=n_chunks, desc="speech", unit="chunk", disable=not progress, leave=False, position=1) as bar:
+        for start, audio in audio_chunks(path, meta.duration):
+            if stop is not None and stop.is_set():
+                raise IndexStopped("speech pass stopped")
+            if audio.size and float(np.abs(audio).max()) > 1e-4:
+                segs = transcriber.transcribe(audio, offset=start)
+                segments.extend(segs)
+                for s in segs:
+                    feats.append(voice_features(audio, start=s.start - start, end=s.end - start,
+                                                words=s.words, offset=start))
+            bar.update(1)
     model = ArousalModel().fit(feats) if feats else None
     voice = []
     for f in feats:
@@ -250,10 +253,7 @@ def _loud(folder: Path, path, meta: VideoMeta) -> list[tuple[float, float]]:
     if f.exists():
         return [tuple(x) for x in json.loads(f.read_text())]
     from tools.prosody import loud_spans, loudness_db
-    levels = []
-    if meta.has_audio:
-        for i in range(max(1, int(np.ceil(meta.duration / AUDIO_CHUNK_S)))):
-            levels.append(loudness_db(load_audio(path, start=i * AUDIO_CHUNK_S, end=(i + 1) * AUDIO_CHUNK_S)))
+    levels = [loudness_db(a) for _, a in audio_chunks(str(path), meta.duration)] if meta.has_audio else []
     spans = loud_spans(np.concatenate(levels)) if levels else []
     _atomic_write(f, json.dumps(spans))
     return spans
@@ -296,7 +296,9 @@ def build_index(path: str | os.PathLike, settings: Settings | None = None, progr
         _atomic_write(folder / "meta.json", meta.model_dump_json(indent=1))
         _atomic_write(folder / "config.json", config.model_dump_json(indent=1))
         _reuse_speech(folder, config)
-        plan = _Plan(str(path), meta, config, s, folder, _shots(folder, path, meta), progress,
+        shots = _shots(folder, path, meta)
+        plan = _Plan(folder, lambda stop: analyse_speech(str(path), meta, config, s, progress, stop=stop),
+                     lambda speech: windows_for(meta.duration, config.window_s, speech_cuts(speech) + shots),
                      parallel=meta.has_video and s.parallel_speech)
         try:
             done = _resume_point(folder)
@@ -330,9 +332,9 @@ class _Plan:
     speech.json makes the plan ready at once. Measured on 10 minutes of faces under speech: 50 s one
     after the other, 38 s side by side."""
 
-    def __init__(self, path: str, meta: VideoMeta, config: IndexConfig, s: Settings, folder: Path,
-                 shots: list[float], progress: bool, parallel: bool):
-        self._args = (path, meta, config, s, folder, shots, progress)
+    def __init__(self, folder: Path, analyse: Callable[[threading.Event], SpeechTrack],
+                 cut: Callable[[SpeechTrack], list[TimeWindow]], parallel: bool):
+        self._folder, self._analyse, self._cut = folder, analyse, cut
         self._stop = threading.Event()
         self._done = threading.Event()
         self._value: tuple[list[TimeWindow], SpeechTrack] | None = None
@@ -345,18 +347,16 @@ class _Plan:
             self._run()
 
     def _run(self) -> None:
-        path, meta, config, s, folder, _, progress = self._args
         try:
-            speech = analyse_speech(path, meta, config, s, progress, stop=self._stop)
-            _atomic_write(folder / "speech.json", speech.model_dump_json())
+            speech = self._analyse(self._stop)
+            _atomic_write(self._folder / "speech.json", speech.model_dump_json())
             self._finish(speech)
         except BaseException as e:  # noqa: BLE001 - re-raised by get() in the indexing thread
             self._error = e
             self._done.set()
 
     def _finish(self, speech: SpeechTrack) -> None:
-        _, meta, config, _, _, shots, _ = self._args
-        self._value = (windows_for(meta.duration, config.window_s, speech_cuts(speech) + shots), speech)
+        self._value = (self._cut(speech), speech)
         self._done.set()
 
     def ready(self) -> bool:
