@@ -5,7 +5,7 @@ Input: a folder of clips and a ``LABELS.csv`` with columns ``file,label`` (``fil
 folder or absolute; ``label`` one of the 13 labels or an alias, see agents.schemas.normalize_label).
 Output in ``out_dir``::
 
-    videos/<name>.mp4     the concatenated videos (H.264/AAC, 640x360, 25 fps; tools.video.concat_videos)
+    videos/<name>.mp4     the concatenated videos (H.264/AAC, 640x360, 25 fps; tools.index.decode.concat_videos)
     bench.jsonl           one record per query: id "<video>_<n>_Q<k>" (n = moment in that video, k = query),
                           video "videos/<name>.mp4" (relative to bench.jsonl), query, start, end, label,
                           rationale
@@ -180,7 +180,7 @@ def build_bench(clips_dir: str | os.PathLike, labels_csv: str | os.PathLike, out
     no moment starts at 0 s. clips_per_video: labelled clips per output video (None: all in one).
     shuffle: order the clips randomly (by ``seed``); queries are drawn from the templates by ``seed`` too.
     """
-    from tools.video import concat_videos, probe
+    from tools.index.decode import concat_videos, probe
 
     if queries_per_moment < 1:
         raise BenchError("queries_per_moment must be >= 1")

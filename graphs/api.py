@@ -62,7 +62,7 @@ class Session:
         self.id = session_id or uuid.uuid4().hex[:12]
 
     def _config(self) -> dict:
-        return {"configurable": {"thread_id": f"{self.index.meta.sha256}:{self.id}"},
+        return {"configurable": {"thread_id": f"{self.index.meta.content_key}:{self.id}"},
                 "recursion_limit": self.settings.max_steps}
 
     def stream(self, query: str) -> Iterator[dict]:

@@ -39,7 +39,7 @@ def speech_soundtrack(seconds: float, sr: int = 16000) -> "np.ndarray":
     audio that is speech most of the time, as in an interview (English talks, then German EmoDB)."""
     import numpy as np
 
-    from tools.video import load_audio
+    from tools.index.decode import load_audio
     files = sorted(SPEECH.glob("talk_*.mp3")) + sorted(SPEECH.glob("emodb_*.wav"))  # English, then German
     clips = [load_audio(p) for p in files]
     pause = np.zeros(int(0.4 * sr), np.float32)
@@ -54,7 +54,7 @@ def speech_soundtrack(seconds: float, sr: int = 16000) -> "np.ndarray":
 def make_long_video(minutes: float, out: Path, speech: bool = False) -> Path:
     """Concatenate the clips until `minutes`: encode one ~cycle, then repeat it by stream copy. With
     `speech`, the cycle's soundtrack is the speech clips instead of the face clips' own audio."""
-    from tools.video import concat_videos, probe
+    from tools.index.decode import concat_videos, probe
     if out.exists():
         return out
     cycle = out.with_name("cycle_speech.mp4" if speech else "cycle.mp4")
@@ -97,9 +97,9 @@ if mode == "affectlens":
     idx = build_index(video, Settings(cache_dir=cache), progress=False)
     seconds_of_video = idx.meta.duration
 else:
-    from tools.face import FaceAnalyzer
-    from tools.flow import FlowAnalyzer
-    from tools.video import iter_frames
+    from tools.perception.face import FaceAnalyzer
+    from tools.perception.flow import FlowAnalyzer
+    from tools.index.decode import iter_frames
     # every tool on every frame: zoom search on every face-free frame too (no rest after a miss)
     fa, fl, prev, seconds_of_video = FaceAnalyzer(tile_retry_s=0.0), FlowAnalyzer(), None, 0.0
     for t, rgb in iter_frames(video, fps=0, max_side=10_000, end=limit):
@@ -110,9 +110,9 @@ else:
         seconds_of_video = t
     fa.close()
     # and the audio tools over the same stretch: ASR with word times, prosody per segment
-    from tools.prosody import voice_features
-    from tools.speech import Transcriber
-    from tools.video import load_audio
+    from tools.perception.prosody import voice_features
+    from tools.perception.speech import Transcriber
+    from tools.index.decode import load_audio
     audio = load_audio(video, end=limit)
     if audio.size:
         for seg in Transcriber(Settings()).transcribe(audio):
@@ -149,7 +149,7 @@ def main() -> None:
         rows.append(("affectlens 10 min", measure("affectlens", v10)))
     video = make_long_video(a.minutes, out / f"long_{int(a.minutes)}min{tag}.mp4", a.speech)
     rows.append((f"affectlens {a.minutes:g} min", measure("affectlens", video)))
-    from tools.video import probe
+    from tools.index.decode import probe
     base_s = a.baseline_minutes * 60 if a.baseline_minutes else probe(out / f"cycle{tag}.mp4").duration
     rows.append((f"naive, first {base_s / 60:.2g} min", measure("naive", video, base_s)))
     print(f"{'run':<28}{'video s':>9}{'wall s':>9}{'RTF':>8}{'peak RSS MB':>13}")

@@ -27,11 +27,11 @@ def main() -> None:
     a = ap.parse_args()
 
     import cv2
-    from tools.aus import AUEstimator
-    from tools.expression import ExpressionClassifier
-    from tools.face import FaceAnalyzer, zoom
-    from tools.flow import FlowAnalyzer
-    from tools.video import iter_frames, load_audio, probe
+    from tools.perception.aus import AUEstimator
+    from tools.perception.expression import ExpressionClassifier
+    from tools.perception.face import FaceAnalyzer, zoom
+    from tools.perception.flow import FlowAnalyzer
+    from tools.index.decode import iter_frames, load_audio, probe
 
     meta = probe(a.video)
     t0 = time.perf_counter()
@@ -58,8 +58,8 @@ def main() -> None:
     ex.close()
     rows = [(k, v, meta.duration) for k, v in cost.items()]
 
-    from tools.prosody import voice_features
-    from tools.speech import Transcriber, vad_segments
+    from tools.perception.prosody import voice_features
+    from tools.perception.speech import Transcriber, vad_segments
     audio = load_audio(a.audio)
     dur = audio.size / 16000
     t0 = time.perf_counter()

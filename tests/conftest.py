@@ -37,7 +37,7 @@ def speech(media: Path) -> Path:
 @pytest.fixture(scope="module")
 def fa():
     """One face analyzer per test module (landmarker + expression model loaded once)."""
-    from tools.face import FaceAnalyzer
+    from tools.perception.face import FaceAnalyzer
     with FaceAnalyzer() as analyzer:
         yield analyzer
 
@@ -58,7 +58,7 @@ def pexels_index(settings):
 @pytest.fixture(scope="session")
 def mead_concat(faces, tmp_path_factory):
     """MEAD clips back to back (happy, no-face filler, sad, disgusted) with their exact spans."""
-    from tools.video import concat_videos
+    from tools.index.decode import concat_videos
     out = tmp_path_factory.mktemp("media") / "mead_concat.mp4"
     names = ["mead_happy.mp4", "no_face.mp4", "mead_sad.mp4", "mead_disgusted.mp4"]
     spans = concat_videos([faces / n for n in names], out)

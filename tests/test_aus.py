@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tools.aus import (ALL_AUS, AUEstimator, NeutralBaseline, au_events, aus_evidence, blendshape_aus,
+from tools.perception.aus import (ALL_AUS, AUEstimator, NeutralBaseline, au_events, aus_evidence, blendshape_aus,
                        summarize_aus)
 from tools.schemas import Evidence, FaceFrame, TimeWindow
 

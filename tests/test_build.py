@@ -13,7 +13,7 @@ from filelock import FileLock
 from evals.bench import load_bench
 from evals.build import TEMPLATES, build_bench, paraphrase, rationale_for, read_labels
 from tools.errors import BenchError
-from tools.video import iter_frames, probe
+from tools.index.decode import iter_frames, probe
 
 MEAD = {"mead_happy.mp4": "Joy", "mead_sad.mp4": "Sadness", "mead_surprised.mp4": "Surprise",
         "mead_disgusted.mp4": "Disgust", "mead_fear.mp4": "Fear"}

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tools.embed import TextEmbedder
+from tools.perception.embed import TextEmbedder
 
 
 def test_semantic_similarity_ordering():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tools.expression import ExpressionClassifier, expression_evidence, mean_expression
+from tools.perception.expression import ExpressionClassifier, expression_evidence, mean_expression
 from tools.schemas import EXPRESSIONS, Evidence, TimeWindow
 
 MEAD = {"happy": "happy", "sad": "sad", "surprised": "surprise", "fear": "fear", "disgusted": "disgust"}

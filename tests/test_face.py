@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from tools.face import FaceAnalyzer, FaceTracker, iou, zoom
+from tools.perception.face import FaceAnalyzer, FaceTracker, iou, zoom
 from tools.schemas import EXPRESSIONS, FaceFrame
-from tools.video import iter_frames
+from tools.index.decode import iter_frames
 
 
 def _jpg(path) -> np.ndarray:

@@ -14,10 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
-from tools.flow import (REGION_LANDMARKS, FlowAnalyzer, FlowResult, flow_evidence, flow_image, flow_series,
+from tools.perception.flow import (REGION_LANDMARKS, FlowAnalyzer, FlowResult, flow_evidence, flow_image, flow_series,
                         mouth_motion_series)
 from tools.schemas import Evidence, TimeWindow
-from tools.video import iter_frames
+from tools.index.decode import iter_frames
 
 
 

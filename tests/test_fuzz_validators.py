@@ -56,7 +56,7 @@ def test_answer_json_garbage(s):
 
 
 def test_answer_with_fuzzed_moment_times():
-    meta = VideoMeta(path="/v", sha256="x", size_bytes=1, duration=10, has_video=True, has_audio=False)
+    meta = VideoMeta(path="/v", content_key="x", size_bytes=1, duration=10, has_video=True, has_audio=False)
     for start, end in [(0, 10), (9.999, 10.0005), (5, 11), (-1, 2)]:
         try:
             a = Answer.model_validate({"query": "q", "video": meta.model_dump(), "moments": [

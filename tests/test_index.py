@@ -21,8 +21,8 @@ def test_pexels_index_records(pexels_index):
 
 
 def test_second_run_uses_cache(pexels_index, settings, monkeypatch):
-    import tools.index as ix
-    monkeypatch.setattr(ix, "iter_frames", lambda *a, **k: pytest.fail("decoded again"))
+    import tools.index.frame_pass as fp
+    monkeypatch.setattr(fp, "iter_frames", lambda *a, **k: pytest.fail("decoded again"))
     again = build_index(SAMPLE, settings, progress=False)
     assert again.summary.cached
     assert [r.model_dump() for r in again.records] == [r.model_dump() for r in pexels_index.records]
@@ -31,7 +31,7 @@ def test_second_run_uses_cache(pexels_index, settings, monkeypatch):
 
 
 def test_killed_run_resumes_to_same_index(pexels_index, tmp_path):
-    from tools.index import _load_state
+    from tools.index.store import load_state as _load_state
     # speech first (not in parallel), so that the checkpoint after window 4 is taken for certain
     s = Settings(cache_dir=tmp_path, parallel_speech=False)
     partial = build_index(SAMPLE, s, progress=False, stop_after=6)  # "killed" after 6 windows
@@ -100,7 +100,7 @@ def test_text_vectors_embed_each_number_free_descriptor_once(pexels_index, monke
 
 
 def test_windows_snap_to_speech_and_cover_video():
-    from tools.index import windows_for
+    from tools.index.windows import windows_for
     ws = windows_for(20.0, 3.0, cuts=[2.2, 7.9])
     assert ws[0].start == 0 and ws[-1].end == 20.0
     assert all(a.end == b.start for a, b in zip(ws, ws[1:]))
@@ -118,14 +118,14 @@ def test_speech_video_gets_transcript_and_arousal(speech, settings):
 def test_changed_config_reuses_speech(speech, tmp_path, monkeypatch):
     s1 = Settings(cache_dir=tmp_path)
     a = build_index(speech / "talk_sample1.mp3", s1, progress=False)
-    import tools.index as ix
+    import tools.index.speech_pass as ix
     monkeypatch.setattr(ix, "analyse_speech", lambda *a, **k: pytest.fail("speech recomputed"))
     b = build_index(speech / "talk_sample1.mp3", Settings(cache_dir=tmp_path, window_s=2.0), progress=False)
     assert b.folder != a.folder and b.speech == a.speech
 
 
 def test_windows_follow_shot_changes(mead_concat, settings):
-    from tools.video import shot_changes
+    from tools.index.decode import shot_changes
     video, spans = mead_concat
     cuts = shot_changes(video)
     assert any(abs(c - spans["filler"][0]) < 0.05 for c in cuts)  # happy -> no-face filler
@@ -152,7 +152,7 @@ def test_speech_in_parallel_gives_the_same_index(faces, speech, tmp_path):
     give the same windows, transcripts and affect records."""
     import numpy as np
 
-    from tools.video import concat_videos, load_audio
+    from tools.index.decode import concat_videos, load_audio
     video = tmp_path / "talking.mp4"
     talk = np.concatenate([load_audio(speech / "talk_sample1.mp3"), load_audio(speech / "talk_00015.mp3")])
     concat_videos([faces / n for n in ("mead_happy.mp4", "mead_sad.mp4", "mead_fear.mp4")], video, soundtrack=talk)
@@ -173,9 +173,9 @@ def test_loud_voice_gets_denser_sampling(faces, speech, tmp_path):
     import cv2
     import numpy as np
 
-    from tools.index import _lines
+    from tools.index.store import read_lines as _lines
     from tools.schemas import FaceFrame
-    from tools.video import concat_videos, load_audio
+    from tools.index.decode import concat_videos, load_audio
     img = cv2.cvtColor(cv2.imread(str(faces / "single_face.jpg")), cv2.COLOR_BGR2RGB)
     img = img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2]
     still = tmp_path / "still.mp4"
@@ -207,7 +207,7 @@ def test_loud_voice_gets_denser_sampling(faces, speech, tmp_path):
 def test_speech_pass_failure_reaches_the_caller(tmp_path, monkeypatch):
     """The speech pass runs in its own thread; its error is raised by build_index (not lost), and
     nothing is marked done."""
-    import tools.index as ix
+    import tools.index.speech_pass as ix
     from tools.errors import MediaError
 
     def broken(*a, **k):
@@ -225,7 +225,7 @@ def test_frame_pass_waits_for_slow_speech_at_its_cap(pexels_index, tmp_path, mon
     pass and still writes the same index."""
     import time
 
-    import tools.index as ix
+    import tools.index.speech_pass as ix
     real = ix.analyse_speech
 
     def slow(*a, **k):
@@ -233,6 +233,7 @@ def test_frame_pass_waits_for_slow_speech_at_its_cap(pexels_index, tmp_path, mon
         return real(*a, **k)
 
     monkeypatch.setattr(ix, "analyse_speech", slow)
-    monkeypatch.setattr(ix, "MAX_PENDING_FRAMES", 3)
+    import tools.index.frame_pass as fp
+    monkeypatch.setattr(fp, "MAX_PENDING_FRAMES", 3)
     idx = build_index(SAMPLE, Settings(cache_dir=tmp_path), progress=False)
     assert [r.model_dump() for r in idx.records] == [r.model_dump() for r in pexels_index.records]

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from tools.errors import ModelMissing
-from tools.prosody import (ArousalModel, LocalSERModel, VoiceFeatures, arousal_scores, make_ser,
+from tools.perception.prosody import (ArousalModel, LocalSERModel, VoiceFeatures, arousal_scores, make_ser,
                            voice_evidence, voice_features)
 from tools.schemas import TimeWindow, Word
 from tools.settings import Settings
-from tools.video import load_audio
+from tools.index.decode import load_audio
 
 SR = 16000
 
@@ -116,8 +116,8 @@ def test_ser_optional():
 
 
 def test_loud_spans_mark_only_the_louder_speech(speech):
-    from tools.prosody import loud_spans, loudness_db
-    from tools.video import load_audio
+    from tools.perception.prosody import loud_spans, loudness_db
+    from tools.index.decode import load_audio
     talk = load_audio(speech / "talk_sample1.mp3")
     talk = talk / max(float(np.abs(talk).max()), 1e-6)
     n = talk.size // 2

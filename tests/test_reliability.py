@@ -11,11 +11,12 @@ import pytest
 
 from graphs.api import Session
 from tools.errors import LLMError, MediaError
-from tools.face import FaceAnalyzer
-from tools.index import SpeechTrack, build_index, index_folder, IndexConfig, index_status
+from tools.perception.face import FaceAnalyzer
+from tools.index import SpeechTrack, build_index, IndexConfig, index_status
+from tools.index.store import index_folder
 from tools.schemas import SpeechSegment, TimeWindow, Word
 from tools.settings import Settings
-from tools.video import iter_frames, probe
+from tools.index.decode import iter_frames, probe
 from tests.conftest import ROOT, SAMPLE
 
 
@@ -116,7 +117,7 @@ def test_music_only_and_foreign_speech(faces, speech, settings):
 
 
 def test_long_transcript_is_truncated_in_evidence():
-    from tools.speech import transcript_evidence
+    from tools.perception.speech import transcript_evidence
     words = [Word(text=f"w{i}", start=i * 0.1, end=i * 0.1 + 0.05) for i in range(3000)]
     seg = SpeechSegment(start=0, end=300, text=" ".join(w.text for w in words), words=words)
     ev = transcript_evidence([seg], TimeWindow(start=0, end=300), "E1")

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from agents.schemas import Answer, Intent, Moment, normalize_label
 from tools.schemas import Evidence, TimeWindow, VideoMeta, WindowRecord
 
-META = VideoMeta(path="/v.mp4", sha256="abc", size_bytes=10, duration=20.0, has_video=True, has_audio=False)
+META = VideoMeta(path="/v.mp4", content_key="abc", size_bytes=10, duration=20.0, has_video=True, has_audio=False)
 
 
 def test_window_rejects_bad_order_and_negative():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tools.schemas import SpeechSegment, TimeWindow, Word
-from tools.speech import Transcriber, make_transcriber, transcript_evidence, vad_segments, words_in
-from tools.video import load_audio
+from tools.perception.speech import Transcriber, make_transcriber, transcript_evidence, vad_segments, words_in
+from tools.index.decode import load_audio
 
 TALKS = ["talk_00015.mp3", "talk_sample1.mp3", "talk_sample2.mp3"]
 SR = 16000

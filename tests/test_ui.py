@@ -252,7 +252,7 @@ def test_citations_table_resolves_every_cited_id(asked):
 
 
 def test_moment_clip_is_playable(asked, tmp_path):
-    from tools.video import probe
+    from tools.index.decode import probe
     from ui.evidence import trim_clip
     ans, _ = asked
     w = ans.moments[0].window

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tools.errors import MediaError
-from tools.video import concat_videos, iter_frames, load_audio, probe
+from tools.index.decode import concat_videos, iter_frames, load_audio, probe
 
 
 def test_probe_real_video(faces):
@@ -75,7 +75,7 @@ def test_want_gets_the_first_frame_at_its_own_times(faces):
 
 
 def test_sparse_sampling_skips_b_frames_and_keeps_spacing(faces):
-    from tools.video import _decoded
+    from tools.index.decode import _decoded
     p = faces / "WolfgangLanger_Pexels.mp4"  # H.264 with B-frames
     all_frames = [t for t, _ in _decoded(p, 0.0, 0.0, None)]
     reference = [t for t, _ in _decoded(p, 0.5, 0.0, None)]
@@ -98,3 +98,18 @@ def test_decode_errors_reach_the_caller(tmp_path):
     p.write_bytes(b"not a video at all" * 100)
     with pytest.raises(MediaError, match="not a readable"):
         next(iter_frames(p, fps=1))
+
+
+def test_content_key_sees_a_change_in_the_middle(tmp_path):
+    """Two files of the same size that differ only in the middle get different keys (whole-file SHA-256
+    up to 512 MiB); the key ignores the name."""
+    from tools.index.decode import content_key
+    data = bytearray(range(256)) * 20000  # 5 MB
+    a, b, c = tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "c.mp4"
+    a.write_bytes(bytes(data))
+    data[len(data) // 2] ^= 0xFF
+    b.write_bytes(bytes(data))
+    c.write_bytes(a.read_bytes())
+    assert a.stat().st_size == b.stat().st_size
+    assert content_key(a) != content_key(b)
+    assert content_key(a) == content_key(c) and content_key(a).startswith("f")

@@ -68,12 +68,12 @@ def _frames(ctx, w: TimeWindow) -> list[FaceFrame]:
 
 
 def tool_expression(ctx, w: TimeWindow, eid: str) -> Evidence:
-    from tools.expression import expression_evidence
+    from tools.perception.expression import expression_evidence
     return expression_evidence(_frames(ctx, w), w, eid)
 
 
 def tool_aus(ctx, w: TimeWindow, eid: str) -> Evidence:
-    from tools.aus import aus_evidence
+    from tools.perception.aus import aus_evidence
     return aus_evidence(_frames(ctx, w), w, eid)
 
 
@@ -96,7 +96,7 @@ def tool_motion(ctx, w: TimeWindow, eid: str) -> Evidence:
 
 
 def tool_voice(ctx, w: TimeWindow, eid: str) -> Evidence:
-    from tools.prosody import ArousalScore, VoiceFeatures, voice_evidence
+    from tools.perception.prosody import ArousalScore, VoiceFeatures, voice_evidence
     segs = [v for v in ctx.index.speech.voice if min(v.end, w.end) > max(v.start, w.start)]
     if not segs:
         return Evidence(id=eid, tool="prosody.voice", modality="voice", window=w, values={"speech_s": 0.0},
@@ -110,16 +110,16 @@ def tool_voice(ctx, w: TimeWindow, eid: str) -> Evidence:
 
 
 def tool_transcript(ctx, w: TimeWindow, eid: str) -> Evidence:
-    from tools.speech import transcript_evidence
+    from tools.perception.speech import transcript_evidence
     return transcript_evidence(ctx.index.speech.segments, w, eid)
 
 
 def tool_zoom(ctx, w: TimeWindow, eid: str) -> Evidence:
     """Active perception: re-decode the window densely, zoom on the main face and re-read AUs/expression."""
-    from tools.aus import summarize_aus
-    from tools.expression import mean_expression
-    from tools.face import FaceAnalyzer, zoom
-    from tools.video import iter_frames
+    from tools.perception.aus import summarize_aus
+    from tools.perception.expression import mean_expression
+    from tools.perception.face import FaceAnalyzer, zoom
+    from tools.index.decode import iter_frames
 
     frames: list[FaceFrame] = []
     crops_seen = 0

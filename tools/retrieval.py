@@ -101,7 +101,7 @@ def describe(r: WindowRecord, numbers: bool = True) -> str:
 
 @lru_cache(maxsize=1)
 def embedder():
-    from tools.embed import TextEmbedder
+    from tools.perception.embed import TextEmbedder
     return TextEmbedder()
 
 

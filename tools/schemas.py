@@ -29,7 +29,8 @@ class VideoMeta(Frozen):
     """What we know about a media file before any model runs."""
 
     path: str
-    sha256: str = Field(description="content hash (first/last MiB + size), used as cache key")
+    content_key: str = Field(description="cache key of the file content (tools.index.decode.content_key: "
+                             "SHA-256 of the whole file up to 512 MiB, sampled blocks above)")
     size_bytes: int = Field(ge=0)
     duration: float = Field(gt=0, description="seconds")
     has_video: bool

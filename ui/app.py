@@ -88,7 +88,7 @@ def validate_upload(path: str | os.PathLike, name: str | None = None,
         raise UploadRejected(f"{clean} is {size / 2**20:.0f} MB; the limit is {max_bytes / 2**20:.0f} MB")
     if size == 0:
         raise UploadRejected(f"{clean} is empty")
-    from tools.video import probe
+    from tools.index.decode import probe
     try:
         meta = probe(p)
     except MediaError as e:

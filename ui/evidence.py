@@ -132,7 +132,7 @@ def timeline_figure(index: VideoIndex, moment: Moment | None = None, others: Seq
 
 def decode_at(path: str | Path, times: Sequence[float], max_side: int = 640, fps: float = 8.0) -> dict[float, np.ndarray]:
     """Decode the frames nearest to `times` (one streaming pass over their span)."""
-    from tools.video import iter_frames
+    from tools.index.decode import iter_frames
     want = sorted(set(float(t) for t in times))
     if not want:
         return {}
@@ -178,7 +178,7 @@ def face_crops(index: VideoIndex, window: TimeWindow, n: int = 4, size: int = 19
                video: str | Path | None = None) -> list[tuple[np.ndarray, str]]:
     """Zoomed main-face crops at up to `n` sampled frames in the window, each with its AU bars, and a
     caption (time, top expression, AU12/AU4). Empty when no face was indexed in the window."""
-    from tools.face import zoom
+    from tools.perception.face import zoom
     frames = [f for f in _face_frames(index, window) if not f.occluded] or _face_frames(index, window)
     picked = _pick(frames, n)
     if not picked:
@@ -208,7 +208,7 @@ def face_crops(index: VideoIndex, window: TimeWindow, n: int = 4, size: int = 19
 # ---------------------------------------------------------------- optical flow
 
 def _match_face(faces, box_frac: Sequence[float], w: int, h: int):
-    from tools.face import iou
+    from tools.perception.face import iou
     x, y, bw, bh = box_frac
     ref = (x * w, y * h, (x + bw) * w, (y + bh) * h)
     return max(faces, key=lambda f: iou(f.box, ref)) if faces else None
@@ -219,8 +219,8 @@ def flow_panel(index: VideoIndex, window: TimeWindow, size: int = 192,
     """Facial optical flow between the two consecutive sampled frames with the most facial motion in the
     window. Returns (RGB image [aligned face t0 | aligned face t1 | flow colour wheel with region boxes],
     size x 3*size; per-region lines; caption). Image None when no face pair exists."""
-    from tools.face import FaceAnalyzer
-    from tools.flow import FlowAnalyzer, flow_image, region_masks
+    from tools.perception.face import FaceAnalyzer
+    from tools.perception.flow import FlowAnalyzer, flow_image, region_masks
     frames = _face_frames(index, window)
     pairs = [(a, b) for a, b in zip(frames, frames[1:]) if 0 < b.t - a.t < 1.0]
     if not pairs:
@@ -385,7 +385,7 @@ def export_json(answer: Answer, path: str | Path, index: VideoIndex | None = Non
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"affectlens_export": 1, "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-           "query": answer.query, "video": {"name": Path(answer.video.path).name, "sha256": answer.video.sha256,
+           "query": answer.query, "video": {"name": Path(answer.video.path).name, "content_key": answer.video.content_key,
                                             "duration": answer.video.duration},
            "moments": [moment_record(answer, m, index) for m in answer.moments],
            "answer": answer.model_dump(mode="json"), "trace": list(events)}

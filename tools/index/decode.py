@@ -17,19 +17,28 @@ from tools.schemas import VideoMeta
 
 av.logging.set_level(av.logging.PANIC)
 
-_HASH_CHUNK = 1 << 20
+FULL_HASH_MAX = 512 << 20   # files up to this size are hashed whole
+_BLOCK = 1 << 20
+_SAMPLED_BLOCKS = 64
 
 
-def content_hash(path: Path) -> str:
-    """Cheap content key: size + first and last MiB. Stable across renames and copies."""
+def content_key(path: Path) -> str:
+    """Cache key of a file's content. Files up to FULL_HASH_MAX (512 MiB): SHA-256 of the whole file.
+    Larger ones: SHA-256 of the size and 64 evenly spaced 1 MiB blocks (first and last included), i.e.
+    *sampled*: an edit that falls entirely between two blocks of a > 512 MiB file keeps the key.
+    Stable across renames and copies; prefixed "f:" (full) or "s:" (sampled) so the two never collide."""
     size = path.stat().st_size
     h = hashlib.sha256(str(size).encode())
     with open(path, "rb") as f:
-        h.update(f.read(_HASH_CHUNK))
-        if size > 2 * _HASH_CHUNK:
-            f.seek(size - _HASH_CHUNK)
-            h.update(f.read(_HASH_CHUNK))
-    return h.hexdigest()[:32]
+        if size <= FULL_HASH_MAX:
+            while chunk := f.read(_BLOCK * 8):
+                h.update(chunk)
+            return "f" + h.hexdigest()[:31]
+        step = (size - _BLOCK) / (_SAMPLED_BLOCKS - 1)
+        for i in range(_SAMPLED_BLOCKS):
+            f.seek(int(i * step))
+            h.update(f.read(_BLOCK))
+    return "s" + h.hexdigest()[:31]
 
 
 def _check_file(path: str | os.PathLike) -> Path:
@@ -82,7 +91,7 @@ def probe(path: str | os.PathLike) -> VideoMeta:
             raise MediaError(f"could not determine a duration for {p.name}: the file looks truncated")
         fps = float(v.average_rate or v.guessed_rate or 0) if v is not None else 0.0
         return VideoMeta(
-            path=str(p.resolve()), sha256=content_hash(p), size_bytes=p.stat().st_size,
+            path=str(p.resolve()), content_key=content_key(p), size_bytes=p.stat().st_size,
             duration=round(duration, 3), has_video=v is not None, has_audio=a is not None,
             width=v.codec_context.width if v is not None else 0,
             height=v.codec_context.height if v is not None else 0,

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel
 
-from tools.aus import AUEstimator
+from tools.perception.aus import AUEstimator
 from tools.schemas import FaceFrame
 
 Region = Literal["face", "brows", "eyes", "nose", "mouth", "cheeks"]
@@ -210,7 +210,7 @@ class FaceAnalyzer:
         self.aus = AUEstimator(drop_occluded=drop_occluded_aus)
         self._expr = None
         if expression:
-            from tools.expression import ExpressionClassifier
+            from tools.perception.expression import ExpressionClassifier
             with quiet_stderr():
                 self._expr = ExpressionClassifier()
         self._main: int | None = None
@@ -339,7 +339,7 @@ class FaceAnalyzer:
         """Convenience: `analyze` every sampled frame of a video (fresh tracks/baselines)."""
         from contextlib import closing
 
-        from tools.video import iter_frames
+        from tools.index.decode import iter_frames
 
         self.reset()
         # closing(): a suspended iter_frames generator (e.g. after an exception) can hang later decodes

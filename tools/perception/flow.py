@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, Field
 
-from tools.aus import align_matrix, transform_points
+from tools.perception.aus import align_matrix, transform_points
 from tools.schemas import Evidence, TimeWindow
 
 REGION_LANDMARKS: dict[str, tuple[tuple[int, ...], ...]] = {
@@ -180,10 +180,10 @@ def flow_image(flow: np.ndarray, max_magnitude: float | None = None) -> np.ndarr
 def flow_series(video_path: str | os.PathLike, start: float = 0.0, end: float | None = None,
                 fps: float = 4.0, size: int = 128, max_side: int = 640, face_analyzer=None) -> list[FlowResult]:
     """FlowResult for each consecutive pair of sampled frames where both frames have a face
-    (landmarks from `face_analyzer.find_faces` — a `tools.face.FaceAnalyzer` — created and closed here
+    (landmarks from `face_analyzer.find_faces` — a `tools.perception.face.FaceAnalyzer` — created and closed here
     when not given)."""
-    from tools.face import FaceAnalyzer
-    from tools.video import iter_frames
+    from tools.perception.face import FaceAnalyzer
+    from tools.index.decode import iter_frames
 
     own = face_analyzer is None
     fa = FaceAnalyzer(expression=False) if own else face_analyzer

@@ -1,0 +1,144 @@
+"""The frame pass: streamed, adaptively sampled frames → face, AUs, expression, facial flow per frame →
+finished windows appended to disk (records.jsonl, frames.jsonl) once the speech pass has cut them."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from tools.index.decode import iter_frames
+from tools.index.sampler import in_spans, next_gap
+from tools.index.speech_pass import SpeechPlan
+from tools.index.store import STATE_EVERY, IndexConfig, SpeechTrack, load_state, save_state
+from tools.index.windows import loud_stretches, summarise_window
+from tools.schemas import FaceFrame, TimeWindow, VideoMeta
+from tools.settings import Settings
+
+MAX_PENDING_FRAMES = 20_000  # analysed frames held while the speech pass (window cuts) is still running
+
+ProgressFn = Callable[[str, float], None]
+
+
+class FrameAnalyzer:
+    """Face + AUs + expression per frame, and facial flow against the previous sampled frame (only the
+    previous frame is kept, so memory is flat)."""
+
+    def __init__(self, s: Settings):
+        from tools.perception.face import FaceAnalyzer
+        from tools.perception.flow import FlowAnalyzer
+        self.face = FaceAnalyzer(max_faces=s.max_faces)
+        self.flow = FlowAnalyzer(128)
+        self._prev = None
+
+    def analyze(self, t: float, rgb: np.ndarray) -> FaceFrame:
+        frame, face = self.face.analyze_face(t, rgb)
+        if face is None:
+            self._prev = None
+            return frame
+        motion: dict[str, float] = {}
+        if self._prev is not None and t - self._prev[0] < 1.0:
+            r = self.flow.analyze(self._prev[1], rgb, self._prev[2], face.landmarks, t0=self._prev[0], t1=t)
+            per_quarter_s = 0.25 / max(t - self._prev[0], 1e-3)  # px per 0.25 s, comparable across gaps
+            motion = {k: round(v.magnitude * per_quarter_s, 4) for k, v in r.regions.items()}
+        self._prev = (t, rgb, face.landmarks)
+        return frame.model_copy(update={"motion": motion}) if motion else frame
+
+    def get_state(self) -> dict:
+        """Everything that carries over between frames (tracks, per-track AU baselines, last frame)."""
+        f = self.face
+        return {"tracker": f.tracker, "aus": f.aus, "main": f._main, "last_face": f.last_face, "prev": self._prev,
+                "tiles_due": f.tiles_due}
+
+    def set_state(self, st: dict) -> None:
+        f = self.face
+        f.tracker, f.aus, f._main, f.last_face, self._prev = (st["tracker"], st["aus"], st["main"],
+                                                              st["last_face"], st["prev"])
+        f.tiles_due = st["tiles_due"]
+
+    def close(self) -> None:
+        self.face.close()
+
+
+def default_face_factory(s: Settings):
+    return FrameAnalyzer(s)
+
+
+def index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, plan: SpeechPlan,
+                  done: int, folder: Path, progress: bool, stop_after: int | None, face_factory,
+                  report: ProgressFn) -> bool:
+    start_t = plan.get()[0][done].start if done else 0.0  # windows done > 0 only with speech cached
+    total = max(meta.duration - start_t, 1e-3)
+    bar = tqdm(total=round(total, 1), initial=0, desc="frames", unit="s", disable=not progress, leave=False,
+               position=0, bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}s [{elapsed}<{remaining}]")
+    analyzer = (face_factory or default_face_factory)(s) if meta.has_video else None
+    loud = loud_stretches(folder, path, meta) if analyzer is not None else []
+    loud_starts = [a for a, _ in loud]
+    due = start_t
+    if done and analyzer is not None and hasattr(analyzer, "set_state"):
+        saved = load_state(folder)[1]
+        analyzer.set_state(saved["analyzer"])
+        due = max(start_t, saved["due"])
+    todo: list[TimeWindow] | None = None
+    speech: SpeechTrack | None = None
+    wi, buf, written, seen = 0, deque(), 0, start_t
+    try:
+        with open(folder / "records.jsonl", "a") as rec_f, open(folder / "frames.jsonl", "a") as fr_f:
+            def flush_until(t: float) -> bool:
+                """Write every window that ends by `t`. Until the speech pass is done (windows unknown),
+                frames wait in memory: at most MAX_PENDING_FRAMES of them, then the frame pass waits."""
+                nonlocal wi, written, todo, speech
+                if todo is None:
+                    if not plan.ready() and t != float("inf") and len(buf) < MAX_PENDING_FRAMES:
+                        return True
+                    windows, speech = plan.get()
+                    todo = windows[done:]
+                while wi < len(todo) and t >= todo[wi].end:
+                    w = todo[wi]
+                    inside = []
+                    while buf and buf[0].t < w.end:  # buf is in time order
+                        f = buf.popleft()
+                        if f.t >= w.start:
+                            inside.append(f)
+                    rec = summarise_window(done + wi, w, inside, speech)
+                    fr_f.write("".join(f.model_dump_json() + "\n" for f in inside))
+                    fr_f.flush()
+                    rec_f.write(rec.model_dump_json() + "\n")
+                    rec_f.flush()
+                    wi += 1
+                    written += 1
+                    # checkpoint only when no analysed frame lies past this window (not so while
+                    # catching up after the speech pass): a resumed run then sees what this one saw
+                    if (done + wi) % STATE_EVERY == 0 and not buf:
+                        save_state(folder, done + wi, analyzer, due)
+                    if stop_after is not None and written >= stop_after:
+                        return False
+                return True
+
+            if analyzer is not None:
+                # adaptive sampling: frames before `due` (the last reading said they are dull) are
+                # neither analysed nor even converted from YUV
+                frames = iter_frames(path, fps=config.sample_fps, max_side=config.max_side, start=start_t,
+                                     want=lambda t: t + 1e-6 >= due)
+                with closing(frames):
+                    for t, rgb in frames:
+                        if not flush_until(t):
+                            return False
+                        frame = analyzer.analyze(t, rgb)
+                        buf.append(frame)
+                        due = t + next_gap(frame, config.sample_fps, in_spans(loud, loud_starts, t))
+                        bar.update(t - seen)
+                        seen = t
+                        report("analysing frames" + ("" if plan.ready() else " (speech in parallel)"),
+                               min(0.98, (t - start_t) / total))
+            if not plan.ready():
+                report("finishing the speech pass", 0.98)
+            return flush_until(float("inf"))
+    finally:
+        bar.close()
+        if analyzer is not None and hasattr(analyzer, "close"):
+            analyzer.close()

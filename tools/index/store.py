@@ -1,0 +1,180 @@
+"""The on-disk index: its config (part of the cache key), the speech track, the window records and
+frames, read back by `VideoIndex`; atomic writes and analyzer checkpoints (what a killed run resumes from).
+
+Cache layout: <cache_dir>/index/<content key>/<config key>/
+    meta.json config.json speech.json shots.json loud.json frames.jsonl records.jsonl state.pkl (analyzer
+    checkpoint every STATE_EVERY windows) descriptors.json text.faiss affect.faiss done.json
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import os
+import pickle
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, WindowRecord
+from tools.settings import Settings
+
+INDEX_VERSION = 4
+STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
+
+
+class IndexConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = INDEX_VERSION
+    sample_fps: float = 3.0
+    window_s: float = 3.0
+    max_side: int = 640
+    whisper: str = "tiny.en"
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> IndexConfig:
+        return cls(sample_fps=s.sample_fps, window_s=s.window_s, max_side=s.frame_max_side, whisper=s.whisper)
+
+    def key(self) -> str:
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+
+
+class VoiceSegment(BaseModel):
+    """A speech segment with its prosody-derived arousal (relative to the speaker in this video)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: float
+    end: float
+    arousal: float | None = None
+    pitch_st: float | None = None
+    loudness_db: float | None = None
+    features: dict[str, float] = Field(default_factory=dict)
+
+
+class SpeechTrack(BaseModel):
+    segments: list[SpeechSegment] = Field(default_factory=list)
+    voice: list[VoiceSegment] = Field(default_factory=list)
+    speech_s: float = 0.0
+    _mids: list[float] | None = PrivateAttr(default=None)
+    _texts: list[str] = PrivateAttr(default_factory=list)
+
+    def text_in(self, w: TimeWindow) -> str:
+        """Words (or, for segments without word times, segment texts) whose middle lies in `w`; found by
+        bisection over a time-sorted list built once, since every window of the video asks."""
+        if self._mids is None:
+            items = sorted((0.5 * (x.start + x.end), x.text) for s in self.segments for x in (s.words or [s]))
+            self._mids, self._texts = [m for m, _ in items], [t for _, t in items]
+        lo, hi = bisect.bisect_left(self._mids, w.start), bisect.bisect_left(self._mids, w.end)
+        return " ".join(t.strip() for t in self._texts[lo:hi] if t.strip())
+
+
+class IndexSummary(BaseModel):
+    windows: int
+    face_frames: int
+    frames: int
+    speech_s: float
+    seconds: float
+    realtime_factor: float
+    cached: bool
+
+
+class VideoIndex:
+    """Read access to a finished index (records, frames, speech, vectors)."""
+
+    def __init__(self, folder: Path, meta: VideoMeta, config: IndexConfig):
+        self.folder, self.meta, self.config = folder, meta, config
+        self.records = [WindowRecord.model_validate_json(x) for x in read_lines(folder / "records.jsonl")]
+        self.speech = SpeechTrack.model_validate_json((folder / "speech.json").read_text())
+        self._frames: list[FaceFrame] | None = None
+        self._times: list[float] | None = None
+        done = folder / "done.json"
+        self.summary = IndexSummary.model_validate_json(done.read_text()) if done.exists() else None
+
+    @property
+    def frames(self) -> list[FaceFrame]:
+        if self._frames is None:
+            self._frames = [FaceFrame.model_validate_json(x) for x in read_lines(self.folder / "frames.jsonl")]
+        return self._frames
+
+    def frames_in(self, w: TimeWindow) -> list[FaceFrame]:
+        frames = self.frames  # sorted by time (written in decode order)
+        if self._times is None:
+            self._times = [f.t for f in frames]
+        return frames[bisect.bisect_left(self._times, w.start):bisect.bisect_left(self._times, w.end)]
+
+    def records_in(self, w: TimeWindow) -> list[WindowRecord]:
+        return [r for r in self.records if r.window.overlaps(w)]
+
+
+
+def read_lines(path: Path) -> Iterator[str]:
+    if not path.exists():
+        return iter(())
+    with open(path) as f:
+        return iter([ln for ln in f.read().splitlines() if ln.strip()])
+
+
+def atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def index_folder(meta: VideoMeta, config: IndexConfig, settings: Settings) -> Path:
+    return settings.cache_dir / "index" / meta.content_key / config.key()
+
+
+
+
+def load_state(folder: Path) -> tuple[int, dict | None]:
+    """(windows done at the checkpoint, {"analyzer": state, "due": next sample time}) or (0, None)."""
+    try:
+        with open(folder / "state.pkl", "rb") as f:
+            st = pickle.load(f)
+        return int(st["windows"]), st
+    except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, AttributeError):
+        return 0, None
+
+
+def save_state(folder: Path, windows: int, analyzer, due: float) -> None:
+    if analyzer is None or not hasattr(analyzer, "get_state"):
+        return
+    tmp = folder / "state.pkl.tmp"
+    with open(tmp, "wb") as f:
+        pickle.dump({"windows": windows, "analyzer": analyzer.get_state(), "due": due}, f,
+                    protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, folder / "state.pkl")
+
+
+def resume_point(folder: Path) -> int:
+    """Number of finished windows to keep: those up to the last analyzer-state checkpoint (so resumed
+    frames see the same tracks and baselines as an uninterrupted run); drops any half-written tail."""
+    rec_path, fr_path = folder / "records.jsonl", folder / "frames.jsonl"
+    checkpoint, _ = load_state(folder)
+    records = []
+    for ln in read_lines(rec_path):
+        if len(records) >= checkpoint:
+            break
+        try:
+            records.append(WindowRecord.model_validate_json(ln))
+        except ValueError:
+            break
+    if not records:
+        for p in (rec_path, fr_path):
+            p.unlink(missing_ok=True)
+        return 0
+    cut = records[-1].window.end
+    frames = []
+    for ln in read_lines(fr_path):
+        try:
+            f = FaceFrame.model_validate_json(ln)
+        except ValueError:
+            break
+        if f.t < cut:
+            frames.append(ln)
+    atomic_write(rec_path, "".join(r.model_dump_json() + "\n" for r in records))
+    atomic_write(fr_path, "".join(x + "\n" for x in frames))
+    return len(records)
