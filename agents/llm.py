@@ -16,7 +16,7 @@ import httpx
 import openai
 from pydantic import BaseModel, ValidationError
 
-from tools.errors import LLMError
+from agents.errors import LLMError
 from tools.settings import Settings, get_settings
 
 T = TypeVar("T", bound=BaseModel)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from tools.errors import LLMError
+from agents.errors import LLMError
 
 
 def free_port() -> int:

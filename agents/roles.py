@@ -9,9 +9,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents import prompts
+from agents.errors import LLMError
 from agents.llm import LLMClient
-from agents.schemas import ALIASES, Intent, valence
-from tools.errors import LLMError
+from agents.schemas import Intent
+from tools.labels import ALIASES, LEXICON, lexicon_emotions, valence
 from tools.schemas import Evidence, TimeWindow
 
 # ---------------------------------------------------------------- intent
@@ -23,12 +24,6 @@ _MODAL = {"voice": ("voice", "sound", "tone", "shout", "yell", "scream", "sigh")
           "words": ("say", "said", "says", "talk", "mention", "word", "about"),
           "face": ("face", "look", "looks", "smile", "frown", "expression", "eyes"),
           "motion": ("move", "moves", "motion", "twitch", "gesture")}
-_EXTRA = {"cheer": "Joy", "laugh": "Joy", "laughed": "Joy", "laughs": "Joy", "fun": "Joy", "funny": "Joy",
-          "glad": "Joy", "joy": "Joy", "smiles": "Joy", "saddest": "Sadness", "tears": "Sadness",
-          "cries": "Sadness", "cried": "Sadness", "upsetting": "Sadness", "gross": "Disgust",
-          "grossed": "Disgust", "disgusting": "Disgust", "scary": "Fear", "tension": "Fear",
-          "angriest": "Anger", "shock": "Surprise", "wow": "Surprise", "happiest": "Joy", "scariest": "Fear"}
-
 
 def _words(query: str) -> list[str]:
     return re.findall(r"[a-z']+", query.lower())
@@ -37,15 +32,7 @@ def _words(query: str) -> list[str]:
 def keyword_intent(query: str) -> Intent:
     """Deterministic intent from the alias lexicon: the fallback and a check on the LLM's intent."""
     words = _words(query)
-    emotions: list[str] = []
-    for w in words:
-        # comparatives and superlatives: happiest/happier -> happy, saddest/sadder -> sad
-        degree = [re.sub(r"i(?:est|er)$", "y", w), re.sub(r"(\w)\1(?:est|er)$", r"\1", w)]
-        for cand in (w, w.rstrip("s"), w.removesuffix("ed"), w.removesuffix("ing"), *degree):
-            e = _EXTRA.get(cand) or ALIASES.get(cand)
-            if e and e not in emotions and e != "Neutral":
-                emotions.append(e)
-                break
+    emotions = lexicon_emotions(query)
     temporal = next((k for k, ws in _TEMPORAL.items() if any(w in ws for w in words)), "none")
     modalities = [m for m, ws in _MODAL.items() if any(w in ws for w in words)]
     v = {1: "positive", -1: "negative"}.get(valence(emotions[0]), "any") if emotions else "any"
@@ -135,7 +122,7 @@ _CITE = re.compile(r"\[([A-Za-z0-9_.:-]+)\]")
 
 def _emotion_words(text: str) -> set[str]:
     words = re.findall(r"[a-z']+", text.lower())
-    return {e for w in words for e in [_EXTRA.get(w) or ALIASES.get(w)] if e}
+    return {e for w in words for e in [LEXICON.get(w) or ALIASES.get(w)] if e}
 
 
 def _numbers(text: str) -> set[str]:

@@ -6,44 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tools.schemas import EXPRESSION_TO_EMOTION, Evidence, TimeWindow, VideoMeta  # noqa: F401 - re-exported
-
-# VQAU-Bench's 13 labels.
-EMOTIONS = ("Anger", "Anticipation", "Disgust", "Fear", "Horror", "Joy", "Love", "Neutral", "Pride",
-            "Sadness", "Satisfaction", "Surprise", "Trust")
-Emotion = Literal["Anger", "Anticipation", "Disgust", "Fear", "Horror", "Joy", "Love", "Neutral", "Pride",
-                  "Sadness", "Satisfaction", "Surprise", "Trust"]
-
-POSITIVE = frozenset({"Joy", "Love", "Pride", "Satisfaction", "Trust", "Anticipation"})
-NEGATIVE = frozenset({"Anger", "Disgust", "Fear", "Horror", "Sadness"})
-
-# Aliases users and datasets use, lower-cased → canonical label.
-ALIASES: dict[str, str] = {
-    **{e.lower(): e for e in EMOTIONS},
-    "angry": "Anger", "annoyed": "Anger", "frustrated": "Anger", "furious": "Anger", "mad": "Anger", "upset": "Anger",
-    "disgusted": "Disgust", "contempt": "Disgust",
-    "fearful": "Fear", "afraid": "Fear", "scared": "Fear", "anxious": "Fear", "nervous": "Fear", "tense": "Fear",
-    "terrified": "Horror", "horrified": "Horror",
-    "happy": "Joy", "happiness": "Joy", "laugh": "Joy", "laughing": "Joy", "cheerful": "Joy", "amused": "Joy",
-    "excited": "Joy", "smile": "Joy", "smiling": "Joy", "cheer": "Joy",
-    "sad": "Sadness", "crying": "Sadness", "cry": "Sadness", "grief": "Sadness", "unhappy": "Sadness",
-    "surprised": "Surprise", "shocked": "Surprise", "astonished": "Surprise",
-    "calm": "Neutral", "none": "Neutral",
-    "proud": "Pride", "satisfied": "Satisfaction", "content": "Satisfaction", "relieved": "Satisfaction",
-    "loving": "Love", "affection": "Love", "trusting": "Trust", "hopeful": "Anticipation", "eager": "Anticipation",
-}
-
-
-
-def normalize_label(text: str | None) -> str | None:
-    """Map a free label ("Happy", "sad ") onto the 13 labels; None when unknown."""
-    if not text:
-        return None
-    return ALIASES.get(text.strip().lower())
-
-
-def valence(label: str) -> int:
-    return 1 if label in POSITIVE else -1 if label in NEGATIVE else 0
+from tools.labels import Emotion
+from tools.schemas import Evidence, TimeWindow, VideoMeta
 
 
 class Intent(BaseModel):

@@ -4,7 +4,7 @@ retrieval-only top-1 baseline.
 Oracle localisation (``expression_label``): the label predicted when the GT window is given. It is the
 majority vote of the per-frame top expression (the packaged 7-class classifier stored in the index's
 frames.jsonl) over the sampled frames inside the window that have a usable, unoccluded face, mapped to the
-13 labels with tools.schemas.EXPRESSION_TO_EMOTION; ties go to the class with the larger summed
+13 labels with tools.labels.EXPRESSION_TO_EMOTION; ties go to the class with the larger summed
 probability. Without per-frame expressions it falls back to the window records overlapping the window
 (mean expression weighted by overlap), and with no face at all it answers "Neutral" (nothing observable).
 It measures the perception stack's labelling on the right window, independent of localisation, and costs no
@@ -17,11 +17,10 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from agents.roles import keyword_intent
-from tools.schemas import EXPRESSION_TO_EMOTION
 from evals.bench import BenchRecord
 from evals.metrics import QueryResult
 from tools.index import VideoIndex
+from tools.labels import EXPRESSION_TO_EMOTION, lexicon_emotions
 from tools.retrieval import Retriever
 from tools.schemas import TimeWindow
 
@@ -54,7 +53,7 @@ def expression_label(index: VideoIndex, window: TimeWindow) -> str:
 def retrieval_baseline(records: Sequence[BenchRecord], indexes: Mapping[str, VideoIndex],
                        k: int = 5) -> list[QueryResult]:
     """Retrieval only: the retriever's ranked moments for the query (emotion and arousal hints from the
-    query's own emotion words, the agent's lexicon fallback; no LLM, no verification tools), labelled
+    query's own emotion words, tools.labels.lexicon_emotions; no LLM, no verification tools), labelled
     with the majority expression over the top-1 window; the rationale is the top window's descriptor.
     ``indexes`` maps a record's video_path (or video) to its index; records without one get no
     prediction and an error."""
@@ -70,9 +69,7 @@ def retrieval_baseline(records: Sequence[BenchRecord], indexes: Mapping[str, Vid
         if key not in retrievers:
             retrievers[key] = Retriever(idx)
         t0 = time.monotonic()
-        intent = keyword_intent(r.query)
-        cands = retrievers[key].search_moments(intent.search_text or r.query, list(intent.emotions),
-                                               intent.arousal, k=k, modality_hints=list(intent.modalities))
+        cands = retrievers[key].search_moments(r.query, lexicon_emotions(r.query), "any", k=k)
         if not cands:
             out.append(QueryResult(**base, seconds=round(time.monotonic() - t0, 4)))
             continue
@@ -84,5 +81,5 @@ def retrieval_baseline(records: Sequence[BenchRecord], indexes: Mapping[str, Vid
 
 def lexicon_classifier(text: str) -> str | None:
     """Text-only label from emotion words (the sufficiency check's fallback when no LLM is used)."""
-    emotions = keyword_intent(text).emotions
+    emotions = lexicon_emotions(text)
     return emotions[0] if emotions else "Neutral"

@@ -36,9 +36,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agents.schemas import EMOTIONS, Emotion, normalize_label
-from tools.errors import BenchError
+from tools.errors import AffectlensError
+from tools.labels import EMOTIONS, Emotion, normalize_label
 from tools.schemas import TimeWindow
+
+
+class BenchError(AffectlensError):
+    """A benchmark file is malformed."""
+
 
 FIELDS = ("id", "video", "query", "start", "end", "window", "label", "rationale")
 WINDOW_KEYS = ("window", "timestamps")

@@ -28,9 +28,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.schemas import EMOTIONS, normalize_label
-from evals.bench import BenchRecord, load_bench, write_bench
-from tools.errors import BenchError, LLMError
+from agents.errors import LLMError
+from evals.bench import BenchError, BenchRecord, load_bench, write_bench
+from tools.labels import EMOTIONS, normalize_label
 from tools.schemas import TimeWindow
 
 # Vague queries per label: what a user half-remembers, not how an annotator would name it.

@@ -15,7 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from tools.errors import AffectlensError, BenchError
+from evals.bench import BenchError
+from tools.errors import AffectlensError
 
 
 def _field_map(raw: str | None) -> dict[str, str] | None:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.schemas import EMOTIONS, Emotion, normalize_label
+from tools.labels import EMOTIONS, Emotion, normalize_label
 from tools.schemas import TimeWindow
 
 EPS = 1e-9

@@ -17,9 +17,9 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from agents.schemas import EMOTIONS
 from evals.bench import BenchRecord
 from evals.metrics import INVALID, IOU_THRESHOLDS, LENGTH_BUCKETS, QueryResult, jsonable
+from tools.labels import EMOTIONS
 from tools.schemas import TimeWindow
 
 OURS = "affectlens"

@@ -50,12 +50,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from tqdm import tqdm
 
-from agents.schemas import EMOTIONS, Emotion
+from agents.errors import LLMError
 from evals.baselines import expression_label, lexicon_classifier, retrieval_baseline
 from evals.bench import BenchRecord, load_bench
-from evals.metrics import QueryResult, jsonable, summarize, sufficiency
+from evals.metrics import QueryResult, jsonable, sufficiency, summarize
 from evals.report import majority_baseline, random_window_baseline, write_report
-from tools.errors import AffectlensError, LLMError
+from tools.errors import AffectlensError
+from tools.labels import EMOTIONS, Emotion
 from tools.settings import Settings, get_settings
 
 RESULTS = "results.jsonl"

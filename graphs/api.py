@@ -16,15 +16,14 @@ from pathlib import Path
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from agents.errors import LLMError
 from agents.llm import LLMClient, client_from_settings, role_clients
 from agents.schemas import Answer
-from graphs.graph import build_graph
-from graphs.state import Deps
-from tools.errors import LLMError
+from graphs.graph import compile_with
+from graphs.state import Context
 from tools.index import VideoIndex, build_index
 from tools.retrieval import Retriever
 from tools.settings import Settings, get_settings
-
 
 # Types the checkpointer may rebuild from SQLite (LangGraph refuses unregistered types).
 _STATE_TYPES = [("agents.schemas", "Intent"), ("agents.schemas", "Moment"), ("agents.schemas", "Answer"),
@@ -53,12 +52,12 @@ class Session:
                 roles = role_clients(s)
             except LLMError as e:
                 self.flags.append(f"role_llm_unavailable: {e}")
-        self.deps = Deps(index=self.index, retriever=Retriever(self.index), llm=self.llm, settings=s,
-                         role_llms=roles)
+        self.context = Context(index=self.index, retriever=Retriever(self.index), llm=self.llm, settings=s,
+                               role_llms=roles, video=str(video))
         db = Path(s.cache_dir) / "sessions.sqlite"
         db.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(str(db), check_same_thread=False)
-        self.graph = build_graph(self.deps, checkpointer=SqliteSaver(self._conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES)))
+        self.graph = compile_with(SqliteSaver(self._conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES)))
         self.id = session_id or uuid.uuid4().hex[:12]
 
     def _config(self) -> dict:
@@ -67,12 +66,10 @@ class Session:
 
     def stream(self, query: str) -> Iterator[dict]:
         """Yield one event per finished node ({"node", "events", "answer"?}); the last carries the answer."""
-        seen = 0
-        for update in self.graph.stream({"query": query}, self._config(), stream_mode="updates"):
+        for update in self.graph.stream({"query": query}, self._config(), context=self.context,
+                                        stream_mode="updates"):
             for node, delta in update.items():
-                evs = (delta or {}).get("events", [])
-                new = evs[seen:] if node != "route" else evs
-                seen = len(evs)
+                new = [e for e in (delta or {}).get("events", []) if isinstance(e, dict)]  # not the RESET mark
                 out = {"node": node, "events": new}
                 if delta and "answer" in delta:
                     ans: Answer = delta["answer"]

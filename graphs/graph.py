@@ -3,39 +3,53 @@
     route ─┬─ new ──► interpret ─► localise ─► verify ─► judge ─┬─► rationale ─► finish
            ├─ next ─────────────────► localise                 └─► localise (rejected, budget left)
            └─ why ──► explain ─────────────────────────────────────────────────► finish
+
+`graph` is the compiled graph (what `langgraph.json` names for `langgraph dev` / LangGraph Studio);
+run it with `context=graphs.state.Context(...)` or, from Studio, the JSON context {"video": PATH}.
+`graphs.api.Session` compiles the same builder with a SQLite checkpointer for follow-ups.
 """
 
 from __future__ import annotations
 
-from functools import partial
+from typing import Literal
 
 from langgraph.graph import END, START, StateGraph
 
-from graphs import nodes
-from graphs.state import AgentState, Deps
+from graphs.nodes import after_judge, explain, finish, interpret, judge, localise, out_of_time, rationale, route, verify
+from graphs.state import Context, State
 
 
-def _route_edge(state: AgentState) -> str:
+def by_mode(state: State) -> Literal["interpret", "localise", "explain"]:
     return {"new": "interpret", "next": "localise", "why": "explain"}[state["mode"]]
 
 
-def _budget_edge(next_node: str):
-    def edge(state: AgentState) -> str:
-        return "finish" if nodes.out_of_time(state) else next_node
-    return edge
+def unless_out_of_time(state: State) -> Literal["localise", "finish"]:
+    return "finish" if out_of_time(state) else "localise"
 
 
-def build_graph(deps: Deps, checkpointer=None):
-    g = StateGraph(AgentState)
-    for name in ("route", "interpret", "localise", "verify", "judge", "rationale", "explain", "finish"):
-        g.add_node(name, partial(getattr(nodes, name), deps=deps))
-    g.add_edge(START, "route")
-    g.add_conditional_edges("route", _route_edge, ["interpret", "localise", "explain"])
-    g.add_conditional_edges("interpret", _budget_edge("localise"), ["localise", "finish"])
-    g.add_edge("localise", "verify")
-    g.add_edge("verify", "judge")
-    g.add_conditional_edges("judge", partial(nodes.after_judge, deps=deps), ["rationale", "localise"])
-    g.add_edge("rationale", "finish")
-    g.add_edge("explain", "finish")
-    g.add_edge("finish", END)
-    return g.compile(checkpointer=checkpointer)
+builder = StateGraph(State, context_schema=Context)
+builder.add_node("route", route)
+builder.add_node("interpret", interpret)
+builder.add_node("localise", localise)
+builder.add_node("verify", verify)
+builder.add_node("judge", judge)
+builder.add_node("rationale", rationale)
+builder.add_node("explain", explain)
+builder.add_node("finish", finish)
+
+builder.add_edge(START, "route")
+builder.add_conditional_edges("route", by_mode)
+builder.add_conditional_edges("interpret", unless_out_of_time)
+builder.add_edge("localise", "verify")
+builder.add_edge("verify", "judge")
+builder.add_conditional_edges("judge", after_judge)
+builder.add_edge("rationale", "finish")
+builder.add_edge("explain", "finish")
+builder.add_edge("finish", END)
+
+graph = builder.compile(name="affectlens")
+
+
+def compile_with(checkpointer) -> object:
+    """The same graph with a checkpointer (graphs.api.Session: SQLite, so follow-ups see earlier turns)."""
+    return builder.compile(checkpointer=checkpointer, name="affectlens")

@@ -1,9 +1,10 @@
-"""Typed graph state and the run-time dependencies the nodes share (index, retriever, LLM client)."""
+"""Typed graph state (with reducers on the fields that accumulate) and the run-time context the nodes
+read through `Runtime[Context]` (index, retriever, LLM clients, settings)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, TypedDict
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,6 +14,17 @@ from tools.index import VideoIndex
 from tools.retrieval import Candidate, Retriever
 from tools.schemas import Evidence, TimeWindow
 from tools.settings import Settings
+
+RESET = "__reset__"
+
+
+def accumulate(left: list | None, right: list | None) -> list:
+    """Reducer for lists that grow during a turn: a node returns only what it adds. A list that starts
+    with RESET replaces the old one instead (the route node starts each turn's trace and flags afresh)."""
+    right = list(right or [])
+    if right and isinstance(right[0], str) and right[0] == RESET:
+        return right[1:]
+    return list(left or []) + right
 
 
 class Verified(BaseModel):
@@ -31,36 +43,74 @@ class Verified(BaseModel):
     note: str = ""
 
 
-class AgentState(TypedDict, total=False):
+class State(TypedDict, total=False):
     query: str
     mode: Literal["new", "next", "why"]
     intent: Intent
     candidates: list[Candidate]
-    verified: list[Verified]
-    evidence: list[Evidence]          # every item any tool produced in this session (ids are unique)
+    verified: list[Verified]                          # this turn's candidates after verify (judge updates them)
+    evidence: Annotated[list[Evidence], accumulate]   # every item any tool produced in this session (unique ids)
     moments: list[Moment]
-    rejected: list[TimeWindow]        # candidates the verifier turned down (this turn)
-    shown: list[TimeWindow]           # moments already given to the user (for "the next one")
-    rounds: int                       # localisation rounds this turn
-    deadline: float                   # wall-clock time.time() by which the turn must answer
-    flags: list[str]
-    events: list[dict]                # step trace of this turn (node, tool, decision, seconds)
+    rejected: Annotated[list[TimeWindow], accumulate]  # candidates the verifier turned down (this turn)
+    shown: Annotated[list[TimeWindow], accumulate]     # moments already given to the user (for "the next one")
+    rounds: int                                       # localisation rounds this turn
+    deadline: float                                   # wall-clock time.time() by which the turn must answer
+    flags: Annotated[list[str], accumulate]
+    events: Annotated[list[dict], accumulate]         # step trace of this turn (node, tool, decision, seconds)
     answer: Answer
 
 
 @dataclass
-class Deps:
-    """What the nodes need besides the state; built once per video and reused across turns."""
+class Context:
+    """What the nodes need besides the state, given per run as `context=` (graphs.api.Session builds it
+    from a video path; `Context.for_video` does the same for LangGraph Studio / `langgraph dev`, where the
+    context arrives as JSON: {"video": "assets/sample_pexels.mp4"})."""
 
-    index: VideoIndex
-    retriever: Retriever
-    llm: LLMClient | None
-    settings: Settings
+    index: VideoIndex | None = None
+    retriever: Retriever | None = None
+    llm: LLMClient | None = None
+    settings: Settings | None = None
+    role_llms: dict[str, LLMClient] = field(default_factory=dict)
+    video: str = ""
     max_rounds: int = 2
     n_candidates: int = 3
     tool_budget: float = 6.0
-    role_llms: dict[str, LLMClient] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def llm_for(self, role: str) -> LLMClient | None:
         """The client for a role (interpret, judge, rationale): its own if configured, else the default."""
-        return (self.role_llms or {}).get(role, self.llm) if self.llm is not None else None
+        return self.role_llms.get(role, self.llm) if self.llm is not None else None
+
+    @classmethod
+    def for_video(cls, video: str, settings: Settings | None = None, llm: LLMClient | None | bool = True,
+                  **kw) -> Context:
+        """Index `video` (cached) and connect the configured LLM (None when it cannot be reached: the
+        nodes then fall back to their deterministic paths, flagged)."""
+        from agents.errors import LLMError
+        from agents.llm import client_from_settings
+        from tools.index import build_index
+        from tools.settings import get_settings
+        s = settings or get_settings()
+        index = build_index(video, s, progress=False)
+        if llm is True:
+            try:
+                llm = client_from_settings(s)
+            except LLMError:
+                llm = None
+        return cls(index=index, retriever=Retriever(index), llm=llm or None, settings=s, video=str(video), **kw)
+
+
+_RESOLVED: dict[str, Context] = {}
+
+
+def resolve(context: Context | dict | None) -> Context:
+    """The context a node works with: as given when it is complete; built from its `video` otherwise
+    (memoised per video path for the process, as `langgraph dev` sends the same JSON context each run)."""
+    if isinstance(context, Context) and context.index is not None:
+        return context
+    video = context.get("video") if isinstance(context, dict) else getattr(context, "video", "")
+    if not video:
+        raise ValueError("the graph needs a context with an index, or {'video': PATH} to build one")
+    if video not in _RESOLVED:
+        _RESOLVED[video] = Context.for_video(video)
+    return _RESOLVED[video]

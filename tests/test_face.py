@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from tools.perception.face import FaceAnalyzer, FaceTracker, iou, zoom
-from tools.schemas import EXPRESSIONS, FaceFrame
+from tools.labels import EXPRESSIONS
+from tools.schemas import FaceFrame
 from tools.index.decode import iter_frames
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.schemas import EMOTIONS
+from tools.labels import EMOTIONS
 from evals import metrics as M
 from evals.bench import BenchRecord
 from evals.metrics import QueryResult, summarize

@@ -3,7 +3,8 @@
 import pytest
 from pydantic import ValidationError
 
-from agents.schemas import Answer, Intent, Moment, normalize_label
+from agents.schemas import Answer, Intent, Moment
+from tools.labels import normalize_label
 from tools.schemas import Evidence, TimeWindow, VideoMeta, WindowRecord
 
 META = VideoMeta(path="/v.mp4", content_key="abc", size_bytes=10, duration=20.0, has_video=True, has_audio=False)

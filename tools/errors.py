@@ -1,4 +1,7 @@
-"""Typed failures with one-line user messages. The CLI prints `str(err)` and exits non-zero."""
+"""Typed failures with one-line user messages. The CLI prints `str(err)` and exits non-zero.
+
+The base class and the tools' own failures live here; each layer adds its own next to its code:
+`agents.errors.LLMError`, `evals.bench.BenchError`."""
 
 
 class AffectlensError(Exception):
@@ -13,11 +16,3 @@ class MediaError(AffectlensError):
 
 class ModelMissing(AffectlensError):
     """A model is not installed or a configured model path does not exist."""
-
-
-class LLMError(AffectlensError):
-    """The LLM server is unreachable, timed out, or kept returning invalid output."""
-
-
-class BenchError(AffectlensError):
-    """A benchmark file is malformed."""

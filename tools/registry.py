@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from tools.schemas import EXPRESSION_TO_EMOTION, Evidence, FaceFrame, TimeWindow
+from tools.labels import EMOTION_TO_EXPRESSION, HIGH_AROUSAL
+from tools.schemas import Evidence, FaceFrame, TimeWindow
 
 
 class ToolCall(BaseModel):
@@ -40,7 +41,7 @@ class ToolDecision(BaseModel):
 
 @dataclass
 class ToolContext:
-    """What a tool reads: the video's index and the settings (graphs.state.Deps carries the same two)."""
+    """What a tool reads: the video's index and the settings (graphs.state.Context carries the same two)."""
 
     index: object
     settings: object
@@ -61,7 +62,7 @@ class ToolSpec:
         return f"- {self.name} ({self.modality}, cost {self.cost:g}): {self.purpose}"
 
 
-# ---------------------------------------------------------------- tool functions (ctx = graphs Deps-like)
+# ---------------------------------------------------------------- tool functions (ctx: a ToolContext or graphs.state.Context)
 
 def _frames(ctx, w: TimeWindow) -> list[FaceFrame]:
     return ctx.index.frames_in(w)
@@ -116,10 +117,10 @@ def tool_transcript(ctx, w: TimeWindow, eid: str) -> Evidence:
 
 def tool_zoom(ctx, w: TimeWindow, eid: str) -> Evidence:
     """Active perception: re-decode the window densely, zoom on the main face and re-read AUs/expression."""
+    from tools.index.decode import iter_frames
     from tools.perception.aus import summarize_aus
     from tools.perception.expression import mean_expression
     from tools.perception.face import FaceAnalyzer, zoom
-    from tools.index.decode import iter_frames
 
     frames: list[FaceFrame] = []
     crops_seen = 0
@@ -218,10 +219,7 @@ def support(ev: list[Evidence], label: str) -> float:
     """How strongly the gathered evidence supports `label`, in [0, 1]. The face decides when a usable face
     was seen (expression probability, zoomed re-read; the AU12 smile proxy only without an expression
     reading, since crying stretches the mouth too); otherwise the voice's arousal direction does."""
-    inverse = {v: k for k, v in EXPRESSION_TO_EMOTION.items()}
-    near = {"Satisfaction": "happy", "Pride": "happy", "Love": "happy", "Trust": "neutral",
-            "Anticipation": "surprise", "Horror": "fear"}
-    cls = inverse.get(label) or near.get(label)
+    cls = EMOTION_TO_EXPRESSION.get(label)
     face, smile, voice = [], [], []
     for e in ev:
         if e.tool == "expression" and cls and isinstance(e.values.get(cls), (int, float)):
@@ -238,7 +236,7 @@ def support(ev: list[Evidence], label: str) -> float:
                 smile.append(min(1.0, float(v)))
         if e.tool == "prosody.voice" and isinstance(e.values.get("arousal"), (int, float)):
             a = float(e.values["arousal"])
-            hi = label in ("Anger", "Fear", "Horror", "Surprise", "Joy")
+            hi = label in HIGH_AROUSAL
             voice.append(float(np.clip(0.5 + (a if hi else -a) / 2, 0, 1)) * 0.7)
     best = max(face) if face else max(smile) * 0.8 if smile else max(voice) if voice else 0.0
     return float(np.clip(best, 0, 1))

@@ -18,29 +18,13 @@ import faiss
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from tools.labels import EXPRESSIONS, PROFILES
 from tools.schemas import TimeWindow, WindowRecord
 
 HNSW_THRESHOLD = 20000
-EXPR = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+EXPR = EXPRESSIONS
 KEY_AUS = ("AU1", "AU2", "AU4", "AU6", "AU9", "AU12", "AU15", "AU17", "AU20", "AU25", "AU26")
 AFFECT_DIM = len(EXPR) + len(KEY_AUS) + 2  # + arousal + motion
-
-# What each of the 13 labels looks like in the affect vector (FACS-style prototypes).
-PROFILES: dict[str, dict[str, float]] = {
-    "Joy": {"happy": 1.0, "AU12": 1.0, "AU6": 0.6, "AU25": 0.3, "arousal": 0.3},
-    "Satisfaction": {"happy": 0.7, "AU12": 0.6, "neutral": 0.3},
-    "Pride": {"happy": 0.6, "AU12": 0.4, "neutral": 0.3},
-    "Love": {"happy": 0.7, "AU12": 0.6, "AU6": 0.3},
-    "Trust": {"neutral": 0.6, "happy": 0.3},
-    "Anticipation": {"surprise": 0.4, "neutral": 0.4, "AU1": 0.3, "AU2": 0.3},
-    "Sadness": {"sad": 1.0, "AU1": 0.5, "AU4": 0.5, "AU15": 0.6, "AU17": 0.3, "fear": 0.2, "arousal": -0.2},
-    "Anger": {"angry": 1.0, "AU4": 0.7, "AU9": 0.2, "AU17": 0.2, "arousal": 0.6},
-    "Disgust": {"disgust": 1.0, "angry": 0.4, "AU9": 0.7, "AU4": 0.3, "AU15": 0.3},
-    "Fear": {"fear": 1.0, "AU1": 0.5, "AU2": 0.4, "AU4": 0.3, "AU20": 0.6, "arousal": 0.4},
-    "Horror": {"fear": 1.0, "surprise": 0.4, "AU20": 0.6, "AU26": 0.3, "arousal": 0.6},
-    "Surprise": {"surprise": 1.0, "AU1": 0.5, "AU2": 0.6, "AU26": 0.6, "arousal": 0.4},
-    "Neutral": {"neutral": 1.0, "arousal": -0.3},
-}
 
 
 def affect_vector(r: WindowRecord) -> np.ndarray:

@@ -13,13 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 Modality = Literal["face", "voice", "words", "motion", "retrieval", "scene"]
 
-EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-# The expression classifier's 7 classes → VQAU-Bench's 13-label space (agents/schemas.py has the labels).
-EXPRESSION_TO_EMOTION: dict[str, str] = {
-    "angry": "Anger", "disgust": "Disgust", "fear": "Fear", "happy": "Joy", "sad": "Sadness",
-    "surprise": "Surprise", "neutral": "Neutral",
-}
-
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

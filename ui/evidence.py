@@ -21,16 +21,12 @@ from matplotlib.figure import Figure
 
 from agents.schemas import Answer, Moment
 from tools.index import VideoIndex
+from tools.labels import AU_NAMES
 from tools.schemas import FaceFrame, TimeWindow, hms
 
 # Expression classes drawn on the timeline, with fixed colours so plots are comparable.
 EXPR_COLORS = {"happy": "#e6a700", "sad": "#3b6fd1", "angry": "#d1343b", "surprise": "#a05cd6",
                "fear": "#2a9d8f", "disgust": "#6b8e23", "neutral": "#9a9a9a"}
-AU_NAMES = {"AU1": "inner brow raiser", "AU2": "outer brow raiser", "AU4": "brow lowerer", "AU5": "upper lid raiser",
-            "AU6": "cheek raiser", "AU7": "lid tightener", "AU9": "nose wrinkler", "AU10": "upper lip raiser",
-            "AU12": "lip corner puller", "AU15": "lip corner depressor", "AU17": "chin raiser",
-            "AU20": "lip stretcher", "AU23": "lip tightener", "AU25": "lips part", "AU26": "jaw drop",
-            "AU45": "blink"}
 _CITE = re.compile(r"\[([A-Za-z0-9_.:-]+)\]")
 _LABEL = re.compile(r"(\d+):(\d\d):(\d\d)\s*[–-]\s*(\d+):(\d\d):(\d\d)")
 

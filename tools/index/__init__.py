@@ -10,7 +10,14 @@
 """
 
 from tools.index.build import build_index, index_status
-from tools.index.store import INDEX_VERSION, IndexConfig, IndexSummary, SpeechTrack, VideoIndex, VoiceSegment
+from tools.index.store import (
+           INDEX_VERSION,
+           IndexConfig,
+           IndexSummary,
+           SpeechTrack,
+           VideoIndex,
+           VoiceSegment,
+)
 
 __all__ = ["INDEX_VERSION", "IndexConfig", "IndexSummary", "SpeechTrack", "VideoIndex", "VoiceSegment",
            "build_index", "index_status"]

@@ -27,8 +27,16 @@ from tools.index import speech_pass
 from tools.index.decode import probe
 from tools.index.frame_pass import ProgressFn, index_frames
 from tools.index.speech_pass import SpeechPlan, reuse_speech
-from tools.index.store import (IndexConfig, IndexSummary, SpeechTrack, VideoIndex, atomic_write, index_folder,
-                               read_lines, resume_point)
+from tools.index.store import (
+    IndexConfig,
+    IndexSummary,
+    SpeechTrack,
+    VideoIndex,
+    atomic_write,
+    index_folder,
+    read_lines,
+    resume_point,
+)
 from tools.index.windows import shot_cuts, speech_cuts, windows_for
 from tools.settings import Settings, get_settings
 

@@ -14,7 +14,13 @@ from tqdm import tqdm
 from tools.index.decode import iter_frames
 from tools.index.sampler import in_spans, next_gap
 from tools.index.speech_pass import SpeechPlan
-from tools.index.store import STATE_EVERY, IndexConfig, SpeechTrack, load_state, save_state
+from tools.index.store import (
+    STATE_EVERY,
+    IndexConfig,
+    SpeechTrack,
+    load_state,
+    save_state,
+)
 from tools.index.windows import loud_stretches, summarise_window
 from tools.schemas import FaceFrame, TimeWindow, VideoMeta
 from tools.settings import Settings

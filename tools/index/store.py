@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, WindowRecord
 from tools.settings import Settings
 
-INDEX_VERSION = 4
+INDEX_VERSION = 5  # 5: VideoMeta.content_key (was sha256), package split
 STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
 
 

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, Field
 
+from tools.labels import AU_NAMES
 from tools.schemas import Evidence, FaceFrame, TimeWindow
 
 # ---------------------------------------------------------------- mesh indices (MediaPipe 478)
@@ -63,14 +64,6 @@ BLENDSHAPE_AUS: dict[str, tuple[str, ...]] = {
     "AU45": ("eyeBlinkLeft", "eyeBlinkRight"),
 }
 GEOMETRIC_AUS = ("AU6", "AU9", "AU15", "AU23", "AU25")
-AU_NAMES: dict[str, str] = {
-    "AU1": "inner brow raiser", "AU2": "outer brow raiser", "AU4": "brow lowerer", "AU5": "upper lid raiser",
-    "AU6": "cheek raiser", "AU7": "lid tightener", "AU9": "nose wrinkler", "AU10": "upper lip raiser",
-    "AU12": "lip corner puller (smile)", "AU14": "dimpler", "AU15": "lip corner depressor",
-    "AU17": "chin raiser", "AU18": "lip pucker", "AU20": "lip stretcher", "AU22": "lip funneler",
-    "AU23": "lip tightener", "AU24": "lip pressor", "AU25": "lips part", "AU26": "jaw drop",
-    "AU28": "lip suck", "AU45": "blink",
-}
 ALL_AUS = tuple(sorted(list(BLENDSHAPE_AUS) + list(GEOMETRIC_AUS), key=lambda a: int(a[2:])))
 # lower-face AUs: the ones a hand over mouth/chin corrupts
 LOWER_FACE_AUS = frozenset({"AU9", "AU10", "AU12", "AU14", "AU15", "AU17", "AU18", "AU20", "AU22", "AU23",

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 
-
 def _gelu(x: np.ndarray) -> np.ndarray:
     # erf-GELU; numpy has no erf, so use the Abramowitz-Stegun form (max abs error 1.5e-7).
     z = x / sqrt(2.0)

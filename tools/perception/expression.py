@@ -20,7 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tools.schemas import EXPRESSIONS, Evidence, FaceFrame, TimeWindow
+from tools.labels import EXPRESSIONS
+from tools.schemas import Evidence, FaceFrame, TimeWindow
 
 INPUT_SIZE = 64
 

@@ -182,8 +182,8 @@ def flow_series(video_path: str | os.PathLike, start: float = 0.0, end: float | 
     """FlowResult for each consecutive pair of sampled frames where both frames have a face
     (landmarks from `face_analyzer.find_faces` — a `tools.perception.face.FaceAnalyzer` — created and closed here
     when not given)."""
-    from tools.perception.face import FaceAnalyzer
     from tools.index.decode import iter_frames
+    from tools.perception.face import FaceAnalyzer
 
     own = face_analyzer is None
     fa = FaceAnalyzer(expression=False) if own else face_analyzer

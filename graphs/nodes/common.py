@@ -1,0 +1,31 @@
+"""What every node shares: the resolved context, the step-trace event, evidence ids, the turn's deadline."""
+
+from __future__ import annotations
+
+import time
+
+from langgraph.runtime import Runtime
+
+from graphs.state import Context, State, resolve
+from tools.schemas import Evidence
+
+
+def ctx(runtime: Runtime[Context]) -> Context:
+    return resolve(runtime.context)
+
+
+def event(**kw) -> dict:
+    return {"t": round(time.time(), 2), **kw}
+
+
+def next_id(evidence: list[Evidence], offset: int = 0) -> str:
+    return f"E{len(evidence) + offset + 1}"
+
+
+def out_of_time(state: State) -> bool:
+    return time.time() > state.get("deadline", float("inf"))
+
+
+def mono_deadline(state: State) -> float:
+    """The turn's deadline on the monotonic clock (what the LLM client's timeouts use)."""
+    return time.monotonic() + max(0.0, state.get("deadline", time.time() + 600) - time.time())

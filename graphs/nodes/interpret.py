@@ -1,0 +1,18 @@
+"""interpret: the vague question → a typed Intent (agents.roles.interpret)."""
+
+from __future__ import annotations
+
+import time
+
+from langgraph.runtime import Runtime
+
+from agents import roles
+from graphs.nodes.common import ctx, event, mono_deadline
+from graphs.state import Context, State
+
+
+def interpret(state: State, runtime: Runtime[Context]) -> dict:
+    t0 = time.monotonic()
+    intent, flags = roles.interpret(ctx(runtime).llm_for("interpret"), state["query"], deadline=mono_deadline(state))
+    return {"intent": intent, "flags": flags,
+            "events": [event(node="interpret", intent=intent.model_dump(), seconds=round(time.monotonic() - t0, 2))]}

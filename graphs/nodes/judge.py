@@ -1,0 +1,72 @@
+"""judge: the LLM accepts/labels/scores each verified candidate over a schema that only admits the offered
+labels; the evidence can overrule its label. `after_judge` routes: answer, or localise again."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from langgraph.runtime import Runtime
+
+from agents import roles
+from graphs.nodes.common import ctx, event, mono_deadline, out_of_time
+from graphs.state import Context, State
+from tools.labels import EMOTIONS
+from tools.registry import support, tools_text
+
+
+def judge(state: State, runtime: Runtime[Context]) -> dict:
+    deps = ctx(runtime)
+    intent = state["intent"]
+    if not state.get("candidates"):
+        return {"events": [event(node="judge", note="nothing new to judge")]}
+    verified = [v.model_copy() for v in state.get("verified", [])]
+    new = [i for i, v in enumerate(verified) if not v.judged]
+    ev = {e.id: e for e in state.get("evidence", [])}
+    flags: list[str] = []
+    options = sorted({*intent.emotions, *(verified[j].label for j in new), "Neutral"}, key=EMOTIONS.index)
+    blocks = []
+    for i, j in enumerate(new, 1):
+        v = verified[j]
+        lines = [f"  [{eid}] {ev[eid].text}" for eid in v.evidence_ids]
+        blocks.append(f"Candidate {i} ({v.window.label()}):\n<data>\n" + "\n".join(lines) + "\n</data>")
+    verdicts = roles.judge(deps.llm_for("judge"), state["query"], tools_text(), blocks, options,
+                           deadline=mono_deadline(state)) if new else None
+    if new and verdicts is None:
+        flags.append("llm_fallback:judge")
+    by_cand = {v.candidate: v for v in verdicts or []}
+    for i, j in enumerate(new, 1):
+        v = verified[j]
+        mine = [ev[eid] for eid in v.evidence_ids]
+        vd = by_cand.get(i)
+        target_ok = not intent.emotions or v.label in intent.emotions
+        if vd is not None:
+            llm_sup = support(mine, vd.emotion)
+            label = vd.emotion if llm_sup >= v.support - 0.35 else v.label
+            if label != vd.emotion:
+                flags.append(f"label_overridden_by_evidence:{i}")
+            conf = 0.5 * vd.confidence + 0.5 * support(mine, label)
+            accept = vd.accept or (label in intent.emotions and support(mine, label) >= 0.35)
+            accept = accept and (not intent.emotions or label in intent.emotions or support(mine, label) < 0.3)
+        else:
+            label, conf = v.label, v.support
+            accept = target_ok and v.support >= 0.3
+        verified[j] = v.model_copy(update={"label": label, "confidence": round(float(np.clip(conf, 0, 1)), 3),
+                                           "accept": bool(accept), "judged": True})
+    accepted = [v for v in verified if v.accept]
+    rejected = [verified[j].candidate.window for j in new if not verified[j].accept]
+    return {"verified": verified, "rejected": rejected, "flags": flags,
+            "events": [event(node="judge", verdicts=[
+                {"window": v.window.label(), "label": v.label, "confidence": v.confidence, "accept": v.accept}
+                for v in (verified[j] for j in new)], accepted=len(accepted))]}
+
+
+def after_judge(state: State, runtime: Runtime[Context]) -> Literal["rationale", "localise"]:
+    """Answer when something was accepted (or a description was matched, or time or rounds ran out);
+    otherwise localise again, excluding what was rejected."""
+    deps = ctx(runtime)
+    accepted = [v for v in state.get("verified", []) if v.accept]
+    # a description was ranked by retrieval already: more rounds would only go lower
+    if accepted or state["intent"].descriptive or out_of_time(state) or state.get("rounds", 0) >= deps.max_rounds:
+        return "rationale"
+    return "localise"

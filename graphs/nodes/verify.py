@@ -1,0 +1,97 @@
+"""verify: for each candidate, plan tools from the registry by value/cost and run them (expression, AUs,
+motion, zoom, voice, transcript); refine the window's boundaries; pick the best-supported label."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from langgraph.runtime import Runtime
+
+from graphs.nodes.common import ctx, event, next_id
+from graphs.state import Context, State, Verified
+from tools.labels import EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION
+from tools.registry import plan_tools, run_tool, support
+from tools.schemas import Evidence, TimeWindow
+
+
+def _target_label(intent, evidence: list[Evidence]) -> list[str]:
+    opts = list(intent.emotions)
+    for e in evidence:
+        if e.tool in ("expression",) and isinstance(e.values.get("top"), str):
+            lab = EXPRESSION_TO_EMOTION.get(e.values["top"])
+            if lab and lab not in opts:
+                opts.append(lab)
+    if "Neutral" not in opts:
+        opts.append("Neutral")
+    return opts
+
+
+def _refine(deps: Context, cand_window: TimeWindow, labels: list[str]) -> TimeWindow:
+    """Extend/shrink the candidate to the run of windows where the target expression holds."""
+    cls = next((EMOTION_TO_EXPRESSION[lab] for lab in labels if lab in EXPRESSION_TO_EMOTION.values()
+                and lab != "Neutral"), None)
+    recs = deps.index.records
+    if cls is None or not recs:
+        return cand_window
+    p = np.array([r.expression.get(cls, 0.0) for r in recs])
+    inside = [i for i, r in enumerate(recs) if r.window.overlaps(cand_window)]
+    if not inside:
+        return cand_window
+    peak_i = max(inside, key=lambda i: p[i])
+    if p[peak_i] < 0.25:
+        return cand_window
+    thr = 0.6 * p[peak_i]
+    lo = hi = peak_i
+    while lo - 1 >= 0 and p[lo - 1] >= thr and hi - lo < 7:
+        lo -= 1
+    while hi + 1 < len(recs) and p[hi + 1] >= thr and hi - lo < 7:
+        hi += 1
+    return TimeWindow(start=recs[lo].window.start, end=recs[hi].window.end)
+
+
+def verify(state: State, runtime: Runtime[Context]) -> dict:
+    deps = ctx(runtime)
+    intent = state["intent"]
+    known = list(state.get("evidence", []))
+    evidence: list[Evidence] = []  # what this node adds (the reducer appends it)
+    events: list[dict] = []
+    if not state.get("candidates"):  # nothing new to verify: keep what earlier rounds judged
+        return {"events": [event(node="verify", note="no new candidates")]}
+    verified: list[Verified] = list(state.get("verified", []))  # earlier rounds of this turn stay
+    budget = deps.tool_budget
+    for c in state.get("candidates", []):
+        if time.time() > state.get("deadline", float("inf")):
+            events.append({"node": "verify", "skip": c.window.label(), "reason": "time budget"})
+            break
+        recs = deps.index.records_in(c.window)
+        face_ratio = float(np.mean([r.face_ratio for r in recs])) if recs else 0.0
+        has_speech = any(r.transcript or r.arousal is not None for r in recs)
+        pre = [r.top_expression() for r in recs if r.top_expression()]
+        ambiguous = bool(pre) and max(p for _, p in pre) < 0.45
+        decisions = plan_tools(c.window, face_ratio, has_speech, list(intent.modalities), budget,
+                               ambiguous=ambiguous)
+        ids = []
+        for d in decisions:
+            events.append({"node": "verify", "tool": d.tool, "window": d.window.label(), "run": d.run,
+                           "reason": d.reason})
+            if not d.run:
+                continue
+            ev, err, secs = run_tool(deps, d.tool, c.window, next_id(known, len(evidence)))
+            if ev is None:
+                events.append({"node": "verify", "tool": d.tool, "error": err})
+                continue
+            evidence.append(ev)
+            ids.append(ev.id)
+            events.append({"node": "verify", "tool": d.tool, "evidence": ev.id, "text": ev.text,
+                           "seconds": round(secs, 2)})
+        mine = [e for e in evidence if e.id in ids]
+        labels = _target_label(intent, mine)
+        # boundaries follow the asked-for emotion; a description (no emotion asked) keeps the matched window
+        window = c.window if intent.descriptive else _refine(deps, c.window, labels)
+        best = max(labels, key=lambda lab: support(mine, lab))
+        wanted = [lab for lab in intent.emotions if support(mine, lab) >= 0.75 * support(mine, best) > 0]
+        best = wanted[0] if wanted else best
+        verified.append(Verified(candidate=c, window=window, evidence_ids=ids, label=best,
+                                 support=round(support(mine, best), 3)))
+    return {"evidence": evidence, "verified": verified, "events": events}

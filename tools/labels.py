@@ -1,0 +1,129 @@
+"""The emotion vocabulary, defined once: VQAU-Bench's 13 labels, their valence, the words people use
+for them (aliases and lexicon), the expression classifier's classes and how they map onto the labels,
+each label's evidence profile in the affect vector, and the Action Unit names.
+
+Everything else imports from here (tools, agents, graphs, ui, evals); tools stay free of agent imports.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+# ---------------------------------------------------------------- the 13 labels
+
+EMOTIONS = ("Anger", "Anticipation", "Disgust", "Fear", "Horror", "Joy", "Love", "Neutral", "Pride",
+            "Sadness", "Satisfaction", "Surprise", "Trust")
+Emotion = Literal["Anger", "Anticipation", "Disgust", "Fear", "Horror", "Joy", "Love", "Neutral", "Pride",
+                  "Sadness", "Satisfaction", "Surprise", "Trust"]
+BASIC = ("Anger", "Disgust", "Fear", "Joy", "Sadness", "Surprise", "Neutral")
+
+POSITIVE = frozenset({"Joy", "Love", "Pride", "Satisfaction", "Trust", "Anticipation"})
+NEGATIVE = frozenset({"Anger", "Disgust", "Fear", "Horror", "Sadness"})
+HIGH_AROUSAL = frozenset({"Anger", "Fear", "Horror", "Surprise", "Joy"})
+
+# Names users and datasets give the labels, lower-cased → canonical label (normalize_label).
+ALIASES: dict[str, str] = {
+    **{e.lower(): e for e in EMOTIONS},
+    "angry": "Anger", "annoyed": "Anger", "frustrated": "Anger", "furious": "Anger", "mad": "Anger", "upset": "Anger",
+    "disgusted": "Disgust", "contempt": "Disgust",
+    "fearful": "Fear", "afraid": "Fear", "scared": "Fear", "anxious": "Fear", "nervous": "Fear", "tense": "Fear",
+    "terrified": "Horror", "horrified": "Horror",
+    "happy": "Joy", "happiness": "Joy", "laugh": "Joy", "laughing": "Joy", "cheerful": "Joy", "amused": "Joy",
+    "excited": "Joy", "smile": "Joy", "smiling": "Joy", "cheer": "Joy",
+    "sad": "Sadness", "crying": "Sadness", "cry": "Sadness", "grief": "Sadness", "unhappy": "Sadness",
+    "surprised": "Surprise", "shocked": "Surprise", "astonished": "Surprise",
+    "calm": "Neutral", "none": "Neutral",
+    "proud": "Pride", "satisfied": "Satisfaction", "content": "Satisfaction", "relieved": "Satisfaction",
+    "loving": "Love", "affection": "Love", "trusting": "Trust", "hopeful": "Anticipation", "eager": "Anticipation",
+}
+
+# Further emotion words the keyword reader knows (inflections and near-synonyms), word → label.
+LEXICON: dict[str, str] = {
+    "cheer": "Joy", "laugh": "Joy", "laughed": "Joy", "laughs": "Joy", "fun": "Joy", "funny": "Joy",
+    "glad": "Joy", "joy": "Joy", "smiles": "Joy", "saddest": "Sadness", "tears": "Sadness",
+    "cries": "Sadness", "cried": "Sadness", "upsetting": "Sadness", "gross": "Disgust",
+    "grossed": "Disgust", "disgusting": "Disgust", "scary": "Fear", "tension": "Fear",
+    "angriest": "Anger", "shock": "Surprise", "wow": "Surprise", "happiest": "Joy", "scariest": "Fear",
+}
+
+
+def lexicon_emotions(text: str) -> list[str]:
+    """Labels named by emotion words in `text` (ALIASES + LEXICON, with plurals, -ed/-ing and comparatives
+    or superlatives reduced: happiest/happier → happy), in order of appearance, Neutral left out."""
+    out: list[str] = []
+    for w in re.findall(r"[a-z']+", text.lower()):
+        degree = [re.sub(r"i(?:est|er)$", "y", w), re.sub(r"(\w)\1(?:est|er)$", r"\1", w)]
+        for cand in (w, w.rstrip("s"), w.removesuffix("ed"), w.removesuffix("ing"), *degree):
+            e = LEXICON.get(cand) or ALIASES.get(cand)
+            if e and e not in out and e != "Neutral":
+                out.append(e)
+                break
+    return out
+
+
+def normalize_label(text: str | None) -> str | None:
+    """Map a free label ("Happy", "sad ") onto the 13 labels; None when unknown."""
+    if not text:
+        return None
+    return ALIASES.get(text.strip().lower())
+
+
+def valence(label: str) -> int:
+    return 1 if label in POSITIVE else -1 if label in NEGATIVE else 0
+
+
+# ---------------------------------------------------------------- expression classes
+
+# The FER2013 expression classifier's 7 classes.
+EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+EXPRESSION_TO_EMOTION: dict[str, str] = {
+    "angry": "Anger", "disgust": "Disgust", "fear": "Fear", "happy": "Joy", "sad": "Sadness",
+    "surprise": "Surprise", "neutral": "Neutral",
+}
+# The expression class that shows each label on the face (basic labels: their own class; the others:
+# the nearest one, which is why the face alone cannot tell Pride from Joy).
+EMOTION_TO_EXPRESSION: dict[str, str] = {
+    **{v: k for k, v in EXPRESSION_TO_EMOTION.items()},
+    "Satisfaction": "happy", "Pride": "happy", "Love": "happy", "Trust": "neutral",
+    "Anticipation": "surprise", "Horror": "fear",
+}
+
+# ---------------------------------------------------------------- Action Units
+
+AU_NAMES: dict[str, str] = {
+    "AU1": "inner brow raiser", "AU2": "outer brow raiser", "AU4": "brow lowerer", "AU5": "upper lid raiser",
+    "AU6": "cheek raiser", "AU7": "lid tightener", "AU9": "nose wrinkler", "AU10": "upper lip raiser",
+    "AU12": "lip corner puller (smile)", "AU14": "dimpler", "AU15": "lip corner depressor",
+    "AU17": "chin raiser", "AU18": "lip pucker", "AU20": "lip stretcher", "AU22": "lip funneler",
+    "AU23": "lip tightener", "AU24": "lip pressor", "AU25": "lips part", "AU26": "jaw drop",
+    "AU28": "lip suck", "AU45": "blink",
+}
+
+
+def au_label(au: str) -> str:
+    """"AU4 brow lowerer": the code with its plain name, as people should always see it."""
+    return f"{au} {AU_NAMES[au]}" if au in AU_NAMES else au
+
+
+# ---------------------------------------------------------------- evidence profiles
+
+# What each of the 13 labels looks like in the affect vector (tools/retrieval.py): expression classes,
+# FACS-style AU prototypes, voice arousal (signed) and motion.
+PROFILES: dict[str, dict[str, float]] = {
+    "Joy": {"happy": 1.0, "AU12": 1.0, "AU6": 0.6, "AU25": 0.3, "arousal": 0.3},
+    "Satisfaction": {"happy": 0.7, "AU12": 0.6, "neutral": 0.3},
+    "Pride": {"happy": 0.6, "AU12": 0.4, "neutral": 0.3},
+    "Love": {"happy": 0.7, "AU12": 0.6, "AU6": 0.3},
+    "Trust": {"neutral": 0.6, "happy": 0.3},
+    "Anticipation": {"surprise": 0.4, "neutral": 0.4, "AU1": 0.3, "AU2": 0.3},
+    "Sadness": {"sad": 1.0, "AU1": 0.5, "AU4": 0.5, "AU15": 0.6, "AU17": 0.3, "fear": 0.2, "arousal": -0.2},
+    "Anger": {"angry": 1.0, "AU4": 0.7, "AU9": 0.2, "AU17": 0.2, "arousal": 0.6},
+    "Disgust": {"disgust": 1.0, "angry": 0.4, "AU9": 0.7, "AU4": 0.3, "AU15": 0.3},
+    "Fear": {"fear": 1.0, "AU1": 0.5, "AU2": 0.4, "AU4": 0.3, "AU20": 0.6, "arousal": 0.4},
+    "Horror": {"fear": 1.0, "surprise": 0.4, "AU20": 0.6, "AU26": 0.3, "arousal": 0.6},
+    "Surprise": {"surprise": 1.0, "AU1": 0.5, "AU2": 0.6, "AU26": 0.6, "arousal": 0.4},
+    "Neutral": {"neutral": 1.0, "arousal": -0.3},
+}
+
+assert set(PROFILES) == set(EMOTIONS) == set(EMOTION_TO_EXPRESSION)
