@@ -23,6 +23,9 @@ or the line of the record's opening brace in a JSON file) and its 1-based record
 first problem; ``on_error="skip"`` drops bad records and returns the issues alongside the good ones.
 Problems with the file itself (missing, unreadable, not JSON at all, no records, a bad field map)
 always raise.
+
+Over 350 lines on purpose: one file format, its typed record and every validation rule with its
+line-numbered message, read together.
 """
 
 from __future__ import annotations

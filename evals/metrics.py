@@ -9,6 +9,9 @@ Conventions
 * A query with no predicted window counts as a miss (IoU 0); failed queries are kept, not dropped.
 * Predicted labels go through :func:`agents.schemas.normalize_label` (so "happy" counts as Joy);
   anything that does not map onto the 13 labels, or None, is *invalid* and counts as wrong.
+
+Over 350 lines on purpose: every metric the report prints, each a small pure function, kept side by
+side so their definitions can be read and checked against each other.
 """
 
 from __future__ import annotations

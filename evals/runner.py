@@ -32,6 +32,9 @@ the top-1 window; no LLM, no verification).
 
 Sufficiency: our rationale is classified back to a label by text alone: with an LLM when one is used,
 otherwise with the emotion-word lexicon (``sufficiency.classifier`` says which).
+
+Over 350 lines on purpose: one evaluation run end to end (load, index, ask, resume, score, report),
+whose steps share the run folder's layout.
 """
 
 from __future__ import annotations

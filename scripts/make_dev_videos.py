@@ -55,10 +55,10 @@ SMILE_FROM = 0.6  # single_face.mp4: FER top class is 'happy' from 0.633 s to th
 # 'happy' from 9.8 s; by eye: crying until ~9.4 s, laughing from ~9.8 s
 PEXELS_SAD, PEXELS_JOY = (0.0, 9.4), (9.8, None)
 MEAD = {"contempt": "Disgust", "disgusted": "Disgust", "fear": "Fear", "happy": "Joy", "sad": "Sadness",
-        "surprised": "Surprise"}  # contempt -> Disgust as agents.schemas.ALIASES maps it
+        "surprised": "Surprise"}  # contempt -> Disgust as tools.labels.ALIASES maps it
 EMODB = {"W": "Anger", "F": "Joy", "T": "Sadness", "A": "Fear", "E": "Disgust", "N": "Neutral"}
-ALL_LABELS = ("Anger", "Anticipation", "Disgust", "Fear", "Horror", "Joy", "Love", "Neutral", "Pride",
-              "Sadness", "Satisfaction", "Surprise", "Trust")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools.labels import EMOTIONS as ALL_LABELS  # noqa: E402
 
 
 def t_of(frame: int) -> float:

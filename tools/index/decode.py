@@ -1,4 +1,8 @@
-"""Streaming media decode with PyAV: probe, sampled frames, audio at 16 kHz. Never loads a whole video."""
+"""Streaming media decode with PyAV: probe, sampled frames, audio at 16 kHz. Never loads a whole video.
+
+Over 350 lines on purpose: it is the only module that touches PyAV (containers, streams, threads, audio
+resampling, concatenation, shot changes), so its pitfalls stay in one place.
+"""
 
 from __future__ import annotations
 

@@ -16,6 +16,8 @@ No installable package ships real AU weights (see MODELS.md), so AUs here are *p
   fingers across the face push it to 0.55–0.65 (Pexels 4–9.3 s). A frame is flagged when the share
   is above an absolute limit or far from the track's own median. It misses a hand lying flat and
   horizontal under the lips (Pexels 2.5–3.5 s) — measured, not hidden.
+
+Over 350 lines on purpose: the AU proxies, their geometry, baselines and events share one AU table.
 """
 
 from __future__ import annotations

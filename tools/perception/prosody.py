@@ -12,6 +12,9 @@ aroused/activated, < 0 = calmer/flatter). It says nothing about valence (happy v
 aroused): valence comes from the words. A real SER model can be plugged in by path (`LocalSERModel`).
 
 Licence: only numpy and our own code (no GPL praat-parselmouth, no openSMILE research licence).
+
+Over 350 lines on purpose: one signal chain (F0 tracker → features → arousal model → evidence) whose
+steps share frame sizes and units; split, each part would need the others' constants.
 """
 
 from __future__ import annotations
