@@ -133,6 +133,18 @@ class SpeechSegment(Frozen):
     language: str | None = None
 
 
+class PersonFace(Frozen):
+    """One tracked person's face at one sampled frame (tools/perception/tracks.py): person ids are stable
+    through the video (re-identified after absences and cuts); AUs use the person's own neutral."""
+
+    person: int = Field(ge=1)
+    box: tuple[float, float, float, float] = Field(description="x, y, w, h as fractions of the frame")
+    aus: dict[str, float] = Field(default_factory=dict)
+    expression: dict[str, float] = Field(default_factory=dict)
+    occluded: bool = False
+    main: bool = Field(default=False, description="the face FaceFrame's own fields describe")
+
+
 class FaceFrame(Frozen):
     """Face measurements at one sampled frame (the main face, if any)."""
 
@@ -145,6 +157,10 @@ class FaceFrame(Frozen):
     occluded: bool = False
     motion: dict[str, float] = Field(default_factory=dict,
                                      description="per-region facial flow magnitude since the previous sample")
+    motion_dy: dict[str, float] = Field(default_factory=dict,
+                                        description="per-region mean vertical flow since the previous sample, "
+                                        "px per 0.25 s in the aligned crop (negative = towards the forehead)")
+    people: list[PersonFace] = Field(default_factory=list, description="every tracked face in the frame")
 
 
 class WindowRecord(BaseModel):

@@ -47,12 +47,14 @@ class FrameAnalyzer:
             self._prev = None
             return frame
         motion: dict[str, float] = {}
+        dy: dict[str, float] = {}
         if self._prev is not None and t - self._prev[0] < 1.0:
             r = self.flow.analyze(self._prev[1], rgb, self._prev[2], face.landmarks, t0=self._prev[0], t1=t)
             per_quarter_s = 0.25 / max(t - self._prev[0], 1e-3)  # px per 0.25 s, comparable across gaps
             motion = {k: round(v.magnitude * per_quarter_s, 4) for k, v in r.regions.items()}
+            dy = {k: round(v.dy * per_quarter_s, 4) for k, v in r.regions.items()}
         self._prev = (t, rgb, face.landmarks)
-        return frame.model_copy(update={"motion": motion}) if motion else frame
+        return frame.model_copy(update={"motion": motion, "motion_dy": dy}) if motion else frame
 
     def get_state(self) -> dict:
         """Everything that carries over between frames (tracks, per-track AU baselines, last frame)."""

@@ -1,0 +1,243 @@
+"""Emotion over a time window, fused from the face, its motion, the voice and the words.
+
+Cues (each a probability over the seven basic labels, BASIC, or absent):
+* fer    — the FER2013 CNN's 7 class probabilities (mean over the window's face frames), read through a
+           confusion prior FER_LIKELIHOOD: FER2013 has few disgust images and its "angry" class absorbs
+           disgust (measured here: every MEAD disgust frame reads angry), "surprise" and "fear" swap. So an
+           "angry" reading says "anger or disgust"; the AUs decide which.
+* facs   — EMFACS-style prototypes (PROTOTYPES) on AU *deltas* from the person's neutral
+           (tools.perception.baseline): joy AU6+12; sadness AU1+4+15(+17); anger AU4+5+7+23/24; disgust
+           AU9+10(+15/17); fear AU1+2+4+5+20(+26); surprise AU1+2+5+26. A prototype counts only when its key
+           AU is present (GATES: anger needs lowered brows AU4, joy a smile AU12, disgust a nose wrinkle or
+           raised upper lip AU9/AU10, surprise and fear raised brows AU1/AU2): talking moves the lips and jaw
+           (AU23/25/26) all the time and must not read as anger or surprise on its own.
+* flow   — the net vertical facial motion in the window (brows up vs down, mouth corners up vs down).
+* voice  — prosodic arousal (relative to the speaker): high → anger/fear/joy/surprise, low → sadness/neutral.
+* words  — tools.perception.text_emotion over the window's transcript.
+
+Fusion is a product of experts: log p(label) = Σ_cue WEIGHTS[cue] · log p_cue(label), softmax with
+TEMPERATURE. WEIGHTS and TEMPERATURE are the only fitted numbers (5 + 1); the prototypes, gates and FER
+prior are fixed from the FACS literature, not fitted. They were chosen by scripts/eval_emotion.py on the dev
+media with leave-one-clip-out (each MEAD clip is a different actor, one clip each). The other six of the 13
+labels share their parent basic label's mass by fixed SPLITS (not validated: no labelled data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.labels import AU_NAMES, BASIC, EMOTIONS, EXPRESSIONS
+from tools.perception.baseline import NeutralBaseline, window_deltas
+from tools.schemas import Evidence, FaceFrame, TimeWindow
+
+EPS = 0.02
+
+# P(FER class | true label), up to scale: FER2013's known confusions (see the module docstring).
+FER_LIKELIHOOD: dict[str, dict[str, float]] = {
+    "angry": {"Anger": 1.0, "Disgust": 0.8},
+    "disgust": {"Disgust": 1.0, "Anger": 0.3},
+    "fear": {"Fear": 1.0, "Surprise": 0.35, "Sadness": 0.2},
+    "happy": {"Joy": 1.0},
+    "sad": {"Sadness": 1.0, "Fear": 0.15},
+    "surprise": {"Surprise": 1.0, "Fear": 0.5},
+    "neutral": {"Neutral": 1.0, "Sadness": 0.1},
+}
+
+PROTOTYPES: dict[str, dict[str, float]] = {
+    "Joy": {"AU12": 1.0, "AU6": 0.6},
+    "Sadness": {"AU1": 0.6, "AU4": 0.5, "AU15": 0.8, "AU17": 0.4},
+    "Anger": {"AU4": 1.0, "AU5": 0.3, "AU7": 0.5, "AU23": 0.4, "AU24": 0.4},
+    "Disgust": {"AU9": 1.0, "AU10": 0.8, "AU15": 0.4, "AU17": 0.3},
+    # fear and surprise share raised brows; fear widens the eyes more (AU5, vs "5B" slight in surprise),
+    # adds AU4 and stretches the lips (AU20); surprise drops the jaw (AU26)
+    "Fear": {"AU1": 0.5, "AU2": 0.4, "AU4": 0.3, "AU5": 0.8, "AU20": 0.5},
+    "Surprise": {"AU1": 0.5, "AU2": 0.6, "AU5": 0.2, "AU26": 0.5},
+}
+GATES: dict[str, tuple[str, ...]] = {"Joy": ("AU12",), "Anger": ("AU4",), "Disgust": ("AU9", "AU10"),
+                                     "Fear": ("AU1", "AU2"), "Surprise": ("AU1", "AU2"),
+                                     "Sadness": ("AU1", "AU4", "AU15")}
+AU_SCALE = 0.5       # an AU delta of 0.5 over neutral counts as fully on
+AU_SCALES = {"AU5": 0.25}  # the eyeWide blendshape rarely exceeds 0.3
+GATE_ON = 0.15       # a gate AU counts as present from this delta
+NEUTRAL_SCORE = 0.12  # prototype score of "nothing is on": a face below it on every prototype is neutral
+FACS_SHARPNESS = 6.0
+FEAR_EYES = 0.25
+
+# Fitted on dev media (scripts/eval_emotion.py --fit, leave-one-clip-out); see the README table.
+WEIGHTS: dict[str, float] = {"fer": 1.0, "facs": 1.0, "flow": 0.5, "voice": 0.5, "words": 0.5}
+TEMPERATURE = 1.0
+
+# Non-basic labels: a fixed share of a parent basic label's probability.
+SPLITS: dict[str, tuple[str, float]] = {"Satisfaction": ("Joy", 0.12), "Love": ("Joy", 0.06),
+                                        "Pride": ("Joy", 0.06), "Horror": ("Fear", 0.15),
+                                        "Anticipation": ("Surprise", 0.1), "Trust": ("Neutral", 0.05)}
+AROUSAL_SIGN = {"Anger": 1.0, "Fear": 1.0, "Joy": 0.7, "Surprise": 1.0, "Disgust": 0.0, "Sadness": -1.0,
+                "Neutral": -1.0}
+
+
+class CueReading(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    probs: dict[str, float] = Field(description="over the seven basic labels")
+    reasons: list[str] = Field(default_factory=list)
+
+
+class EmotionReading(BaseModel):
+    """The emotion tool's output for one window."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window: TimeWindow
+    label: str
+    confidence: float = Field(ge=0, le=1, description="fused probability of `label` (temperature-calibrated)")
+    probs: dict[str, float] = Field(description="over the 13 labels, sums to 1")
+    cues: dict[str, CueReading] = Field(default_factory=dict)
+    reasons: list[str] = Field(default_factory=list)
+    au_delta: dict[str, float] = Field(default_factory=dict)
+    baseline: str = ""
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        return sorted(self.probs.items(), key=lambda kv: -kv[1])[:k]
+
+
+def _norm(d: Mapping[str, float]) -> dict[str, float]:
+    v = {e: max(float(d.get(e, 0.0)), 0.0) + EPS for e in BASIC}
+    s = sum(v.values())
+    return {e: x / s for e, x in v.items()}
+
+
+def fer_cue(frames: Sequence[FaceFrame]) -> CueReading | None:
+    with_expr = [f for f in frames if f.expression and not f.occluded]
+    if not with_expr:
+        return None
+    mean = {c: float(np.mean([f.expression.get(c, 0.0) for f in with_expr])) for c in EXPRESSIONS}
+    out = {e: sum(mean[c] * FER_LIKELIHOOD[c].get(e, 0.0) for c in EXPRESSIONS) for e in BASIC}
+    top = max(mean, key=mean.get)
+    return CueReading(name="fer", probs=_norm(out),
+                      reasons=[f"expression model reads {top} ({mean[top]:.2f}) over {len(with_expr)} frames"])
+
+
+def facs_scores(delta: Mapping[str, float]) -> dict[str, float]:
+    """Prototype score per basic emotion in [0, 1] from AU deltas; 0 when the gate AU is absent."""
+    on = {a: float(np.clip(v / AU_SCALES.get(a, AU_SCALE), 0.0, 1.0)) for a, v in delta.items()}
+    out = {}
+    for e, proto in PROTOTYPES.items():
+        gate = max(delta.get(a, 0.0) for a in GATES[e])
+        score = sum(w * on.get(a, 0.0) for a, w in proto.items()) / sum(proto.values())
+        out[e] = score * float(np.clip(gate / GATE_ON, 0.0, 1.0))
+    # raised brows with wide-open eyes is fear; surprise opens the eyes only slightly ("5B")
+    eyes = FEAR_EYES * on.get("AU5", 0.0) if max(out["Fear"], out["Surprise"]) > 0 else 0.0
+    out["Fear"], out["Surprise"] = out["Fear"] + eyes, max(0.0, out["Surprise"] - eyes)
+    return {e: round(v, 4) for e, v in out.items()}
+
+
+def facs_cue(delta: Mapping[str, float]) -> CueReading | None:
+    if not delta:
+        return None
+    scores = facs_scores(delta)
+    z = {**scores, "Neutral": NEUTRAL_SCORE}
+    m = max(z.values())
+    probs = {e: float(np.exp(FACS_SHARPNESS * (z[e] - m))) for e in BASIC}
+    best = max(scores, key=scores.get)
+    reasons = []
+    if scores[best] > NEUTRAL_SCORE:
+        fired = sorted(((a, delta[a]) for a in PROTOTYPES[best] if delta.get(a, 0.0) >= GATE_ON),
+                       key=lambda kv: -kv[1])
+        reasons.append(f"{best} action units: " + ", ".join(f"{a} {AU_NAMES.get(a, '')} {v:+.2f}" for a, v in fired)
+                       + " over the neutral face")
+    else:
+        reasons.append("no expression prototype active over the neutral face")
+    return CueReading(name="facs", probs=_norm(probs), reasons=reasons)
+
+
+def flow_cue(frames: Sequence[FaceFrame]) -> CueReading | None:
+    dys = [f.motion_dy for f in frames if f.motion_dy]
+    if not dys:
+        return None
+    brows = float(np.sum([d.get("brows", 0.0) for d in dys]))     # negative: towards the forehead
+    corners = float(np.sum([d.get("mouth_corners", 0.0) for d in dys]))
+    up, down = float(np.clip(-brows / 2, 0, 1)), float(np.clip(brows / 2, 0, 1))
+    smile, frown = float(np.clip(-corners / 3, 0, 1)), float(np.clip(corners / 3, 0, 1))
+    p = {"Surprise": 0.3 + up, "Fear": 0.3 + 0.7 * up, "Anger": 0.3 + down, "Sadness": 0.3 + 0.5 * down + frown,
+         "Disgust": 0.3 + 0.5 * down + 0.5 * frown, "Joy": 0.3 + smile, "Neutral": 0.3}
+    return CueReading(name="flow", probs=_norm(p),
+                      reasons=[f"net motion: brows {'up' if brows < 0 else 'down'} {abs(brows):.1f} px, "
+                               f"mouth corners {'up' if corners < 0 else 'down'} {abs(corners):.1f} px"])
+
+
+def voice_cue(arousal: float | None) -> CueReading | None:
+    if arousal is None:
+        return None
+    p = {e: float(np.exp(1.5 * arousal * AROUSAL_SIGN[e])) for e in BASIC}
+    word = "raised" if arousal > 0.2 else "calm" if arousal < -0.2 else "typical"
+    return CueReading(name="voice", probs=_norm(p), reasons=[f"voice arousal {arousal:+.2f} ({word} for this speaker)"])
+
+
+def words_cue(text: str) -> CueReading | None:
+    if not text or not text.strip():
+        return None
+    from tools.perception.text_emotion import read
+    te = read(text)
+    parent = {lab: SPLITS[lab][0] for lab in SPLITS}
+    p = {e: 0.0 for e in BASIC}
+    for lab, v in te.probs.items():
+        p[parent.get(lab, lab)] += v * (1 - te.p_none)
+    p["Neutral"] += te.p_none
+    top = te.top(1)[0]
+    return CueReading(name="words", probs=_norm(p),
+                      reasons=[f"words read as {top[0]} ({top[1]:.2f}), valence {te.valence:+.2f}: \"{text[:60]}\""])
+
+
+def fuse(cues: Mapping[str, CueReading], weights: Mapping[str, float] | None = None,
+         temperature: float | None = None) -> dict[str, float]:
+    """Product of experts over the basic labels → probabilities over BASIC."""
+    w = weights or WEIGHTS
+    t = temperature or TEMPERATURE
+    logit = {e: sum(w.get(n, 0.0) * np.log(c.probs[e]) for n, c in cues.items()) / t for e in BASIC}
+    m = max(logit.values())
+    ex = {e: float(np.exp(v - m)) for e, v in logit.items()}
+    s = sum(ex.values())
+    return {e: v / s for e, v in ex.items()}
+
+
+def expand(basic: Mapping[str, float]) -> dict[str, float]:
+    """Basic-label probabilities → the 13 labels (SPLITS), sums to 1."""
+    out = {e: float(basic.get(e, 0.0)) for e in EMOTIONS}
+    for lab, (parent, share) in SPLITS.items():
+        out[lab] = basic[parent] * share
+        out[parent] -= basic[parent] * share
+    return {e: round(v, 4) for e, v in out.items()}
+
+
+def read_emotion(frames: Sequence[FaceFrame], window: TimeWindow, baseline: NeutralBaseline | None = None,
+                 arousal: float | None = None, transcript: str = "",
+                 use: Sequence[str] | None = None, weights: Mapping[str, float] | None = None) -> EmotionReading:
+    """Fuse the available cues over one window. `baseline` None: deltas from the population's average
+    resting face. `use` restricts the cues (for evaluating each alone)."""
+    inside = [f for f in frames if window.start <= f.t < window.end] or list(frames)
+    delta = window_deltas(inside, baseline)
+    makers = {"fer": lambda: fer_cue(inside), "facs": lambda: facs_cue(delta), "flow": lambda: flow_cue(inside),
+              "voice": lambda: voice_cue(arousal), "words": lambda: words_cue(transcript)}
+    cues = {n: c for n, f in makers.items() if (use is None or n in use) and (c := f()) is not None}
+    basic = fuse(cues, weights) if cues else {e: (1.0 if e == "Neutral" else 0.0) for e in BASIC}
+    probs = expand(basic)
+    label = max(BASIC, key=basic.get)
+    reasons = [r for c in cues.values() for r in c.reasons] or ["no face, voice or words in this window"]
+    return EmotionReading(window=window, label=label, confidence=round(float(basic[label]), 4), probs=probs,
+                          cues=cues, reasons=reasons, au_delta=delta,
+                          baseline=(baseline or NeutralBaseline()).text())
+
+
+def emotion_evidence(r: EmotionReading, eid: str) -> Evidence:
+    values: dict = {f"p_{k}": v for k, v in r.probs.items()}
+    values.update(label=r.label, confidence=r.confidence, cues=sorted(r.cues))
+    values.update({f"{n}_top": max(c.probs, key=c.probs.get) for n, c in r.cues.items()})
+    values.update({f"delta_{a}": v for a, v in r.au_delta.items() if abs(v) >= 0.1})
+    text = (f"Emotion in {r.window.label()}: {r.label} ({r.confidence:.2f}) from {', '.join(sorted(r.cues)) or 'no cue'}. "
+            + "; ".join(r.reasons) + f". ({r.baseline}.)")
+    return Evidence(id=eid, tool="emotion", modality="face" if {"fer", "facs"} & set(r.cues) else "voice",
+                    window=r.window, values=values, text=text)
