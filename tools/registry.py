@@ -53,7 +53,7 @@ class ToolSpec:
     purpose: str
     modality: str
     cost: float
-    needs: str  # "face" | "speech" | "video"
+    needs: str  # "face" | "speech" | "video" | "any" (face or speech)
     fn: Callable[..., Evidence]
     input_model: type[BaseModel] = ToolCall
     output_model: type[BaseModel] = Evidence
@@ -107,12 +107,32 @@ def tool_voice(ctx, w: TimeWindow, eid: str) -> Evidence:
     feats = VoiceFeatures(start=best.start, end=best.end, **{k: v for k, v in best.features.items() if k in fields})
     score = None if best.arousal is None else ArousalScore(score=best.arousal, pitch_st=best.pitch_st,
                                                            loudness_db=best.loudness_db)
-    return voice_evidence(feats, score, w, eid)
+    ev = voice_evidence(feats, score, w, eid)
+    if best.emotion:  # a speech-emotion model ran at indexing time (tools/backends.py, skill "ser")
+        top = sorted(best.emotion.items(), key=lambda kv: -kv[1])[:3]
+        model = ctx.index.config.backends.get("ser", "speech-emotion model").split(":")[0]
+        ev = ev.model_copy(update={
+            "values": {**ev.values, **{f"ser_{k}": v for k, v in best.emotion.items()}},
+            "text": ev.text + f"; {model}: " + ", ".join(f"{k} {v:.2f}" for k, v in top)})
+    return ev
 
 
 def tool_transcript(ctx, w: TimeWindow, eid: str) -> Evidence:
     from tools.perception.speech import transcript_evidence
     return transcript_evidence(ctx.index.speech.segments, w, eid)
+
+
+def tool_emotion(ctx, w: TimeWindow, eid: str) -> Evidence:
+    """Fused emotion (tools/perception/emotion.py): expression model + FACS rules on AU deltas from the
+    person's neutral + facial motion direction + voice arousal + words → probabilities over the 13 labels."""
+    from tools.perception.emotion import emotion_evidence, read_emotion
+    idx = ctx.index
+    voice = [v.arousal for v in idx.speech.voice
+             if v.arousal is not None and min(v.end, w.end) > max(v.start, w.start)]
+    base = idx.baseline("main") if hasattr(idx, "baseline") else None
+    r = read_emotion(_frames(ctx, w), w, base, arousal=max(voice, key=abs) if voice else None,
+                     transcript=idx.speech.text_in(w))
+    return emotion_evidence(r, eid)
 
 
 def tool_zoom(ctx, w: TimeWindow, eid: str) -> Evidence:
@@ -155,6 +175,8 @@ def tool_zoom(ctx, w: TimeWindow, eid: str) -> Evidence:
 
 
 REGISTRY: dict[str, ToolSpec] = {t.name: t for t in [
+    ToolSpec("emotion", "fused emotion over the 13 labels: expression, Action Units vs the person's neutral face, "
+             "facial motion, voice arousal and words, with the cues that fired", "face", 1.0, "any", tool_emotion),
     ToolSpec("expression", "7-class facial expression probabilities averaged over the face frames",
              "face", 1.0, "face", tool_expression),
     ToolSpec("aus", "facial Action Unit intensities, peaks and onset/apex/offset events",
@@ -183,10 +205,13 @@ def plan_tools(window: TimeWindow, face_ratio: float, has_speech: bool, modaliti
             out.append(ToolDecision(tool=spec.name, window=window, run=False, value=0, cost=spec.cost,
                                     reason="evidence already gathered"))
             continue
-        avail = face_ratio if spec.needs == "face" else (1.0 if has_speech else 0.0)
+        avail = (face_ratio if spec.needs == "face" else 1.0 if spec.needs == "any" and face_ratio > 0
+                 else 1.0 if has_speech else 0.0)
         value = avail * (1.5 if spec.modality in modalities else 1.0)
         if spec.name == "zoom":
             value *= 1.2 if ambiguous else 0.2
+        if spec.name == "emotion":  # the fused reading the label rests on: first in line
+            value *= 1.2
         if spec.name == "transcript" and not has_speech:
             value = 0.0
         out.append(ToolDecision(tool=spec.name, window=window, run=False, value=round(value, 3),
@@ -216,18 +241,21 @@ def run_tool(ctx, name: str, window: TimeWindow, eid: str) -> tuple[Evidence | N
 
 
 def support(ev: list[Evidence], label: str) -> float:
-    """How strongly the gathered evidence supports `label`, in [0, 1]. The face decides when a usable face
-    was seen (expression probability, zoomed re-read; the AU12 smile proxy only without an expression
-    reading, since crying stretches the mouth too); otherwise the voice's arousal direction does."""
+    """How strongly the gathered evidence supports `label`, in [0, 1]. The `emotion` tool's fused
+    probability decides when it ran (for a non-basic label, with its parent basic label: the face cannot
+    tell Pride from Joy). Without it: the expression probability or zoomed re-read; the AU12 smile proxy
+    only without an expression reading, since crying stretches the mouth too; else the voice's arousal."""
+    from tools.perception.emotion import SPLITS
+    fused = [e for e in ev if e.tool == "emotion" and isinstance(e.values.get(f"p_{label}"), (int, float))]
+    if fused:
+        parent = SPLITS.get(label, (None, 0))[0]
+        return float(np.clip(max(float(e.values[f"p_{label}"]) + (float(e.values.get(f"p_{parent}", 0.0))
+                                                                  if parent else 0.0) for e in fused), 0, 1))
     cls = EMOTION_TO_EXPRESSION.get(label)
     face, smile, voice = [], [], []
     for e in ev:
         if e.tool == "expression" and cls and isinstance(e.values.get(cls), (int, float)):
             face.append(float(e.values[cls]))
-            if label == "Disgust" and isinstance(e.values.get("angry"), (int, float)):
-                # the packaged FER2013 model almost never outputs disgust and calls posed disgust angry
-                # (measured on MEAD, see ../shared/MODELS.md): let strong "angry" count partly
-                face.append(0.8 * float(e.values["angry"]))
         if e.tool == "zoom" and cls and isinstance(e.values.get(f"p_{cls}"), (int, float)):
             face.append(float(e.values[f"p_{cls}"]))
         if e.tool == "aus" and label in ("Joy", "Satisfaction", "Pride", "Love"):

@@ -11,13 +11,21 @@ from langgraph.runtime import Runtime
 from graphs.nodes.common import ctx, event, next_id
 from graphs.state import Context, State, Verified
 from tools.labels import EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION
+from tools.backends import tool_models
 from tools.registry import plan_tools, run_tool, support
 from tools.schemas import Evidence, TimeWindow
 
 
+def _backends(deps: Context) -> dict[str, str]:
+    """The models the index was built with (its config key records them; tools/backends.py)."""
+    return dict(getattr(getattr(deps.index, "config", None), "backends", None) or {})
+
+
 def _target_label(intent, evidence: list[Evidence]) -> list[str]:
     opts = list(intent.emotions)
-    for e in evidence:
+    for e in evidence:  # the fused emotion tool's label is a candidate (its probabilities decide, see support)
+        if e.tool == "emotion" and isinstance(e.values.get("label"), str) and e.values["label"] not in opts:
+            opts.append(e.values["label"])
         if e.tool in ("expression",) and isinstance(e.values.get("top"), str):
             lab = EXPRESSION_TO_EMOTION.get(e.values["top"])
             if lab and lab not in opts:
@@ -84,7 +92,7 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
             evidence.append(ev)
             ids.append(ev.id)
             events.append({"node": "verify", "tool": d.tool, "evidence": ev.id, "text": ev.text,
-                           "seconds": round(secs, 2)})
+                           "seconds": round(secs, 2), "models": tool_models(_backends(deps), d.tool)})
         mine = [e for e in evidence if e.id in ids]
         labels = _target_label(intent, mine)
         # boundaries follow the asked-for emotion; a description (no emotion asked) keeps the matched window

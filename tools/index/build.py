@@ -37,7 +37,7 @@ from tools.index.store import (
     read_lines,
     resume_point,
 )
-from tools.index.windows import shot_cuts, speech_cuts, windows_for
+from tools.index.windows import shot_cuts, speech_cuts, windows_for, write_baseline
 from tools.settings import Settings, get_settings
 
 
@@ -81,7 +81,11 @@ def build_index(path: str | os.PathLike, settings: Settings | None = None, progr
         report("building the search index", 0.99)
         from tools.retrieval import build_vectors
         idx = VideoIndex(folder, meta, config)
+        write_baseline(idx)
         build_vectors(idx)
+        from tools.people import load_people
+        report("listing the people in the video", 0.995)
+        load_people(idx, rebuild=True)  # people.json: tracks, screen/speaking time, thumbnails
         secs = time.monotonic() - t0
         summary = IndexSummary(windows=len(idx.records), face_frames=sum(r.face_frames for r in idx.records),
                                frames=sum(r.n_frames for r in idx.records), speech_s=speech.speech_s,

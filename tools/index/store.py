@@ -3,13 +3,15 @@ frames, read back by `VideoIndex`; atomic writes and analyzer checkpoints (what 
 
 Cache layout: <cache_dir>/index/<content key>/<config key>/
     meta.json config.json speech.json shots.json loud.json frames.jsonl records.jsonl state.pkl (analyzer
-    checkpoint every STATE_EVERY windows) descriptors.json text.faiss affect.faiss done.json
+    checkpoint every STATE_EVERY windows) baseline.json (neutral face per track) deltas.jsonl (per-window AU
+    deltas from it) descriptors.json text.faiss affect.faiss done.json
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import json
 import os
 import pickle
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, WindowRecord
 from tools.settings import Settings
 
-INDEX_VERSION = 5  # 5: VideoMeta.content_key (was sha256), package split
+INDEX_VERSION = 6  # 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
 STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
 
 
@@ -32,10 +34,15 @@ class IndexConfig(BaseModel):
     window_s: float = 3.0
     max_side: int = 640
     whisper: str = "tiny.en"
+    # The model behind each skill that shapes the index (tools/backends.py: {skill: model[@device][:path]}),
+    # so indexes built with different models never share a cache folder.
+    backends: dict[str, str] = Field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, s: Settings) -> IndexConfig:
-        return cls(sample_fps=s.sample_fps, window_s=s.window_s, max_side=s.frame_max_side, whisper=s.whisper)
+        from tools.backends import index_backends
+        return cls(sample_fps=s.sample_fps, window_s=s.window_s, max_side=s.frame_max_side, whisper=s.whisper,
+                   backends=index_backends(s))
 
     def key(self) -> str:
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
@@ -52,6 +59,7 @@ class VoiceSegment(BaseModel):
     pitch_st: float | None = None
     loudness_db: float | None = None
     features: dict[str, float] = Field(default_factory=dict)
+    emotion: dict[str, float] = Field(default_factory=dict, description="speech-emotion model output, if one ran")
 
 
 class SpeechTrack(BaseModel):
@@ -90,6 +98,7 @@ class VideoIndex:
         self.speech = SpeechTrack.model_validate_json((folder / "speech.json").read_text())
         self._frames: list[FaceFrame] | None = None
         self._times: list[float] | None = None
+        self._baselines: dict | None = None
         done = folder / "done.json"
         self.summary = IndexSummary.model_validate_json(done.read_text()) if done.exists() else None
 
@@ -104,6 +113,16 @@ class VideoIndex:
         if self._times is None:
             self._times = [f.t for f in frames]
         return frames[bisect.bisect_left(self._times, w.start):bisect.bisect_left(self._times, w.end)]
+
+    def baseline(self, track: str = "main"):
+        """The track's neutral face (tools.perception.baseline.NeutralBaseline): stored in baseline.json
+        when the index was built, else fitted from the frames now."""
+        from tools.perception.baseline import NeutralBaseline, fit_baseline
+        if self._baselines is None:
+            f = self.folder / "baseline.json"
+            self._baselines = ({k: NeutralBaseline.model_validate(v) for k, v in json.loads(f.read_text()).items()}
+                               if f.exists() else {"main": fit_baseline(self.frames)})
+        return self._baselines.get(track)
 
     def records_in(self, w: TimeWindow) -> list[WindowRecord]:
         return [r for r in self.records if r.window.overlaps(w)]

@@ -84,3 +84,14 @@ def shot_cuts(folder: Path, path, meta: VideoMeta) -> list[float]:
     atomic_write(f, json.dumps(shots))
     return shots
 
+
+
+def write_baseline(idx) -> None:
+    """Store the main face's neutral baseline (baseline.json, keyed by track) and each window's AU deltas
+    from it (deltas.jsonl: {"index", "au_delta"}) with the index."""
+    from tools.perception.baseline import fit_baseline, window_deltas
+    base = fit_baseline(idx.frames)
+    atomic_write(idx.folder / "baseline.json", json.dumps({"main": base.model_dump()}))
+    lines = [json.dumps({"index": r.index, "au_delta": window_deltas(idx.frames_in(r.window), base)})
+             for r in idx.records]
+    atomic_write(idx.folder / "deltas.jsonl", "".join(x + "\n" for x in lines))
