@@ -40,9 +40,14 @@ class FrameAnalyzer:
         self.face = FaceAnalyzer(max_faces=s.max_faces)
         self.flow = FlowAnalyzer(128)
         self._prev = None
+        from tools.perception.tracks import PeopleTracker
+        self.people = PeopleTracker()  # every face, as persons with stable ids (FaceFrame.people)
 
     def analyze(self, t: float, rgb: np.ndarray) -> FaceFrame:
         frame, face = self.face.analyze_face(t, rgb)
+        people = self.people.update(t, rgb, self.face.last_faces, face, frame.expression, self.face._expr)
+        if people:
+            frame = frame.model_copy(update={"people": people})
         if face is None:
             self._prev = None
             return frame
@@ -60,13 +65,15 @@ class FrameAnalyzer:
         """Everything that carries over between frames (tracks, per-track AU baselines, last frame)."""
         f = self.face
         return {"tracker": f.tracker, "aus": f.aus, "main": f._main, "last_face": f.last_face, "prev": self._prev,
-                "tiles_due": f.tiles_due}
+                "tiles_due": f.tiles_due, "people": self.people}
 
     def set_state(self, st: dict) -> None:
         f = self.face
         f.tracker, f.aus, f._main, f.last_face, self._prev = (st["tracker"], st["aus"], st["main"],
                                                               st["last_face"], st["prev"])
         f.tiles_due = st["tiles_due"]
+        if "people" in st:
+            self.people = st["people"]
 
     def close(self) -> None:
         self.face.close()

@@ -215,6 +215,7 @@ class FaceAnalyzer:
                 self._expr = ExpressionClassifier()
         self._main: int | None = None
         self.last_face: Face | None = None
+        self.last_faces: list[Face] = []
 
     # -------------------------------------------------------------- lifecycle
     def close(self) -> None:
@@ -313,6 +314,7 @@ class FaceAnalyzer:
         ids = self.tracker.update([f.box for f in faces])
         for f, i in zip(faces, ids):
             f.track_id = i
+        self.last_faces = faces  # every face of this frame (tools/perception/tracks.py tracks them all)
         if not faces:
             self.last_face = None
             return FaceFrame(t=t, n_faces=0), None
