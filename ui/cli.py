@@ -174,6 +174,16 @@ def cmd_serve_llm(a) -> int:
     return 0
 
 
+def cmd_people(a) -> int:
+    from tools.people import people_command
+    try:
+        print(people_command(a.video, a.name, a.json))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="affectlens", description="Find and explain emotional moments in videos.")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -191,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--status", action="store_true", help="show what is cached, do nothing")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(fn=cmd_index)
+
+    p = sub.add_parser("people", help="list the people in a video (id, position, screen/speaking time, thumbnail)")
+    p.add_argument("video")
+    p.add_argument("--name", action="append", metavar="ID=NAME", help="name a person, e.g. --name 2=Anna")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_people)
 
     p = sub.add_parser("models", help="list the offline models, where they are and their size")
     p.add_argument("--json", action="store_true")
