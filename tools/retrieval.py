@@ -3,8 +3,9 @@
 Each window gets (a) a textual descriptor ("face smiling, laughing, cheerful (expression happy 0.74); AUs
 AU12 0.61, AU6 0.22; voice aroused, loud; says: '...'"), embedded with MiniLM without its numbers (each
 distinct text once), and (b) a numeric affect vector (expression
-probabilities, key AUs, arousal, motion). Both go into FAISS: IndexFlatIP for small videos, HNSW above
-`HNSW_THRESHOLD` windows, moved to the GPU when `faiss-gpu` is installed. A query combines dense
+probabilities, key AUs, arousal, motion). Both go into FAISS: IndexFlatIP for small videos, IVF-Flat
+above `IVF_THRESHOLD` windows (both index types run on faiss-gpu at any size; HNSW would not), moved to the
+GPU when `faiss-gpu` is installed. A query combines dense
 similarity, affect-prototype similarity and an affect-salience prior, then merges adjacent hits.
 """
 
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools.labels import EXPRESSIONS, PROFILES
 from tools.schemas import TimeWindow, WindowRecord
 
-HNSW_THRESHOLD = 20000
+IVF_THRESHOLD = 20000  # windows (about 17 h of video at 3 s): exact flat search below, IVF-Flat above
 EXPR = EXPRESSIONS
 KEY_AUS = ("AU1", "AU2", "AU4", "AU6", "AU9", "AU12", "AU15", "AU17", "AU20", "AU25", "AU26")
 AFFECT_DIM = len(EXPR) + len(KEY_AUS) + 2  # + arousal + motion
@@ -89,16 +90,35 @@ def embedder():
     return TextEmbedder()
 
 
-def _make_index(dim: int, n: int) -> faiss.Index:
-    index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT) if n > HNSW_THRESHOLD \
-        else faiss.IndexFlatIP(dim)
+def ivf_lists(n: int) -> tuple[int, int]:
+    """(nlist, nprobe) for n vectors: about sqrt(n) lists with at least 39 training points each, half of
+    them probed per query. Recall@10 against exact search, measured on unclustered random unit vectors
+    (the worst case; window descriptors repeat and cluster): 0.99 at 2,000 x 16-d, 0.77 at 30,000 x 384-d."""
+    nlist = max(1, min(int(np.sqrt(n)), n // 39))
+    return nlist, max(1, nlist // 2)
+
+
+def _make_index(dim: int, mat: np.ndarray) -> faiss.Index:
+    """Exact inner product below IVF_THRESHOLD vectors; IVF-Flat (trained on `mat`) above it."""
+    n = len(mat)
+    if n <= IVF_THRESHOLD:
+        return faiss.IndexFlatIP(dim)
+    nlist, nprobe = ivf_lists(n)
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.train(mat)
+    index.nprobe = nprobe
     return index
 
 
 def to_gpu(index: faiss.Index) -> faiss.Index:
     """Move an index to GPU 0 when the faiss build has GPU support (faiss-gpu-cu12); else unchanged."""
     if hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0:
-        return faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
+        nprobe = getattr(faiss.try_extract_index_ivf(index), "nprobe", None) \
+            if hasattr(faiss, "try_extract_index_ivf") else None
+        gpu = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
+        if nprobe:
+            faiss.GpuParameterSpace().set_index_parameter(gpu, "nprobe", nprobe)
+        return gpu
     return index
 
 
@@ -114,9 +134,10 @@ def build_vectors(idx) -> None:
     aff = np.stack([affect_vector(r) for r in recs]) if recs else np.zeros((0, AFFECT_DIM), np.float32)
     affn = aff / np.maximum(np.linalg.norm(aff, axis=1, keepdims=True), 1e-6)
     for name, mat in (("text", text), ("affect", affn)):
-        index = _make_index(mat.shape[1], len(mat))
+        mat = np.ascontiguousarray(mat, dtype=np.float32)
+        index = _make_index(mat.shape[1], mat)
         if len(mat):
-            index.add(np.ascontiguousarray(mat, dtype=np.float32))
+            index.add(mat)
         tmp = idx.folder / f"{name}.faiss.tmp"
         faiss.write_index(index, str(tmp))
         tmp.replace(idx.folder / f"{name}.faiss")
@@ -177,7 +198,7 @@ class Retriever:
         if proto is not None:
             affn = self.aff / np.maximum(np.linalg.norm(self.aff, axis=1, keepdims=True), 1e-6)
             affect = affn @ proto  # exact for all windows; the FAISS affect index serves large videos
-            if n > HNSW_THRESHOLD:
+            if n > IVF_THRESHOLD:
                 d, i = self.affect.search(proto[None], nn)
                 affect = np.full(n, float(d[0].min()), np.float32)
                 affect[i[0][i[0] >= 0]] = d[0][i[0] >= 0]

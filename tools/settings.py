@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     cache_dir: Path = Field(default_factory=_default_cache)
     model_paths: dict[str, str] = Field(
         default_factory=dict, description="override any packaged model by a local path")
+    # Preferred model per skill (tools/backends.py lists skills and candidates), e.g. '{"asr": "whisperx"}'
+    backends: dict[str, str] = Field(default_factory=dict)
 
     # LLM: empty URL means the embedded llama.cpp server with the packaged GGUF model.
     llm_url: str | None = None

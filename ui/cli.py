@@ -105,33 +105,34 @@ def cmd_tool(a) -> int:
 
 
 def cmd_doctor(a) -> int:
-    """Which backend each part uses here, and why."""
-    import importlib.util
-
+    """Which model each skill uses here, and why: the same `tools.backends.choose()` the index and the
+    graph use (the index config key records the index's part of it, printed last)."""
+    from tools.backends import SKILLS, choose_skill
+    from tools.errors import ModelMissing
+    from tools.index.store import IndexConfig
     from tools.provision import describe
     from tools.settings import get_settings
     s = get_settings()
-    has = lambda m: importlib.util.find_spec(m) is not None  # noqa: E731
     rows = []
+    for name in SKILLS:
+        try:
+            c = choose_skill(name, s)
+            rows.append((name, f"{c.model} on {c.device}" + (f" ({c.path})" if c.path else "") + f"; {c.reason}"))
+        except ModelMissing as e:  # doctor reports, never raises
+            rows.append((name, f"ERROR: {e}"))
     if s.llm_url:
         from agents.llm import LLMClient
         try:
             served = LLMClient(s.llm_url, s.llm_model, s.llm_api_key, timeout=10, retries=0).check()
-            rows.append(("llm", f"remote OpenAI-compatible server {s.llm_url} serving {served}"))
+            rows.append(("llm server", f"{s.llm_url} serving {served}"))
         except Exception as e:  # doctor reports, never raises
-            rows.append(("llm", f"remote server {s.llm_url} NOT reachable: {e}"))
-    else:
-        rows.append(("llm", f"embedded llama.cpp server (xllamacpp) with packaged {s.llm_gguf}; "
-                            "set AFFECTLENS_LLM_URL for vLLM"))
-    import faiss
-    gpu = hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
-    rows.append(("faiss", "GPU index (faiss-gpu)" if gpu else "CPU index (faiss-cpu; no GPU build/device found)"))
-    wx = has("whisperx")
-    rows.append(("asr", "whisperx (GPU extra installed)" if wx else f"faster-whisper CPU int8, model {s.whisper}"))
-    ser = s.model_paths.get("ser")
-    rows.append(("voice emotion", f"local SER model {ser} via transformers" if ser else
-                 "prosody-based arousal (no SER weights ship on PyPI; set model_paths.ser)"))
-    rows.append(("face", "MediaPipe FaceLandmarker + blendshape/geometry AUs + FER2013 tflite, CPU"))
+            rows.append(("llm server", f"{s.llm_url} NOT reachable: {e}"))
+    try:
+        cfg = IndexConfig.from_settings(s)
+        rows.append(("index config key", f"{cfg.key()} (" + ", ".join(f"{k}={v}" for k, v in cfg.backends.items())
+                     + ")"))
+    except ModelMissing as e:
+        rows.append(("index config key", f"ERROR: {e}"))
     for r in describe():
         rows.append((f"model:{r['name']}", f"{r['status']} {r['path'] or r.get('error', '')}"))
     for k, v in rows:

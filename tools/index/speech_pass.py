@@ -37,10 +37,18 @@ def analyse_speech(path: str, meta: VideoMeta, config: IndexConfig, settings: Se
     checked between chunks (raises IndexStopped)."""
     if not meta.has_audio:
         return SpeechTrack()
-    from tools.perception.prosody import ArousalModel, voice_features
-    from tools.perception.speech import Transcriber
+    from tools.backends import choose_skill
+    from tools.perception.prosody import ArousalModel, make_ser, voice_features
+    from tools.perception.speech import make_transcriber
 
-    transcriber = Transcriber(settings, model=config.whisper)
+    asr, ser_choice = choose_skill("asr", settings), choose_skill("ser", settings)
+    for c in (asr, ser_choice):
+        if config.backends and config.backends.get(c.skill) != c.key():
+            raise RuntimeError(f"index config names {c.skill}={config.backends.get(c.skill)} but the settings "
+                               f"choose {c.key()}: build the config from these settings")
+    transcriber = make_transcriber(settings, asr, model=config.whisper)
+    ser = make_ser(settings, ser_choice)
+    emotions: list[dict[str, float]] = []
     segments: list[SpeechSegment] = []
     feats = []
     n_chunks = max(1, int(np.ceil(meta.duration / AUDIO_CHUNK_S)))
@@ -54,14 +62,18 @@ def analyse_speech(path: str, meta: VideoMeta, config: IndexConfig, settings: Se
                 for s in segs:
                     feats.append(voice_features(audio, start=s.start - start, end=s.end - start,
                                                 words=s.words, offset=start))
+                    if ser is not None:
+                        clip = audio[max(0, int((s.start - start) * 16000)):int((s.end - start) * 16000)]
+                        emotions.append({k: round(v, 4) for k, v in ser.predict(clip).items()} if clip.size >= 1600
+                                        else {})
             bar.update(1)
     model = ArousalModel().fit(feats) if feats else None
     voice = []
-    for f in feats:
+    for i, f in enumerate(feats):
         a = model.score(f) if model else None
         voice.append(VoiceSegment(
             start=f.start, end=f.end, arousal=a.score if a else None, pitch_st=a.pitch_st if a else None,
-            loudness_db=a.loudness_db if a else None,
+            loudness_db=a.loudness_db if a else None, emotion=emotions[i] if i < len(emotions) else {},
             features={k: float(v) for k, v in f.model_dump(exclude={"start", "end"}).items()
                       if isinstance(v, (int, float)) and v is not None}))
     return SpeechTrack(segments=segments, voice=voice, speech_s=round(sum(s.end - s.start for s in segments), 2))
@@ -121,8 +133,8 @@ class SpeechPlan:
 
 
 def reuse_speech(folder: Path, config: IndexConfig) -> None:
-    """A changed config rebuilds only what changed: speech depends on the ASR model alone, so take it
-    from another cached config of the same video that used the same model."""
+    """A changed config rebuilds only what changed: speech depends on the ASR and speech-emotion models
+    alone, so take it from another cached config of the same video that used the same models."""
     if (folder / "speech.json").exists():
         return
     for other in folder.parent.iterdir():
@@ -130,7 +142,8 @@ def reuse_speech(folder: Path, config: IndexConfig) -> None:
             cfg = IndexConfig.model_validate_json((other / "config.json").read_text())
         except (OSError, ValueError):
             continue
-        if other != folder and cfg.whisper == config.whisper and cfg.version == config.version \
+        same_models = all(cfg.backends.get(k) == config.backends.get(k) for k in ("asr", "ser"))
+        if other != folder and cfg.whisper == config.whisper and cfg.version == config.version and same_models \
                 and (other / "speech.json").exists():
             atomic_write(folder / "speech.json", (other / "speech.json").read_text())
             return

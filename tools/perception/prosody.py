@@ -367,11 +367,18 @@ class LocalSERModel:
         self._pipe = pipeline("audio-classification", model=str(path), device=device)
 
     def predict(self, audio: np.ndarray, sr: int = 16000) -> dict[str, float]:
+        """{label: probability} for one stretch of speech (labels as the model names them, lower-cased)."""
         out = self._pipe({"raw": np.asarray(audio, dtype=np.float32), "sampling_rate": sr}, top_k=None)
         return {str(o["label"]).lower(): float(o["score"]) for o in out}
 
 
-def make_ser(settings: Settings | None = None) -> SERModel | None:
-    """LocalSERModel from model_paths["ser"], or None (prosody-only arousal) when none is configured."""
-    path = (settings or get_settings()).model_paths.get("ser")
-    return LocalSERModel(path) if path else None
+def make_ser(settings: Settings | None = None, choice=None) -> SERModel | None:
+    """The speech-emotion model `tools.backends` chose for skill "ser" (or `choice`): a LocalSERModel from
+    model_paths["ser"] when that folder exists and transformers + torch are installed, on CUDA when visible;
+    None (prosody-only arousal) otherwise."""
+    from tools.backends import choose_skill
+
+    c = choice or choose_skill("ser", settings or get_settings())
+    if c.model != "transformers-audio-classification" or not c.path:
+        return None
+    return LocalSERModel(c.path, device=0 if c.device == "cuda" else "cpu")

@@ -77,7 +77,7 @@ class Transcriber:
     """faster-whisper on CPU (int8). Loads the model once; `transcribe` may be called many times."""
 
     def __init__(self, settings: Settings | None = None, model: str | None = None,
-                 cpu_threads: int | None = None) -> None:
+                 cpu_threads: int | None = None, device: str = "cpu") -> None:
         from faster_whisper import WhisperModel
 
         s = settings or get_settings()
@@ -86,7 +86,9 @@ class Transcriber:
         threads = cpu_threads or getattr(s, "cpu_threads", None) or 2
         self.model_path = path
         self.english_only = name.endswith(".en") or path.rstrip("/").endswith(".en")
-        self._model = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=int(threads))
+        self.device = device
+        self._model = WhisperModel(path, device=device, compute_type="int8" if device == "cpu" else "float16",
+                                   cpu_threads=int(threads))
         self.english_only = self.english_only or not self._model.model.is_multilingual
 
     def transcribe(self, audio: np.ndarray, sr: int = 16000, offset: float = 0.0,
@@ -144,7 +146,8 @@ class WhisperXTranscriber:
         asr = s.model_paths.get("whisperx") or str(resolve(whisper_name(s.whisper)))
         self._wx = whisperx
         self.device, self.batch_size = device, batch_size
-        self._model = whisperx.load_model(asr, device, compute_type=compute_type, vad_method="silero")
+        self._model = whisperx.load_model(asr, device, compute_type=compute_type if device == "cuda" else "int8",
+                                          vad_method="silero")
         self._align_path = s.model_paths.get("whisperx-align")
         self._align: dict[str, tuple] = {}
 
@@ -194,18 +197,18 @@ def whisperx_available() -> bool:
     return importlib.util.find_spec("whisperx") is not None
 
 
-def make_transcriber(settings: Settings | None = None) -> SpeechTranscriber:
-    """WhisperXTranscriber when whisperx is installed and a GPU is visible; otherwise the CPU one."""
-    s = settings or get_settings()
-    if whisperx_available():
-        try:
-            import torch  # whisperx depends on torch
+def make_transcriber(settings: Settings | None = None, choice=None, model: str | None = None) -> SpeechTranscriber:
+    """The ASR model `tools.backends` chose for skill "asr" (or `choice`, a `tools.backends.Choice`):
+    WhisperXTranscriber when whisperx is installed and opted in (AFFECTLENS_BACKENDS asr=whisperx or
+    model_paths.whisperx), else faster-whisper, on CUDA when ctranslate2 sees a GPU. No silent fallback
+    here: a chosen backend that fails to load raises, so the index config never names a model it did not use."""
+    from tools.backends import choose_skill
 
-            if torch.cuda.is_available():
-                return WhisperXTranscriber(s)
-        except Exception:  # noqa: BLE001 - any GPU-path failure falls back to the CPU model
-            pass
-    return Transcriber(s)
+    s = settings or get_settings()
+    c = choice or choose_skill("asr", s)
+    if c.model == "whisperx":
+        return WhisperXTranscriber(s, device=c.device)
+    return Transcriber(s, model=model, device=c.device)
 
 
 def words_in(segments: list[SpeechSegment], window: TimeWindow) -> list[Word]:
