@@ -5,6 +5,7 @@ stay apart, and the evidence panel renders real outputs for a real answer on the
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -92,7 +93,7 @@ def test_upload_is_copied_into_the_session_folder(core):
     st = core.new_state()
     try:
         dst, meta = st.import_upload(SAMPLE, "my clip.mp4")
-        assert dst.parent == st.dir / "videos" and dst.name == "my_clip.mp4"
+        assert dst.parent == st.dir / "videos" / meta.content_key[:12] and dst.name == "my_clip.mp4"
         assert dst.stat().st_size == SAMPLE.stat().st_size
         assert dst.resolve().is_relative_to(core.root)
         from ui.app import UploadRejected
@@ -114,40 +115,102 @@ def test_folder_picker_lists_and_confines(core):
             resolve_pick(core.video_dir, bad)
 
 
+def _ask(core, st, q, hist=None):
+    out = None
+    for out in core.ask(st, q, hist or []):
+        pass
+    return out  # (history, state, answer, progress html)
+
+
 def test_load_ask_evidence_export_and_isolation(core, pexels_index):
     a, b = core.new_state(), core.new_state()
     try:
         assert a.dir != b.dir and a.id != b.id
-        msgs = list(core.load(a, None, "clip.mp4"))
-        assert "cached index" in msgs[0][1]          # badge: built by the pexels_index fixture
+        msgs = [m for _, m, _ in core.load(a, None, "clip.mp4")]
+        assert "cached index" in msgs[0]          # badge: built by the pexels_index fixture
         assert a.session is not None and b.session is None
-        hist = None
-        for hist, _, ans in core.ask(a, "when does she cheer up?", []):
-            pass
-        assert ans is not None and ans.moments
+        assert a.player is not None and a.player.resolve().is_relative_to(a.dir)  # served from the session
+        hist, _, ans, prog = _ask(core, a, "when does she cheer up?")
+        assert ans is not None and ans.moments and 'data-state="done"' in prog
         thoughts = [m for m in hist if getattr(m, "metadata", None) and m.metadata.get("title")]
         assert any(m.metadata.get("parent_id") for m in thoughts), "tool calls are nested thoughts"
         assert all(m.metadata.get("status") == "done" for m in thoughts)
-        assert ans.moments[0].window.label() in hist[-1].content
+        w = ans.moments[0].window
+        assert f"(#t={w.start:.2f})" in hist[-1].content, "the answer's time is a seek link"
         # follow-up in the same session reuses the evidence
-        for hist2, _, why in core.ask(a, "why?", hist):
-            pass
+        hist2, _, why, _ = _ask(core, a, "why?", hist)
         assert why.moments and any("Follow-up" in (getattr(m, "metadata", {}) or {}).get("title", "") for m in hist2)
-        # the other browser session sees nothing
+        # the other browser session sees nothing, and a question without a video is refused with a message
         assert b.answer is None and core.evidence(b, "1")["figure"] is None
-        with pytest.raises(Exception, match="load a video first"):
-            list(core.ask(b, "when does she cheer up?", []))
+        hb, _, nb, progb = _ask(core, b, "when does she cheer up?")
+        assert nb is None and "No video is loaded" in hb[-1].content and 'data-state="error"' in progb
         d = core.evidence(a, "1")
-        assert d["figure"] is not None and d["crops"] and d["flow"] is not None
-        assert Path(d["clip"]).resolve().is_relative_to(a.dir)
+        assert d["figure"] and d["crops"] and d["flow"]
+        for f in [d["clip"], d["figure"], d["flow"], *[c[0] for c in d["crops"]]]:
+            assert Path(f).resolve().is_relative_to(a.dir) and Path(f).name.startswith(a.content_key[:16])
+        assert "zoomed" not in d["crops_label"] or "[E" in d["crops_label"]
         files = core.export(a)
         assert all(Path(f).resolve().is_relative_to(a.dir) for f in files)
-        assert json.loads(Path(files[0]).read_text())["moments"]
+        doc = json.loads(Path(files[0]).read_text())
+        assert [t["question"] for t in doc["turns"]] == ["when does she cheer up?", "why?"]
         a.new_conversation()
-        assert a.answer is None and a.session is not None
+        assert a.answer is None and a.session is not None and a.turns == []
     finally:
         a.close()
         b.close()
+
+
+def test_artefacts_are_keyed_by_video_content(core, pexels_index, settings, tmp_path):
+    """Two videos, same turn and rank: the clip names differ (content key), and after switching video
+    the panel never points at the first video's files; a failed upload leaves no video loaded."""
+    from tests.conftest import DATA
+    from ui.app import UploadRejected, artefact_name
+    from tools.schemas import TimeWindow
+    w = TimeWindow(start=1.0, end=2.0)
+    assert artefact_name("a" * 64, w, "clip", "mp4") != artefact_name("b" * 64, w, "clip", "mp4")
+    assert artefact_name("a" * 64, w, "clip", "mp4") == artefact_name("a" * 64, w, "clip", "mp4")
+    st = core.new_state()
+    try:
+        list(core.load(st, str(SAMPLE), None))
+        _ask(core, st, "when does she cheer up?")
+        first = core.evidence(st, "1")
+        key1 = st.content_key
+        list(core.load(st, str(DATA / "faces" / "single_face.mp4"), None))
+        assert st.content_key != key1 and st.answer is None and core.evidence(st, "1")["clip"] is None
+        _, _, ans, _ = _ask(core, st, "when is he happy?")
+        second = core.evidence(st, "1") if ans and ans.moments else {"clip": None}
+        if second["clip"]:
+            assert Path(second["clip"]).name.startswith(st.content_key[:16])
+            assert Path(second["clip"]).name != Path(first["clip"]).name
+        bad = tmp_path / "broken.mp4"
+        bad.write_bytes(b"not a video" * 100)
+        with pytest.raises(UploadRejected):
+            list(core.load(st, str(bad), None))
+        assert st.session is None and st.video is None and st.turns == []
+        h, _, a, _ = _ask(core, st, "when is he happy?")
+        assert a is None and "No video is loaded" in h[-1].content
+    finally:
+        st.close()
+
+
+def test_stop_leaves_a_note_and_a_usable_chat(core, pexels_index):
+    """Stop mid-question: a 'stopped' note, no pending step left, the turn marked stopped, and the next
+    question is answered."""
+    st = core.new_state()
+    try:
+        list(core.load(st, str(SAMPLE), None))
+        gen = core.ask(st, "when does she cheer up?", [])
+        hist, _, _, prog = next(gen)
+        assert hist[-1].metadata["status"] == "pending" and 'data-state="running"' in prog  # first step at once
+        hist, prog = core.stop(st, hist)
+        gen.close()
+        assert "Stopped" in hist[-1].content and 'data-state="stopped"' in prog
+        assert not any((getattr(m, "metadata", None) or {}).get("status") == "pending" for m in hist)
+        assert st.turns[-1].status == "stopped"
+        h2, _, ans, _ = _ask(core, st, "when does she cheer up?", hist)
+        assert ans is not None and ans.moments and st.turns[-1].status == "done"
+    finally:
+        st.close()
 
 
 @pytest.mark.slow
@@ -157,8 +220,8 @@ def test_indexing_reports_progress(tmp_path):
     from ui.app import AppCore
     c = AppCore(Settings(cache_dir=tmp_path / "cache"), llm=None)
     calls = []
-    msgs = [m for _, m in c.load(None, str(SAMPLE), None,
-                                 lambda p, desc=None, unit="steps", total=None: calls.append((p, desc)))]
+    msgs = [m for _, m, _ in c.load(None, str(SAMPLE), None,
+                                    lambda p, desc=None, unit="steps", total=None: calls.append((p, desc)))]
     assert "not indexed yet" in msgs[0] and "indexed in" in msgs[-1]
     fractions = [p for p, _ in calls]
     assert len(fractions) >= 2 and fractions == sorted(fractions) and all(0 <= f <= 1 for f in fractions)
@@ -182,7 +245,7 @@ def test_stop_while_indexing_loses_nothing(tmp_path):
     for th in threading.enumerate():
         if th.name.startswith("index-"):
             th.join(180)
-    msgs = [m for _, m in c.load(None, str(SAMPLE), None, None)]
+    msgs = [m for _, m, _ in c.load(None, str(SAMPLE), None, None)]
     assert "cached index" in msgs[0] and "cached index" in msgs[-1]
 
 
@@ -213,7 +276,8 @@ def test_face_crops_are_real_images(asked, pexels_index):
     for img, cap in crops:
         assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[1] == 160 and img.shape[0] > 160
         assert img[:160].std() > 10, "crop should show a face, not a flat fill"
-        assert "AU12" in cap and ":" in cap
+        assert ":" in cap and re.search(r"AU\d+ [a-z]", cap), "AU codes carry their names"
+        assert "zoom" not in cap
 
 
 def test_flow_panel_shape_and_regions(asked, pexels_index):
@@ -222,8 +286,30 @@ def test_flow_panel_shape_and_regions(asked, pexels_index):
     img, lines, cap = flow_panel(pexels_index, ans.moments[0].window, size=160)
     assert img is not None and img.shape == (160, 480, 3) and img.dtype == np.uint8
     assert img[:, 320:].max() > 0, "flow visualisation should not be black"
-    assert any(ln.startswith("mouth_corners") for ln in lines) and any(ln.startswith("head") for ln in lines)
+    assert any(ln.startswith("mouth_corners") for ln in lines) and any(ln.startswith("brows") for ln in lines)
     assert "→" in cap
+
+
+def test_flow_panel_renders_stored_values_without_models(asked, pexels_index, monkeypatch):
+    """The motion picture reads the index and the motion evidence: the face analyser and the optical
+    flow are never constructed, and the numbers shown are the evidence's own."""
+    import tools.perception.face as face
+    import tools.perception.flow as flow
+    from ui.evidence import flow_panel
+
+    def boom(*a, **k):
+        raise AssertionError("perception re-run by the evidence panel")
+    monkeypatch.setattr(face, "FaceAnalyzer", boom)
+    monkeypatch.setattr(flow, "FlowAnalyzer", boom)
+    ans, _ = asked
+    m = ans.moments[0]
+    motion = next((e for e in ans.evidence if e.tool == "motion" and e.window.overlaps(m.window)), None)
+    img, lines, cap = flow_panel(pexels_index, m.window, size=128, evidence=motion)
+    assert img is not None and img.shape == (128, 384, 3)
+    if motion is not None:
+        assert f"[{motion.id}]" in cap
+        top = next(k for k in motion.values if k.endswith("_mean"))
+        assert f"{top.removesuffix('_mean')}: {motion.values[top]:.2f} px" in "\n".join(lines)
 
 
 def test_transcript_rows_from_words():
@@ -253,7 +339,7 @@ def test_citations_table_resolves_every_cited_id(asked):
 
 def test_moment_clip_is_playable(asked, tmp_path):
     from tools.index.decode import probe
-    from ui.evidence import trim_clip
+    from ui.clip import trim_clip
     ans, _ = asked
     w = ans.moments[0].window
     out = trim_clip(SAMPLE, w, tmp_path / "clip.mp4", pad=1.0)
@@ -263,20 +349,62 @@ def test_moment_clip_is_playable(asked, tmp_path):
     assert abs(meta.duration - expect) < 0.6
 
 
-def test_exports_parse(asked, pexels_index, tmp_path):
+def test_session_export_has_every_turn(asked, pexels_index, tmp_path):
     from agents.schemas import Answer
-    from ui.evidence import export_json, export_markdown
+    from ui.app import Turn
+    from ui.export import export_session
     ans, events = asked
-    j = export_json(ans, tmp_path / "a.json", pexels_index, events)
+    turns = [Turn("when does she cheer up?", ans, events, "done", artefacts=["k_1-2_clip.mp4"]),
+             Turn("when is she sad?", None, [], "stopped"),
+             Turn("What happens at 00:00:03–00:00:06?", None, [], "done", reply="expression: sad")]
+    j, md = export_session(turns, "clip.mp4", tmp_path / "s.json", tmp_path / "s.md", pexels_index)
     doc = json.loads(j.read_text())
-    again = Answer.model_validate(doc["answer"])
+    assert [t["status"] for t in doc["turns"]] == ["done", "stopped", "done"]
+    again = Answer.model_validate(doc["turns"][0]["answer"])
     assert [m.window for m in again.moments] == [m.window for m in ans.moments]
-    assert doc["moments"][0]["citations"] and doc["moments"][0]["window"]["label"] == ans.moments[0].window.label()
-    assert doc["trace"] and "/" not in doc["answer"]["video"]["path"]
-    md = export_markdown(ans, tmp_path / "a.md", pexels_index).read_text()
+    t0 = doc["turns"][0]
+    assert t0["flags"] == ans.flags and t0["trace"] and t0["artefacts"] == ["k_1-2_clip.mp4"]
+    assert t0["moments"][0]["citations"] and "/" not in t0["answer"]["video"]["path"]
+    text = md.read_text()
     m = ans.moments[0]
-    assert md.startswith("# affectlens report") and f"## 1. {m.window.label()}" in md
-    assert f"| {m.evidence_ids[0]} |" in md and "when does she cheer up?" in md
+    assert text.startswith("# affectlens session report") and f"### 1. {m.window.label()}" in text
+    assert "## Question 2: when is she sad?" in text and "Stopped before an answer" in text
+    assert "expression: sad" in text
+    for f in ans.flags:  # raw flags only in the JSON
+        assert f not in text
+
+
+def test_plain_words_for_people():
+    from ui.evidence import confidence_words, split_sentences
+    from ui.notes import LLM_DRAFT_REJECTED, human_notes, plain_rationale
+    assert confidence_words(0.9) == "very likely" and confidence_words(0.2) == "a weak guess"
+    notes = human_notes(["label_overridden_by_evidence:2", "rationale_repair_failed", "rationale_template",
+                         "intent_from_lexicon"])
+    assert LLM_DRAFT_REJECTED in notes and len(notes) == 2
+    assert not any("_" in n for n in notes)
+    assert plain_rationale("She smiles [E1]. Then laughs. [E2]") == "She smiles. Then laughs."
+    # "why?" writes the marker after the full stop: it belongs to the sentence before it
+    assert split_sentences("She smiled. [E1] Then she laughed [E2]. More. [E3]") == \
+        ["She smiled. [E1]", "Then she laughed [E2].", "More. [E3]"]
+
+
+def test_answer_markdown_is_plain(asked):
+    from ui.app import answer_markdown
+    ans, _ = asked
+    md = answer_markdown(ans.model_copy(update={"flags": ["rationale_template", "llm_fallback:judge"]}))
+    assert "rationale_template" not in md and "llm_fallback" not in md and "[E" not in md
+    assert "confidence 0." not in md and any(w in md for w in ("likely", "possible", "weak guess"))
+
+
+def test_affect_strip_covers_the_whole_video(asked, pexels_index):
+    from ui.evidence import candidate_windows
+    from ui.web.strip import strip_html
+    ans, events = asked
+    h = strip_html(pexels_index, ans.moments, candidate_windows(events), key=pexels_index.meta.content_key)
+    assert f'data-key="{pexels_index.meta.content_key}"' in h
+    assert h.count("al-emo") + h.count("al-noface") >= 1 and h.count('class="al-seg al-chosen"') == len(ans.moments)
+    starts = [float(x) for x in re.findall(r'al-emo" data-t="([\d.]+)"', h)]
+    assert starts and min(starts) == 0.0 and max(starts) >= pexels_index.records[-1].window.start - 1e-6
 
 
 def test_step_messages_shapes():

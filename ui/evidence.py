@@ -1,16 +1,18 @@
 """Evidence-panel rendering for one moment of an Answer, without any Gradio: the affect timeline
-(matplotlib), face crops with AU bars, a facial optical-flow picture, transcript words, the citation
-table (rationale sentence → evidence item), a playable clip of the moment, and JSON / Markdown export.
+(matplotlib), face crops with AU bars, a facial-motion picture, transcript words and the citation table
+(rationale sentence → evidence item).
 
-Everything reads the finished `VideoIndex` and decodes only the few frames it needs from the video.
+Everything here renders what the index and the tools stored: window records, the sampled face frames
+(box, AUs, expression, per-region flow magnitude and vertical flow measured at indexing time) and the
+evidence items' own values and frame times. No face analyser or optical flow is run again; the only
+work on the video is decoding the few frames that are shown and cropping them with the stored box.
+The clip lives in `ui.clip`, export in `ui.export`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import time
 from collections.abc import Sequence
 from contextlib import closing
 from pathlib import Path
@@ -21,13 +23,14 @@ from matplotlib.figure import Figure
 
 from agents.schemas import Answer, Moment
 from tools.index import VideoIndex
-from tools.labels import AU_NAMES
-from tools.schemas import FaceFrame, TimeWindow, hms
+from tools.labels import AU_NAMES, au_label
+from tools.schemas import Evidence, FaceFrame, TimeWindow, hms
 
-# Expression classes drawn on the timeline, with fixed colours so plots are comparable.
+# Expression classes drawn on the timeline and the strip, with fixed colours so plots are comparable.
 EXPR_COLORS = {"happy": "#e6a700", "sad": "#3b6fd1", "angry": "#d1343b", "surprise": "#a05cd6",
                "fear": "#2a9d8f", "disgust": "#6b8e23", "neutral": "#9a9a9a"}
 _CITE = re.compile(r"\[([A-Za-z0-9_.:-]+)\]")
+_LEAD_CITES = re.compile(r"^((?:\[[A-Za-z0-9_.:-]+\]\s*)+)")
 _LABEL = re.compile(r"(\d+):(\d\d):(\d\d)\s*[–-]\s*(\d+):(\d\d):(\d\d)")
 
 
@@ -36,9 +39,14 @@ def fmt_time(t: float) -> str:
     return f"{hms(math.floor(t))}.{int(round((t - math.floor(t)) * 10)) % 10}"
 
 
+def confidence_words(c: float) -> str:
+    """A confidence a person reads: 'very likely' / 'likely' / 'possible' / 'a weak guess'."""
+    return "very likely" if c >= 0.8 else "likely" if c >= 0.6 else "possible" if c >= 0.4 else "a weak guess"
+
+
 def moment_title(m: Moment) -> str:
-    flag = "" if m.verified else ", unverified"
-    return f"{m.rank}. {hms(m.window.start)}–{hms(m.window.end)} · {m.label} ({m.confidence:.2f}{flag})"
+    flag = "" if m.verified else ", not confirmed"
+    return f"{m.rank}. {hms(m.window.start)}–{hms(m.window.end)} · {m.label} ({confidence_words(m.confidence)}{flag})"
 
 
 def parse_window_label(label: str) -> tuple[float, float] | None:
@@ -62,6 +70,9 @@ def candidate_windows(events: Sequence[dict]) -> list[tuple[float, float]]:
     return out
 
 
+def zoom_ran(answer: Answer, window: TimeWindow) -> Evidence | None:
+    """The zoom tool's evidence for this window, when the agent ran it (crops are titled by this)."""
+    return next((e for e in answer.evidence if e.tool == "zoom" and e.window.overlaps(window)), None)
 # ---------------------------------------------------------------- timeline
 
 def timeline_figure(index: VideoIndex, moment: Moment | None = None, others: Sequence[Moment] = (),
@@ -155,26 +166,46 @@ def _pick(frames: list[FaceFrame], n: int) -> list[FaceFrame]:
 
 
 def _au_bars(crop: np.ndarray, aus: dict[str, float], k: int = 5) -> np.ndarray:
-    """Crop with a panel of the k strongest AUs as horizontal bars below it."""
+    """Crop with a panel of the k strongest AUs as horizontal bars below it, each named
+    ("AU12 lip corner puller")."""
     size = crop.shape[1]
     top = sorted(((a, v) for a, v in aus.items() if a in AU_NAMES), key=lambda x: -x[1])[:k]
-    row = 18
+    row = 30
     panel = np.full((row * max(1, len(top)) + 6, size, 3), 250, np.uint8)
     for i, (a, v) in enumerate(top):
         y = 4 + i * row
-        w = int((size - 112) * float(np.clip(v, 0, 1)))
-        cv2.rectangle(panel, (66, y + 3), (66 + max(1, w), y + row - 4), (230, 150, 20), -1)
-        cv2.putText(panel, a, (4, y + row - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (40, 40, 40), 1, cv2.LINE_AA)
-        cv2.putText(panel, f"{v:.2f}", (size - 40, y + row - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (40, 40, 40), 1,
+        cv2.putText(panel, au_label(a)[:30], (4, y + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (40, 40, 40), 1,
                     cv2.LINE_AA)
+        w = int((size - 44) * float(np.clip(v, 0, 1)))
+        cv2.rectangle(panel, (4, y + 15), (4 + max(1, w), y + row - 4), (230, 150, 20), -1)
+        cv2.putText(panel, f"{v:.2f}", (size - 36, y + row - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.36, (40, 40, 40), 1,
+                    cv2.LINE_AA)
+    if not top:
+        cv2.putText(panel, "no AU reading (face occluded)", (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.36,
+                    (90, 90, 90), 1, cv2.LINE_AA)
     return np.vstack([crop, panel])
+
+
+def face_crop(rgb: np.ndarray, box: Sequence[float], size: int) -> np.ndarray:
+    """The stored face box (fractions of the frame) cropped square from a decoded frame."""
+    from tools.perception.face import zoom  # pure cropping; no model runs
+    crop, _ = zoom(rgb, box, "face", size=size)
+    return crop
+
+
+def _square(crop: np.ndarray, size: int) -> np.ndarray:
+    if crop.shape[0] == size and crop.shape[1] == size:
+        return np.ascontiguousarray(crop)
+    pad = np.zeros((size, size, 3), np.uint8)  # face at the frame edge: pad to a square
+    pad[: min(size, crop.shape[0]), : min(size, crop.shape[1])] = crop[:size, :size]
+    return pad
 
 
 def face_crops(index: VideoIndex, window: TimeWindow, n: int = 4, size: int = 192,
                video: str | Path | None = None) -> list[tuple[np.ndarray, str]]:
-    """Zoomed main-face crops at up to `n` sampled frames in the window, each with its AU bars, and a
-    caption (time, top expression, AU12/AU4). Empty when no face was indexed in the window."""
-    from tools.perception.face import zoom
+    """Main-face crops (the box stored in the index) at up to `n` sampled frames in the window, each with
+    its stored AU bars, and a caption (time, top expression, the two strongest AUs with their names).
+    Empty when no face was indexed in the window."""
     frames = [f for f in _face_frames(index, window) if not f.occluded] or _face_frames(index, window)
     picked = _pick(frames, n)
     if not picked:
@@ -185,72 +216,96 @@ def face_crops(index: VideoIndex, window: TimeWindow, n: int = 4, size: int = 19
         rgb = imgs.get(float(f.t))
         if rgb is None:
             continue
-        crop, _ = zoom(rgb, f.box, "face", size=size)
-        if crop.shape[0] != crop.shape[1]:  # face at the frame edge: pad to a square
-            pad = np.full((size, size, 3), 0, np.uint8)
-            pad[: crop.shape[0], : crop.shape[1]] = crop[:size, :size]
-            crop = pad
+        crop = _square(face_crop(rgb, f.box, size), size)
         top = max(f.expression, key=f.expression.get) if f.expression else None
         cap = f"{fmt_time(f.t)}"
         if top:
-            cap += f" · {top} {f.expression[top]:.2f}"
-        cap += f" · AU12 {f.aus.get('AU12', 0):.2f} · AU4 {f.aus.get('AU4', 0):.2f}"
+            cap += f" · looks {top} ({f.expression[top]:.2f})"
+        strong = sorted(((a, v) for a, v in f.aus.items() if a in AU_NAMES), key=lambda x: -x[1])[:2]
+        if strong:
+            cap += " · " + ", ".join(f"{au_label(a)} {v:.2f}" for a, v in strong)
         if f.occluded:
-            cap += " · occluded"
-        out.append((_au_bars(np.ascontiguousarray(crop), f.aus), cap))
+            cap += " · face partly hidden"
+        out.append((_au_bars(crop, f.aus), cap))
     return out
 
 
-# ---------------------------------------------------------------- optical flow
+# ---------------------------------------------------------------- facial motion (stored values)
 
-def _match_face(faces, box_frac: Sequence[float], w: int, h: int):
-    from tools.perception.face import iou
-    x, y, bw, bh = box_frac
-    ref = (x * w, y * h, (x + bw) * w, (y + bh) * h)
-    return max(faces, key=lambda f: iou(f.box, ref)) if faces else None
+# Where each flow region sits on a schematic face (fractions of the panel), for the motion picture.
+_REGION_XY = {"brows": (0.5, 0.22), "eyelids": (0.5, 0.34), "nose": (0.5, 0.48), "cheeks": (0.5, 0.58),
+              "mouth_corners": (0.5, 0.70), "lips": (0.5, 0.79), "chin": (0.5, 0.90)}
 
 
-def flow_panel(index: VideoIndex, window: TimeWindow, size: int = 192,
-               video: str | Path | None = None) -> tuple[np.ndarray | None, list[str], str]:
-    """Facial optical flow between the two consecutive sampled frames with the most facial motion in the
-    window. Returns (RGB image [aligned face t0 | aligned face t1 | flow colour wheel with region boxes],
-    size x 3*size; per-region lines; caption). Image None when no face pair exists."""
-    from tools.perception.face import FaceAnalyzer
-    from tools.perception.flow import FlowAnalyzer, flow_image, region_masks
-    frames = _face_frames(index, window)
-    pairs = [(a, b) for a, b in zip(frames, frames[1:]) if 0 < b.t - a.t < 1.0]
-    if not pairs:
-        return None, [], "no pair of face frames in this moment"
-    a, b = max(pairs, key=lambda p: float(np.mean(list(p[1].motion.values()))) if p[1].motion else 0.0)
-    imgs = decode_at(video or index.meta.path, [a.t, b.t], max_side=index.config.max_side)
-    if a.t not in imgs or b.t not in imgs:
-        return None, [], "could not decode the frames"
-    rgb0, rgb1 = imgs[a.t], imgs[b.t]
-    with FaceAnalyzer(max_faces=4, expression=False) as fa:
-        f0 = _match_face(fa.find_faces(rgb0, zoom=True), a.box, rgb0.shape[1], rgb0.shape[0])
-        f1 = _match_face(fa.find_faces(rgb1, zoom=True), b.box, rgb1.shape[1], rgb1.shape[0])
-    if f0 is None or f1 is None:
-        return None, [], "face not found again in the decoded frames"
-    fl = FlowAnalyzer(size)
-    result, res = fl.analyze(rgb0, rgb1, f0.landmarks, f1.landmarks, t0=a.t, t1=b.t, return_flow=True)
-    g0, g1, q = fl.aligned_pair(rgb0, rgb1, f0.landmarks, f1.landmarks)
-    vis = flow_image(res)
-    for name, m in region_masks(q, size).items():
-        ys, xs = np.nonzero(m)
-        if not len(xs):
+def _motion_frames(index: VideoIndex, window: TimeWindow, evidence: Evidence | None) -> list[FaceFrame]:
+    frames = [f for f in _face_frames(index, window) if f.motion]
+    if evidence is not None and evidence.times:  # the frames the motion tool itself used
+        times = {round(t, 3) for t in evidence.times}
+        used = [f for f in frames if round(f.t, 3) in times]
+        frames = used or frames
+    return frames
+
+
+def _motion_lines(frames: list[FaceFrame], evidence: Evidence | None) -> list[tuple[str, float, float]]:
+    """(region, mean magnitude px, mean vertical px) per region, strongest first; magnitudes from the
+    motion evidence's own values when there is one."""
+    names = sorted({k for f in frames for k in f.motion})
+    out = []
+    for n in names:
+        mag = None
+        if evidence is not None and isinstance(evidence.values.get(f"{n}_mean"), (int, float)):
+            mag = float(evidence.values[f"{n}_mean"])
+        if mag is None:
+            mag = float(np.mean([f.motion.get(n, 0.0) for f in frames]))
+        dys = [f.motion_dy[n] for f in frames if n in f.motion_dy]
+        out.append((n, mag, float(np.mean(dys)) if dys else 0.0))
+    return sorted(out, key=lambda x: -x[1])
+
+
+def flow_panel(index: VideoIndex, window: TimeWindow, size: int = 192, video: str | Path | None = None,
+               evidence: Evidence | None = None) -> tuple[np.ndarray | None, list[str], str]:
+    """Facial motion measured at indexing time (head motion removed), around the sampled frame with the
+    most motion in the window. Returns (RGB image [face at t0 | face at t1 | region map: brightness =
+    mean magnitude, arrow = mean vertical motion], size x 3*size; one line per region; caption).
+    Image None when the index holds no face motion in the window."""
+    frames = _motion_frames(index, window, evidence)
+    if not frames:
+        return None, [], "no facial motion was measured in this moment (no consecutive face frames)"
+    b = max(frames, key=lambda f: float(np.mean(list(f.motion.values()))))
+    before = [f for f in index.frames if f.t < b.t and f.box is not None]
+    a = before[-1] if before else b
+    imgs = decode_at(video or index.meta.path, sorted({a.t, b.t}), max_side=index.config.max_side)
+    tiles = []
+    for f in (a, b):
+        rgb = imgs.get(float(f.t))
+        tile = np.zeros((size, size, 3), np.uint8)
+        if rgb is not None and f.box is not None:
+            tile = _square(face_crop(rgb, f.box, size), size)
+        cv2.putText(tile, fmt_time(f.t), (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 0), 1, cv2.LINE_AA)
+        tiles.append(tile)
+    stats = _motion_lines(frames, evidence)
+    top = max((m for _, m, _ in stats), default=1.0) or 1.0
+    vis = np.full((size, size, 3), 24, np.uint8)
+    cv2.ellipse(vis, (size // 2, int(size * 0.55)), (int(size * 0.36), int(size * 0.44)), 0, 0, 360, (90, 90, 90), 1)
+    for name, mag, dy in stats:
+        if name not in _REGION_XY:
             continue
-        rm = result.regions.get(name)
-        cv2.rectangle(vis, (int(xs.min()), int(ys.min())), (int(xs.max()), int(ys.max())), (255, 255, 255), 1)
-        if rm is not None:
-            cx, cy = int(xs.mean()), int(ys.mean())
-            tip = (int(cx + np.clip(rm.dx * 12, -size / 5, size / 5)), int(cy + np.clip(rm.dy * 12, -size / 5, size / 5)))
-            cv2.arrowedLine(vis, (cx, cy), tip, (255, 255, 255), 1, cv2.LINE_AA, tipLength=0.3)
-    panel = np.hstack([cv2.cvtColor(g0, cv2.COLOR_GRAY2RGB), cv2.cvtColor(g1, cv2.COLOR_GRAY2RGB), vis])
-    for i, lab in enumerate((fmt_time(a.t), fmt_time(b.t), "flow")):
-        cv2.putText(panel, lab, (i * size + 4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 0), 1, cv2.LINE_AA)
-    cap = (f"Facial flow {fmt_time(a.t)} → {fmt_time(b.t)} (head motion removed; hue = direction, "
-           f"brightness = magnitude; arrows = mean region motion)")
-    return panel, result.lines, cap
+        fx, fy = _REGION_XY[name]
+        cx, cy = int(fx * size), int(fy * size)
+        level = int(60 + 195 * min(1.0, mag / top))
+        cv2.rectangle(vis, (cx - size // 5, cy - 6), (cx + size // 5, cy + 6), (level, level // 2, 20), -1)
+        tip = int(np.clip(dy / top * size * 0.12, -size * 0.12, size * 0.12))
+        if abs(tip) >= 2:
+            cv2.arrowedLine(vis, (cx + size // 4, cy), (cx + size // 4, cy + tip), (255, 255, 255), 1,
+                            cv2.LINE_AA, tipLength=0.35)
+    cv2.putText(vis, "motion", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 0), 1, cv2.LINE_AA)
+    panel = np.hstack([tiles[0], tiles[1], vis])
+    lines = [f"{n}: {m:.2f} px mean{'' if abs(dy) < 0.05 else ', moving ' + ('up' if dy < 0 else 'down')}"
+             for n, m, dy in stats]
+    src = f"motion evidence [{evidence.id}]" if evidence is not None else "the index"
+    cap = (f"Facial motion from {src}: {len(frames)} frame pair(s) in {window.label()}, strongest at "
+           f"{fmt_time(a.t)} → {fmt_time(b.t)} (head motion removed; brighter = more motion, arrow = up/down)")
+    return panel, lines, cap
 
 
 # ---------------------------------------------------------------- words and citations
@@ -270,7 +325,18 @@ def transcript_rows(index: VideoIndex, window: TimeWindow) -> list[list]:
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s for s in re.split(r"(?<=[.!?])\s+", (text or "").strip()) if s]
+    """Sentences of a rationale; a citation marker written after the full stop ("… smiled. [E1] Then …")
+    stays with the sentence it follows, not the next one."""
+    parts = [s for s in re.split(r"(?<=[.!?])\s+", (text or "").strip()) if s]
+    out: list[str] = []
+    for p in parts:
+        lead = _LEAD_CITES.match(p)
+        if lead and out:
+            out[-1] = f"{out[-1]} {lead.group(1).strip()}"
+            p = p[lead.end():].strip()
+        if p:
+            out.append(p)
+    return out
 
 
 def citation_rows(answer: Answer, moment: Moment) -> list[list]:
@@ -292,135 +358,3 @@ def citation_rows(answer: Answer, moment: Moment) -> list[list]:
     return rows
 
 
-# ---------------------------------------------------------------- clip
-
-def trim_clip(src: str | Path, window: TimeWindow, out: str | Path, pad: float = 1.0, max_len: float = 90.0,
-              max_side: int = 640) -> Path:
-    """Re-encode [start-pad, end+pad] of `src` as a browser-playable H.264/AAC MP4 at `out`."""
-    import av
-    out = Path(out)
-    if out.exists() and out.stat().st_size > 0:
-        return out
-    start = max(0.0, window.start - pad)
-    end = min(start + max_len, window.end + pad)
-    tmp = out.with_suffix(".part.mp4")
-    with av.open(str(src)) as inp, av.open(str(tmp), "w", format="mp4") as dst:
-        vin = inp.streams.video[0] if inp.streams.video else None
-        ain = inp.streams.audio[0] if inp.streams.audio else None
-        if vin is None:
-            raise ValueError("no video stream")
-        w, h = vin.codec_context.width, vin.codec_context.height
-        s = min(1.0, max_side / max(w, h))
-        ow, oh = max(2, int(w * s) // 2 * 2), max(2, int(h * s) // 2 * 2)
-        rate = vin.average_rate or 25
-        vout = dst.add_stream("libx264", rate=rate)
-        vout.width, vout.height, vout.pix_fmt = ow, oh, "yuv420p"
-        vout.options = {"preset": "veryfast", "crf": "26", "movflags": "+faststart"}
-        aout = resampler = None
-        if ain is not None:
-            aout = dst.add_stream("aac", rate=44100)
-            aout.layout = "stereo"
-            resampler = av.AudioResampler(format="fltp", layout="stereo", rate=44100)
-        inp.seek(int(start / vin.time_base), stream=vin, backward=True)
-        n = 0
-        for frame in inp.decode(vin):
-            if frame.pts is None:
-                continue
-            t = float(frame.pts * vin.time_base)
-            if t < start:
-                continue
-            if t >= end:
-                break
-            img = frame.reformat(width=ow, height=oh, format="yuv420p")
-            img.pts = n
-            img.time_base = 1 / rate
-            n += 1
-            for p in vout.encode(img):
-                dst.mux(p)
-        for p in vout.encode(None):
-            dst.mux(p)
-        if ain is not None:
-            inp.seek(int(start / ain.time_base), stream=ain, backward=True) if ain.time_base else inp.seek(0)
-            samples = 0
-            for frame in inp.decode(ain):
-                if frame.pts is None:
-                    continue
-                t = float(frame.pts * ain.time_base)
-                if t + frame.samples / frame.sample_rate < start:
-                    continue
-                if t >= end:
-                    break
-                for rf in resampler.resample(frame):
-                    rf.pts = samples
-                    samples += rf.samples
-                    for p in aout.encode(rf):
-                        dst.mux(p)
-            for p in aout.encode(None):
-                dst.mux(p)
-    tmp.replace(out)
-    return out
-
-
-# ---------------------------------------------------------------- export
-
-def moment_record(answer: Answer, moment: Moment, index: VideoIndex | None = None) -> dict:
-    d = {"rank": moment.rank, "window": {"start": moment.window.start, "end": moment.window.end,
-                                         "label": moment.window.label()},
-         "emotion": moment.label, "confidence": moment.confidence, "verified": moment.verified,
-         "rationale": moment.rationale,
-         "citations": [dict(zip(["sentence_no", "sentence", "id", "tool", "modality", "window", "text"], r))
-                       for r in citation_rows(answer, moment)]}
-    if index is not None:
-        d["transcript"] = [dict(zip(["start", "end", "word"], r)) for r in transcript_rows(index, moment.window)]
-    return d
-
-
-def export_json(answer: Answer, path: str | Path, index: VideoIndex | None = None,
-                events: Sequence[dict] = ()) -> Path:
-    """The full Answer (moments, evidence, flags, stats) plus per-moment citations and transcript."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    doc = {"affectlens_export": 1, "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-           "query": answer.query, "video": {"name": Path(answer.video.path).name, "content_key": answer.video.content_key,
-                                            "duration": answer.video.duration},
-           "moments": [moment_record(answer, m, index) for m in answer.moments],
-           "answer": answer.model_dump(mode="json"), "trace": list(events)}
-    doc["answer"]["video"]["path"] = Path(answer.video.path).name  # no server paths in downloads
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False, default=str))
-    return path
-
-
-def _md_cell(s) -> str:
-    return str(s).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_report(answer: Answer, index: VideoIndex | None = None) -> str:
-    v = answer.video
-    lines = [f"# affectlens report", "", f"**Question:** {answer.query}  ",
-             f"**Video:** {Path(v.path).name} ({hms(v.duration)}, {v.width}×{v.height})  ",
-             f"**Generated:** {time.strftime('%Y-%m-%d %H:%M')}", ""]
-    if not answer.moments:
-        lines += ["No moment found.", ""]
-    for m in answer.moments:
-        lines += [f"## {m.rank}. {hms(m.window.start)}–{hms(m.window.end)} — {m.label} "
-                  f"(confidence {m.confidence:.2f}{'' if m.verified else ', unverified'})", "", m.rationale, ""]
-        rows = citation_rows(answer, m)
-        if rows:
-            lines += ["| # | claim | evidence | tool | window | observation |", "|---|---|---|---|---|---|"]
-            lines += [f"| {r[0]} | {_md_cell(r[1])} | {r[2]} | {r[3]} | {r[5]} | {_md_cell(r[6])} |" for r in rows]
-            lines.append("")
-        if index is not None:
-            words = transcript_rows(index, m.window)
-            lines += ["**Transcript:** " + (" ".join(w[2] for w in words) if words else "_(no speech)_"), ""]
-    if answer.flags:
-        lines += ["---", "Flags: " + ", ".join(f"`{f}`" for f in answer.flags), ""]
-    if answer.stats:
-        lines += ["Stats: " + ", ".join(f"{k} {v:g}" for k, v in answer.stats.items()), ""]
-    return "\n".join(lines)
-
-
-def export_markdown(answer: Answer, path: str | Path, index: VideoIndex | None = None) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(markdown_report(answer, index))
-    return path

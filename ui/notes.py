@@ -1,0 +1,49 @@
+"""Plain-language wording for people: the agent's internal flags become short notes (the raw flags stay
+in the exported JSON only), and rationales lose their `[E#]` citation markers where a person reads them
+(the citations table keeps the link between each sentence and its evidence)."""
+
+from __future__ import annotations
+
+import re
+
+_MARK = re.compile(r"\s*\[[A-Za-z0-9_.:-]+\]")
+
+LLM_DRAFT_REJECTED = "The explanation was written from the evidence; the language model's draft was not supported by it."
+_NOTES: list[tuple[str, str]] = [
+    ("rationale_template", LLM_DRAFT_REJECTED),
+    ("rationale_repair_failed", LLM_DRAFT_REJECTED),
+    ("rationale_pruned", "Claims the evidence did not support were removed from the explanation."),
+    ("llm_fallback:rationale", "The language model gave no usable explanation (none available or no reply "
+                               "in time), so it was written from the evidence."),
+    ("llm_fallback:judge", "The language model gave no verdict (none available or no reply in time), so the "
+                           "measured evidence alone decided which moments fit."),
+    ("intent_without_llm", "Your question was read without the language model (from its words and examples)."),
+    ("label_overridden_by_evidence", "The measured evidence changed the emotion the language model proposed."),
+    ("budget_exhausted", "The time budget ran out; the answer uses what was checked by then."),
+    ("descriptive_query", "Your question describes a scene, so moments are ranked by how well they match it."),
+    ("unverified", "Not confirmed: the tools could not confirm the emotion, so this is a best guess."),
+    ("llm_unavailable", "No language model was available; answers come from the measured evidence alone."),
+    ("role_llm_unavailable", "A helper language model was unavailable; the main one was used."),
+    ("out_of_time", "The time budget ran out; the answer uses what was checked by then."),
+]
+_SILENT = ("intent_from_lexicon",)  # normal operation: nothing to tell a person
+
+
+def human_notes(flags: list[str]) -> list[str]:
+    """Short notes for a person, one per distinct situation, in the order the flags appeared."""
+    out: list[str] = []
+    for f in flags:
+        if f.startswith(_SILENT):
+            continue
+        note = next((n for key, n in _NOTES if f == key or f.startswith(key + ":") or f.startswith(key + " ")),
+                    "Something unusual happened while answering (see the exported JSON for details).")
+        if note not in out:
+            out.append(note)
+    return out
+
+
+def plain_rationale(text: str) -> str:
+    """The rationale without citation markers, spacing and punctuation tidied."""
+    t = _MARK.sub("", text or "")
+    t = re.sub(r"\s+([.,;:!?])", r"\1", t)
+    return re.sub(r"\s{2,}", " ", t).strip()
