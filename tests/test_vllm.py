@@ -1,8 +1,9 @@
 """The same LLM client and agent against a real vLLM server (vLLM's CPU build, own venv).
 
 `make test` sets the vLLM CPU environment up once (`affectlens serve-llm --backend vllm --setup-only`);
-when it is absent (a plain `pytest` run) these tests skip with that reason."""
+when it is absent (a plain `pytest` run) these tests skip with that reason; with CI set they fail."""
 
+import os
 import time
 
 import pytest
@@ -23,7 +24,10 @@ def vllm_url():
     from agents.vllm_backend import VLLMCPUServer, model_dir, venv_python
     s = get_settings()
     if not (venv_python(s).parent.parent / ".ready").exists() or not (model_dir(s) / "config.json").exists():
-        pytest.skip("vLLM CPU environment not set up: run `affectlens serve-llm --backend vllm --setup-only`")
+        msg = "vLLM CPU environment not set up: run `affectlens serve-llm --backend vllm --setup-only`"
+        if os.environ.get("CI"):  # CI fails loudly: "served by vLLM" must not stop being tested unnoticed
+            pytest.fail(msg + " (CI is set)", pytrace=False)
+        pytest.skip(msg)
     srv = VLLMCPUServer(s, log_path=s.cache_dir / "vllm_test_server.log")
     srv.start(timeout=600)
     yield srv.url
