@@ -77,6 +77,7 @@ class ChildServer:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=env, start_new_session=True)
+        _live.add(self)
         try:
             wait_healthy(self.url, timeout, self.proc)
         except LLMError:
@@ -95,6 +96,7 @@ class ChildServer:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
+        _live.discard(self)
 
     def __enter__(self):
         self.start()
@@ -115,10 +117,12 @@ class EmbeddedServer(ChildServer):
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", "agents.llm_server", "--model", str(self.model_path),
-                "--port", str(self.port), "--threads", str(self.threads), "--ctx", str(self.ctx)]
+                "--port", str(self.port), "--threads", str(self.threads), "--ctx", str(self.ctx),
+                "--parent-pid", str(os.getpid())]
 
 
 _shared: dict[tuple, EmbeddedServer] = {}
+_live: set[ChildServer] = set()  # every child server started in this process and not yet stopped
 _lock = threading.Lock()
 
 
@@ -136,14 +140,47 @@ def shared_server(model_path: Path, threads: int, ctx: int, log_path: Path | Non
 
 @atexit.register
 def _stop_all() -> None:
-    for srv in list(_shared.values()):
+    for srv in list(_shared.values()) + list(_live):
         srv.stop()
     _shared.clear()
 
 
-def serve(model: str, port: int, threads: int, ctx: int, host: str = "127.0.0.1") -> None:
-    """Run llama.cpp's HTTP server in this process until SIGTERM/SIGINT."""
+def stop_all_children() -> None:
+    """Stop every child server this process started (what atexit also does)."""
+    _stop_all()
+
+
+def exit_on_signals() -> None:
+    """Make SIGTERM and SIGHUP exit this process like Ctrl-C does (SystemExit: `finally` blocks and
+    atexit run, so child servers are stopped). Call from the main thread of a long-running command."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _exit(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _exit)
+
+
+def _watch_parent(parent_pid: int, every_s: float = 1.0) -> None:
+    """Exit when the process that started this server is gone (even SIGKILLed): no orphan servers."""
+    def watch():
+        while True:
+            time.sleep(every_s)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def serve(model: str, port: int, threads: int, ctx: int, host: str = "127.0.0.1",
+          parent_pid: int | None = None) -> None:
+    """Run llama.cpp's HTTP server in this process until SIGTERM/SIGINT (or, with `parent_pid`, until
+    that parent process is gone)."""
     import xllamacpp
+
+    if parent_pid:
+        _watch_parent(parent_pid)
 
     p = xllamacpp.CommonParams()
     p.model.path = model
@@ -154,6 +191,12 @@ def serve(model: str, port: int, threads: int, ctx: int, host: str = "127.0.0.1"
     p.n_threads_http = 1  # more HTTP threads than cores slowed generation 10x here (MODELS.md)
     p.cpuparams.n_threads = threads
     p.cpuparams_batch.n_threads = threads
+    # Prompt-prefix cache: one slot keeps the last prompt's KV; on a new prompt the server reuses the
+    # common prefix (the static system message of agents/prompts.py) and saves/restores other prompts to
+    # a host-RAM cache, so alternating roles (interpret, judge, rationale) each find their prefix again.
+    p.cache_prompt = True
+    p.cache_idle_slots = True
+    p.cache_ram_mib = 1024
     server = xllamacpp.Server(p)  # noqa: F841  (keeps serving while referenced)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -169,8 +212,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ctx", type=int, default=4096)
+    ap.add_argument("--parent-pid", type=int, help="exit when this process is gone (set by EmbeddedServer)")
     a = ap.parse_args(argv)
-    serve(a.model, a.port, a.threads, a.ctx, a.host)
+    serve(a.model, a.port, a.threads, a.ctx, a.host, a.parent_pid)
 
 
 if __name__ == "__main__":

@@ -417,3 +417,49 @@ def test_step_messages_shapes():
     assert msgs[1].metadata["parent_id"] == "k1" and "E1" in msgs[1].content
     assert "failed" in msgs[2].metadata["title"]
     assert step_messages("route", [{"mode": "new"}], 0, "k0") == []
+
+
+# ---------------------------------------------------------------- process hygiene
+
+_PARENT = """
+import sys, time
+from agents.llm_server import EmbeddedServer, exit_on_signals
+from tools.provision import resolve
+exit_on_signals()
+s = EmbeddedServer(resolve("qwen2.5-coder-0.5b"), threads=1)
+s.start(180)
+print(s.proc.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT", "SIGKILL"])
+def test_embedded_llm_server_dies_with_its_parent(sig):
+    """A process that started the embedded LLM server stops it on SIGTERM and Ctrl-C (atexit); even
+    when the parent is SIGKILLed the server notices (it watches its parent) and exits."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.Popen([sys.executable, "-c", _PARENT], cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(p.stdout.readline())
+        assert _alive(child)
+        p.send_signal(getattr(signal, sig))
+        p.wait(60)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _alive(child):
+            time.sleep(0.25)
+        assert not _alive(child), f"LLM server {child} outlived its parent after {sig}"
+    finally:
+        if p.poll() is None:
+            p.kill()

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -31,6 +32,10 @@ def cmd_models(a) -> int:
 
 def cmd_index(a) -> int:
     from tools.index import build_index, index_status
+    paths = a.video
+    if len(paths) > 1 or os.path.isdir(paths[0]) or a.executor == "ray":
+        return _index_many(a)
+    a.video = paths[0]
     if a.status:
         print(json.dumps(index_status(a.video), indent=1))
         return 0
@@ -38,6 +43,42 @@ def cmd_index(a) -> int:
     s = idx.summary
     print(f"indexed {idx.meta.path}: {s.windows} windows, {s.face_frames}/{s.frames} face frames, "
           f"{s.speech_s:.1f} s speech, {s.seconds:.1f} s ({'cached' if s.cached else f'RTF {s.realtime_factor:.3f}'})")
+    return 0
+
+
+def _index_many(a) -> int:
+    """Several videos or a directory: one task per video, locally or on Ray; a line per finished video."""
+    from tools.library import index_library
+
+    def on_done(i: int, n: int, job) -> None:
+        if not a.quiet:
+            extra = job.error if job.status == "failed" else f"{job.windows} windows"
+            print(f"[{i}/{n}] {job.status:<7} {job.video}: {extra}, {job.seconds:.1f} s", file=sys.stderr)
+
+    summary = index_library(a.video, executor=a.executor, address=a.address, on_done=on_done)
+    print(summary.line())
+    return 1 if any(j.status == "failed" for j in summary.jobs) else 0
+
+
+def _ask_library(a) -> int:
+    """`affectlens ask DIR "…"`: one question across every indexed video in the directory."""
+    from agents.errors import LLMError
+    from agents.llm import client_from_settings
+    from tools.library import ask_library
+    from tools.schemas import hms
+    try:
+        llm = client_from_settings()
+    except LLMError:
+        llm = None
+    ans = ask_library([a.video], a.query, llm=llm)
+    if a.json:
+        print(ans.model_dump_json(indent=1))
+        return 0
+    print(f"{ans.videos} videos, {ans.windows} windows searched in {ans.seconds:.1f} s"
+          + (f" ({len(ans.missing)} not indexed yet)" if ans.missing else ""))
+    for h in ans.hits:
+        print(f"{h.rank}. {h.video}  {hms(h.window.start)}–{hms(h.window.end)}  {h.label}  (score {h.score:.2f})")
+        print(f"   {h.descriptor}")
     return 0
 
 
@@ -60,6 +101,8 @@ def _print_answer(ans) -> None:
 
 def cmd_ask(a) -> int:
     from graphs.api import Session
+    if os.path.isdir(a.video):
+        return _ask_library(a)
 
     def on_event(ev: dict) -> None:
         if a.quiet:
@@ -175,6 +218,14 @@ def cmd_serve_llm(a) -> int:
     return 0
 
 
+def cmd_eval_intent(a) -> int:
+    from evals.intent import run
+    from tools.settings import get_settings
+    model = None if a.no_llm else (a.model or get_settings().llm_gguf)
+    print(run(Path(a.file), model, do_grid=a.grid, log=lambda m: print(m, file=sys.stderr)))
+    return 0
+
+
 def cmd_people(a) -> int:
     from tools.people import people_command
     try:
@@ -189,16 +240,19 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="affectlens", description="Find and explain emotional moments in videos.")
     sub = ap.add_subparsers(dest="cmd", required=True)
 
-    p = sub.add_parser("ask", help="answer a vague question about a video")
-    p.add_argument("video")
+    p = sub.add_parser("ask", help="answer a vague question about a video (or across an indexed directory)")
+    p.add_argument("video", help="a video, or a directory of indexed videos")
     p.add_argument("query")
     p.add_argument("--json", action="store_true", help="print the Answer model as JSON")
     p.add_argument("--session", help="session id, to ask follow-ups about the same video")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(fn=cmd_ask)
 
-    p = sub.add_parser("index", help="index a video once (cached by content hash)")
-    p.add_argument("video")
+    p = sub.add_parser("index", help="index videos once (cached by content hash): PATH... or a directory")
+    p.add_argument("video", nargs="+", metavar="PATH")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="ray: one Ray task per video (a local Ray instance, or --address HEAD:6379)")
+    p.add_argument("--address", help="Ray cluster head, e.g. 10.0.0.1:6379 (with --executor ray)")
     p.add_argument("--status", action="store_true", help="show what is cached, do nothing")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(fn=cmd_index)
@@ -241,11 +295,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--setup-only", action="store_true", help="vllm: create the CPU venv and model folder, then exit")
     p.set_defaults(fn=cmd_serve_llm)
 
+    p = sub.add_parser("eval-intent", help="accuracy of each intent reader and the reconciled intent on a dev set")
+    p.add_argument("file", nargs="?", default="evals/data/intent_dev.jsonl")
+    p.add_argument("--model", help="GGUF model name (default: the configured one, e.g. qwen2.5-coder-1.5b)")
+    p.add_argument("--no-llm", action="store_true", help="embedding and lexicon readers only")
+    p.add_argument("--grid", action="store_true", help="choose the rule's weights on the tune part first")
+    p.set_defaults(fn=cmd_eval_intent)
+
     from evals.cli import add_commands
     add_commands(sub)
 
     a = ap.parse_args(argv)
+    from agents.llm_server import exit_on_signals
     from tools.errors import AffectlensError
+    exit_on_signals()  # SIGTERM/SIGHUP exit like Ctrl-C: child servers (embedded LLM) are stopped
     try:
         return a.fn(a)
     except AffectlensError as e:

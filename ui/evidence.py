@@ -233,8 +233,8 @@ def face_crops(index: VideoIndex, window: TimeWindow, n: int = 4, size: int = 19
 # ---------------------------------------------------------------- facial motion (stored values)
 
 # Where each flow region sits on a schematic face (fractions of the panel), for the motion picture.
-_REGION_XY = {"brows": (0.5, 0.22), "eyelids": (0.5, 0.34), "nose": (0.5, 0.48), "cheeks": (0.5, 0.58),
-              "mouth_corners": (0.5, 0.70), "lips": (0.5, 0.79), "chin": (0.5, 0.90)}
+_REGION_XY = {"brows": (0.5, 0.20), "eyelids": (0.5, 0.31), "nose": (0.5, 0.43), "cheeks": (0.5, 0.55),
+              "mouth_corners": (0.5, 0.67), "lips": (0.5, 0.79), "chin": (0.5, 0.91)}
 
 
 def _motion_frames(index: VideoIndex, window: TimeWindow, evidence: Evidence | None) -> list[FaceFrame]:
@@ -294,6 +294,8 @@ def flow_panel(index: VideoIndex, window: TimeWindow, size: int = 192, video: st
         cx, cy = int(fx * size), int(fy * size)
         level = int(60 + 195 * min(1.0, mag / top))
         cv2.rectangle(vis, (cx - size // 5, cy - 6), (cx + size // 5, cy + 6), (level, level // 2, 20), -1)
+        cv2.putText(vis, name.replace("_", " ")[:12], (cx - size // 5 + 2, cy + 4), cv2.FONT_HERSHEY_SIMPLEX, 0.3,
+                    (255, 255, 255), 1, cv2.LINE_AA)
         tip = int(np.clip(dy / top * size * 0.12, -size * 0.12, size * 0.12))
         if abs(tip) >= 2:
             cv2.arrowedLine(vis, (cx + size // 4, cy), (cx + size // 4, cy + tip), (255, 255, 255), 1,

@@ -92,20 +92,22 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
             with gr.Column(scale=3, min_width=440):
                 player = gr.HTML(player_html(None), elem_id="al-player")
                 strip = gr.HTML(strip_html(None), elem_id="al-strip")
-                with gr.Row():
-                    here_span = gr.Textbox(elem_id="al-here-span", elem_classes=["al-hidden"], show_label=False)
-                    here = gr.Button("What happens here? (click the strip first)", elem_id="al-here", size="sm")
+                here_span = gr.Textbox(elem_id="al-here-span", elem_classes=["al-hidden"], show_label=False,
+                                       container=False)
+                here = gr.Button("What happens here? (click the strip first)", elem_id="al-here", size="sm")
                 gr.Markdown("### Evidence")
                 moment = gr.Radio(choices=[], label="Moments", elem_id="al-moments")
                 header = gr.Markdown("_Ask a question to see the evidence behind each moment._", elem_id="al-header")
                 clip = gr.Video(label="Moment clip (from 1 s before to 1 s after)", interactive=False,
                                 elem_id="al-clip", height=280)
-                plot = gr.Image(label="Affect timeline of the whole video", type="filepath", interactive=False,
-                                elem_id="al-plot", show_label=True)
-                crops = gr.Gallery(label="Face crops", columns=4, height="auto", object_fit="contain",
+                gr.Markdown("**Affect curves of the whole video** (the moment shaded)")
+                plot = gr.Image(type="filepath", interactive=False, elem_id="al-plot", show_label=False,
+                                buttons=["download", "fullscreen"])
+                crops = gr.Gallery(label="Face crops", columns=4, height=400, object_fit="contain",
                                    elem_id="al-crops", allow_preview=True)
-                flow = gr.Image(label="Facial motion (measured while indexing)", type="filepath", interactive=False,
-                                elem_id="al-flow", height=210)
+                gr.Markdown("**Facial motion** (measured while indexing)")
+                flow = gr.Image(type="filepath", interactive=False, elem_id="al-flow", height=210, show_label=False,
+                                buttons=["download", "fullscreen"])
                 flow_text = gr.Markdown(elem_id="al-flow-text")
                 transcript = gr.Dataframe(headers=TRANSCRIPT_COLS, label="Words spoken in the moment",
                                           interactive=False, elem_id="al-transcript", max_height=200, wrap=True)
