@@ -195,3 +195,27 @@ def test_ivf_index_above_the_threshold(monkeypatch):
     os.unlink(path)
     _, i = back.search(m[:50], 1)
     assert (i[:, 0] == np.arange(50)).mean() >= 0.95
+
+
+def test_step_trace_names_the_models_the_index_was_built_with(tmp_path):
+    from tools.backends import tool_models
+    cfg = IndexConfig.from_settings(Settings(cache_dir=tmp_path))
+    assert tool_models(cfg.backends, "voice") == {"asr": cfg.backends["asr"], "ser": "prosody-arousal"}
+    assert tool_models(cfg.backends, "expression") == {"face": "mediapipe-facelandmarker",
+                                                        "expression": "fer2013-tflite"}
+    assert tool_models(cfg.backends, "no-such-tool") == {}
+
+
+def test_speech_is_reused_only_from_a_config_with_the_same_asr_and_ser(tmp_path):
+    from tools.index.speech_pass import reuse_speech
+    base = IndexConfig(backends={"asr": "faster-whisper:tiny.en", "ser": "prosody-arousal"})
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "config.json").write_text(base.model_dump_json())
+    (old / "speech.json").write_text('{"segments": [], "voice": [], "speech_s": 1.5}')
+    other_ser = base.model_copy(update={"backends": {**base.backends, "ser": "transformers-audio-classification:/m"}})
+    for cfg, reused in ((other_ser, False), (base.model_copy(update={"window_s": 2.0}), True)):
+        new = tmp_path / cfg.key()
+        new.mkdir()
+        reuse_speech(new, cfg)
+        assert (new / "speech.json").exists() == reused
