@@ -6,7 +6,8 @@ import pytest
 
 from agents.llm import LLMClient
 from agents.roles import check_rationale, keyword_intent
-from agents.schemas import POSITIVE, Answer
+from agents.schemas import Answer
+from tools.labels import POSITIVE
 from graphs.api import Session
 from tools.schemas import Evidence, TimeWindow
 
@@ -61,6 +62,21 @@ def test_no_face_video_has_no_face_evidence(faces, settings):
     _ok_chain(ans)
 
 
+@pytest.mark.parametrize("query, flag", [
+    ("when does someone smile?", "unverified: no candidate passed verification"),
+    ("the part with the cartoon animals", "unverified: the best match to the description"),
+])
+def test_answers_nothing_backs_are_flagged_unverified(faces, settings, query, flag):
+    """No face in the video, so nothing can back a smile (emotion asked) or an emotion reading of the best
+    match (description asked): the answer still shows its best guess, flagged unverified, moment marked
+    unverified, confidence capped at 0.3."""
+    with Session(faces / "no_face.mp4", settings, llm=None) as s:
+        ans = s.ask(query)
+    assert [f for f in ans.flags if f.startswith(flag)], ans.flags
+    assert ans.moments and all(not m.verified and m.confidence <= 0.3 for m in ans.moments)
+    _ok_chain(ans)
+
+
 @pytest.mark.parametrize("behaviour", ["garbage", "hang"])
 def test_bad_llm_still_answers_flagged_in_budget(pexels_index, settings, scripted_llm, behaviour):
     client = LLMClient(scripted_llm(behaviour, delay=30), "m", timeout=2, retries=1)
@@ -104,7 +120,8 @@ def test_roles_can_use_their_own_server(pexels_index, settings, llm, scripted_ll
 
 def test_question_without_an_emotion_ranks_by_the_description(pexels_index, settings):
     """'Where her face is hidden' names no emotion: the answer is the hand-over-face stretch (~4-9 s) that
-    retrieval matched, not the most emotional moment, and it says its emotion reading is unverified."""
+    retrieval matched, not the most emotional moment. (An answer whose emotion reading nothing backs is
+    flagged unverified: test_answers_nothing_backs_are_flagged_unverified.)"""
     with Session(pexels_index.meta.path, settings, llm=None, index=pexels_index) as s:
         ans = s.ask("the part where her face is hidden")
     top = ans.moments[0]

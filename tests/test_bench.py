@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evals.bench import BenchLoad, BenchRecord, load_bench, parse_record, write_bench
-from tools.errors import BenchError
+from evals.bench import BenchError
 from tools.schemas import TimeWindow
 
 
@@ -253,9 +254,22 @@ def test_fuzz_only_bench_errors(tmp_path_factory, text, suffix, on_error, check,
 @settings(max_examples=50, deadline=None)
 @given(data=st.binary(max_size=64))
 def test_fuzz_raw_bytes(tmp_path_factory, data):
+    """Raw bytes give a BenchError that names the file and a line, or a load in which every record read
+    is accounted for (good ones plus issues, each at a line of the file); stopping on the first issue
+    then fails at that very line."""
     p = tmp_path_factory.getbasetemp() / "raw.jsonl"
     p.write_bytes(data)
+    n_lines = data.count(b"\n") + 1
     try:
-        load_bench(p, on_error="skip", check_videos=False)
-    except BenchError:
-        pass
+        load = load_bench(p, on_error="skip", check_videos=False)
+    except BenchError as e:
+        m = re.match(rf"{re.escape(str(p))}:(\d+): ", str(e))
+        assert m and 1 <= int(m.group(1)) <= n_lines, str(e)
+        return
+    assert load.n_read >= 1 and len(load.records) + len(load.issues) == load.n_read
+    assert all(1 <= i.line <= n_lines for i in load.issues)
+    if load.issues:
+        with pytest.raises(BenchError, match=rf"^{re.escape(str(p))}:{load.issues[0].line}: "):
+            load_bench(p, on_error="stop", check_videos=False)
+    else:
+        assert load_bench(p, on_error="stop", check_videos=False).records == load.records

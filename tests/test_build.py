@@ -1,6 +1,6 @@
-"""Bench builder on real MEAD clips: GT spans are where the clips really are in the concatenated video
-(checked frame by frame), ids are unique, the loader accepts the file, queries come from templates or
-an LLM paraphrase with a template fallback."""
+"""Bench builder on real labelled clips (cut from the shipped media, tests/conftest.py CLIPS): GT spans
+are where the clips really are in the concatenated video (checked frame by frame), ids are unique, the
+loader accepts the file, queries come from templates or an LLM paraphrase with a template fallback."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from filelock import FileLock
 
 from evals.bench import load_bench
 from evals.build import TEMPLATES, build_bench, paraphrase, rationale_for, read_labels
-from tools.errors import BenchError
+from evals.bench import BenchError
 from tools.index.decode import iter_frames, probe
+from tests.conftest import CLIPS
 
-MEAD = {"mead_happy.mp4": "Joy", "mead_sad.mp4": "Sadness", "mead_surprised.mp4": "Surprise",
-        "mead_disgusted.mp4": "Disgust", "mead_fear.mp4": "Fear"}
 FPS = 25
+N = len(CLIPS)  # labelled clips, i.e. moments; 3 queries each
 
 
 def write_labels(path: Path, rows: dict[str, str]) -> Path:
@@ -25,37 +25,37 @@ def write_labels(path: Path, rows: dict[str, str]) -> Path:
     return path
 
 
-def shared_bench(faces: Path, tmp_path_factory) -> Path:
-    """The 5-clip MEAD bench (no-face filler between clips), built once per test session and shared
-    with tests/test_runner.py. Returns bench.jsonl."""
-    root = tmp_path_factory.getbasetemp() / "mead_bench"
+def shared_bench(clips: Path, faces: Path, tmp_path_factory) -> Path:
+    """The bench of the labelled clips (no-face filler between them), built once per test session and
+    shared with tests/test_runner.py. Returns bench.jsonl."""
+    root = tmp_path_factory.getbasetemp() / "clip_bench"
     root.mkdir(exist_ok=True)
     with FileLock(str(root) + ".lock"):
         bench = root / "out" / "bench.jsonl"
         if not bench.exists():
-            labels = write_labels(root / "labels.csv", MEAD)
-            build_bench(faces, labels, root / "out", filler=faces / "no_face.mp4", seed=0)
+            labels = write_labels(root / "labels.csv", CLIPS)
+            build_bench(clips, labels, root / "out", filler=faces / "no_face.mp4", seed=0)
     return bench
 
 
 @pytest.fixture(scope="module")
-def bench(faces, tmp_path_factory) -> Path:
-    return shared_bench(faces, tmp_path_factory)
+def bench(clips, faces, tmp_path_factory) -> Path:
+    return shared_bench(clips, faces, tmp_path_factory)
 
 
 def _decodable_length(path: Path) -> float:
-    """Seconds of video frames that actually decode (MEAD's sad clip stops decoding at 4.4 s of 6.28)."""
+    """Seconds of video frames that actually decode (some clips stop decoding before their stated end)."""
     meta = probe(path)
     last = max(t for t, _ in iter_frames(path, fps=0, max_side=64))
     return min(meta.duration, last + 1.0 / meta.fps)
 
 
-def test_spans_match_the_concatenated_clips(bench, faces):
+def test_spans_match_the_concatenated_clips(bench):
     manifest = json.loads((bench.parent / "manifest.json").read_text())
     (video,) = manifest["videos"]
     clips = video["clips"]
-    assert [c["label"] for c in clips[::2]] == ["filler"] * 5 and len(clips) == 10
-    assert sorted(Path(c["file"]).name for c in clips[1::2]) == sorted(MEAD)
+    assert [c["label"] for c in clips[::2]] == ["filler"] * N and len(clips) == 2 * N
+    assert sorted(Path(c["file"]).name for c in clips[1::2]) == sorted(CLIPS)
     # contiguous from 0, ending where the video ends
     assert clips[0]["start"] == 0
     for a, b in zip(clips, clips[1:]):
@@ -71,13 +71,13 @@ def test_spans_match_the_concatenated_clips(bench, faces):
     spans = {(c["start"], c["end"]): c for c in clips if c["label"] != "filler"}
     for r in recs:
         c = spans[(r.window.start, r.window.end)]
-        assert r.label == MEAD[Path(c["file"]).name] == c["label"]
+        assert r.label == CLIPS[Path(c["file"]).name] == c["label"]
         assert r.video == video["video"] and r.video_path == str(out.resolve())
 
 
 def test_boundaries_are_frame_accurate(bench):
-    """MEAD clips are 256x256, so they are letterboxed with black side bars; the no-face filler fills
-    the frame. Where the bars appear and vanish must be where the GT windows start and end."""
+    """The labelled clips are square, so they are letterboxed with black side bars; the no-face filler
+    fills the frame. Where the bars appear and vanish must be where the GT windows start and end."""
     manifest = json.loads((bench.parent / "manifest.json").read_text())
     out = bench.parent / manifest["videos"][0]["video"]
     frames = [(t, float(img[:, :100].mean()) < 10) for t, img in iter_frames(out, fps=0, max_side=10_000)]
@@ -91,21 +91,21 @@ def test_boundaries_are_frame_accurate(bench):
     if cur is not None:
         runs.append((cur, frames[-1][0] + 1.0 / FPS))
     gt = sorted({(r.window.start, r.window.end) for r in load_bench(bench).records})
-    assert len(runs) == len(gt) == 5
+    assert len(runs) == len(gt) == N
     for (s, e), (gs, ge) in zip(runs, gt):
         assert abs(s - gs) < 0.5 / FPS and abs(e - ge) < 0.5 / FPS, ((s, e), (gs, ge))
 
 
 def test_ids_queries_rationales(bench):
     load = load_bench(bench)
-    assert load.ok and load.n_read == 15 and len(load.records) == 15
+    assert load.ok and load.n_read == 3 * N and len(load.records) == 3 * N
     ids = [r.id for r in load.records]
-    assert len(set(ids)) == 15
+    assert len(set(ids)) == 3 * N
     assert {i.rsplit("_", 2)[0] for i in ids} == {"bench_000"}
     by_moment: dict[str, list] = {}
     for r in load.records:
         by_moment.setdefault(r.id.rsplit("_", 1)[0], []).append(r)
-    assert len(by_moment) == 5 and all(len(v) == 3 for v in by_moment.values())
+    assert len(by_moment) == N and all(len(v) == 3 for v in by_moment.values())
     for rs in by_moment.values():
         assert len({r.window for r in rs}) == 1 and len({r.label for r in rs}) == 1
         assert len({r.query for r in rs}) == 3  # three different queries per moment
@@ -114,19 +114,20 @@ def test_ids_queries_rationales(bench):
                    for r in rs)
 
 
-def test_label_file_problems(tmp_path, faces):
+def test_label_file_problems(tmp_path, clips):
+    happy, sad = "pexels_laughing.mp4", "pexels_crying.mp4"
     with pytest.raises(BenchError, match=r"labels.csv:3: unknown label 'Glee'"):
-        read_labels(write_labels(tmp_path / "labels.csv", {"mead_happy.mp4": "happy", "mead_sad.mp4": "Glee"}), faces)
+        read_labels(write_labels(tmp_path / "labels.csv", {happy: "happy", sad: "Glee"}), clips)
     with pytest.raises(BenchError, match="clip not found"):
-        read_labels(write_labels(tmp_path / "labels.csv", {"nope.mp4": "Joy"}), faces)
-    (tmp_path / "bad.csv").write_text("name,emotion\nmead_happy.mp4,Joy\n")
+        read_labels(write_labels(tmp_path / "labels.csv", {"nope.mp4": "Joy"}), clips)
+    (tmp_path / "bad.csv").write_text(f"name,emotion\n{happy},Joy\n")
     with pytest.raises(BenchError, match="file,label"):
-        read_labels(tmp_path / "bad.csv", faces)
+        read_labels(tmp_path / "bad.csv", clips)
     with pytest.raises(BenchError, match="not found"):
-        read_labels(tmp_path / "missing.csv", faces)
-    labels = write_labels(tmp_path / "labels.csv", {"mead_happy.mp4": " Happy ", "mead_sad.mp4": "sad"})
-    rows = read_labels(labels, faces)
-    assert [lab for _, lab in rows] == ["Joy", "Sadness"]
+        read_labels(tmp_path / "missing.csv", clips)
+    labels = write_labels(tmp_path / "labels.csv", {happy: " Happy ", sad: "sad"})
+    rows = read_labels(labels, clips)
+    assert [lab for _, lab in rows] == ["Joy", "Sadness"] and [p.name for p, _ in rows] == [happy, sad]
 
 
 WORDS = ("one", "two", "three", "four")
@@ -142,22 +143,22 @@ class _StubLLM:
         return schema(queries=[f"that bit where I felt it, take {w}" for w in WORDS[:n]])
 
 
-def test_llm_paraphrase_and_fallback(tmp_path, faces, scripted_llm):
+def test_llm_paraphrase_and_fallback(tmp_path, clips, scripted_llm):
     from agents.llm import LLMClient
 
-    labels = write_labels(tmp_path / "labels.csv", {"mead_happy.mp4": "Joy"})
-    plain = load_bench(build_bench(faces, labels, tmp_path / "plain", seed=3)).records
+    labels = write_labels(tmp_path / "labels.csv", {"pexels_laughing.mp4": "Joy"})
+    plain = load_bench(build_bench(clips, labels, tmp_path / "plain", seed=3)).records
     assert len(plain) == 3 and {r.window.start for r in plain} == {0.0}
     assert all(r.query in TEMPLATES["Joy"] for r in plain)
 
     stub = _StubLLM()
-    para = load_bench(build_bench(faces, labels, tmp_path / "para", seed=3, llm=stub)).records
+    para = load_bench(build_bench(clips, labels, tmp_path / "para", seed=3, llm=stub)).records
     assert stub.calls == 1
     assert [r.query for r in para] == [f"that bit where I felt it, take {w}" for w in WORDS[:3]]
     assert json.loads((tmp_path / "para" / "manifest.json").read_text())["paraphrased_by_llm"] == 3
 
     garbage = LLMClient(scripted_llm("garbage"), "scripted", timeout=5, retries=0)
-    fallback = load_bench(build_bench(faces, labels, tmp_path / "fb", seed=3, llm=garbage)).records
+    fallback = load_bench(build_bench(clips, labels, tmp_path / "fb", seed=3, llm=garbage)).records
     assert [r.query for r in fallback] == [r.query for r in plain]  # same seed, templates kept
 
 

@@ -47,7 +47,7 @@ def test_tool_and_doctor(settings):
     assert d.returncode == 0 and "faiss" in d.stdout and "llm" in d.stdout
 
 
-def test_ask_json_on_sample_and_video_without_audio(settings, faces):
+def test_ask_json_on_sample_and_video_without_audio(settings, clips):
     env = {"AFFECTLENS_CACHE_DIR": str(settings.cache_dir)}
     r = run("ask", str(SAMPLE), "when does she cheer up?", "--json", "-q", env_extra=env)
     assert r.returncode == 0, r.stderr[-800:]
@@ -55,7 +55,7 @@ def test_ask_json_on_sample_and_video_without_audio(settings, faces):
     top = ans.moments[0]
     assert top.window.end > 10 and top.window.start < 19
     # a video without an audio track answers too
-    r2 = run("ask", str(faces / "mead_happy.mp4"), "when is he happy?", "-q", env_extra=env)
+    r2 = run("ask", str(clips / "pexels_laughing.mp4"), "when is she happy?", "-q", env_extra=env)
     assert r2.returncode == 0, r2.stderr[-800:]
     assert "Joy" in r2.stdout
 

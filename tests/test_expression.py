@@ -12,17 +12,22 @@ import numpy as np
 import pytest
 
 from tools.perception.expression import ExpressionClassifier, expression_evidence, mean_expression
-from tools.schemas import EXPRESSIONS, Evidence, TimeWindow
+from tools.labels import EXPRESSIONS
+from tools.schemas import Evidence, TimeWindow
+from tests.conftest import research
 
 MEAD = {"happy": "happy", "sad": "sad", "surprised": "surprise", "fear": "fear", "disgusted": "disgust"}
 
 
 
 @pytest.fixture(scope="module")
-def mead_top(fa, faces) -> dict[str, str]:
+def mead_top(fa) -> dict[str, str]:
+    """Posed MEAD clips (research-licensed, from ../shared only)."""
+    names = [*MEAD, "contempt"]
+    paths = research(*(f"faces/mead_{name}.mp4" for name in names))
     out = {}
-    for name in [*MEAD, "contempt"]:
-        mean = mean_expression(fa.analyze_video(faces / f"mead_{name}.mp4", fps=4))
+    for name, path in zip(names, paths):
+        mean = mean_expression(fa.analyze_video(path, fps=4))
         out[name] = max(mean, key=mean.get)
     return out
 

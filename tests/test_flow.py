@@ -18,6 +18,7 @@ from tools.perception.flow import (REGION_LANDMARKS, FlowAnalyzer, FlowResult, f
                         mouth_motion_series)
 from tools.schemas import Evidence, TimeWindow
 from tools.index.decode import iter_frames
+from tests.conftest import research
 
 
 
@@ -33,7 +34,9 @@ def _mean(series, t0, t1):
 
 
 def test_talking_moves_mouth_more_than_still_face(fa, faces):
-    talking = [v for _, v in mouth_motion_series(faces / "mead_happy.mp4", fps=4, face_analyzer=fa)]
+    """A talking MEAD face (research-licensed, from ../shared only) against the shipped still smile."""
+    (talking_clip,) = research("faces/mead_happy.mp4")
+    talking = [v for _, v in mouth_motion_series(talking_clip, fps=4, face_analyzer=fa)]
     still = [v for _, v in mouth_motion_series(faces / "single_face.mp4", fps=4, face_analyzer=fa)]
     assert len(talking) > 10 and len(still) > 5
     assert np.mean(talking) > 2 * np.mean(still)
@@ -57,7 +60,7 @@ def test_head_shift_is_removed(fa, faces):
     """Shifting the same frame by 6 px is rigid motion: region residuals stay small, head motion not."""
     # close the generator at once: a suspended iter_frames generator makes the next decode of
     # another file hang (PyAV threaded decoding; reported upstream in tools/video.py)
-    with closing(iter_frames(faces / "mead_sad.mp4", fps=1)) as gen:
+    with closing(iter_frames(faces / "single_face.mp4", fps=1)) as gen:
         _, rgb = next(gen)
     face = fa.find_faces(rgb)[0]
     shifted = cv2.warpAffine(rgb, np.float32([[1, 0, 6], [0, 1, 3]]), (rgb.shape[1], rgb.shape[0]),
@@ -72,7 +75,8 @@ def test_head_shift_is_removed(fa, faces):
 
 
 def test_flow_speed(fa, faces):
-    frames = [f for _, f in iter_frames(faces / "mead_happy.mp4", fps=4, end=3)]
+    frames = [f for _, f in iter_frames(faces / "WolfgangLanger_Pexels.mp4", fps=4, start=11, end=14)]
+    assert len(frames) >= 10
     lms = [fa.find_faces(f)[0].landmarks for f in frames]
     fl = FlowAnalyzer(128)
     t0 = time.perf_counter()

@@ -44,8 +44,10 @@ def test_killed_run_resumes_to_same_index(pexels_index, tmp_path):
     assert len(full.frames) == len(pexels_index.frames)
 
 
-def test_retrieval_happy_vs_sad_on_mead(mead_concat, settings):
-    video, spans = mead_concat
+@pytest.mark.parametrize("concat", ["clip_concat", "mead_concat"])
+def test_retrieval_happy_vs_sad(concat, settings, request):
+    """Laughing vs crying clips of the shipped Pexels video; and posed MEAD clips (research-licensed)."""
+    video, spans = request.getfixturevalue(concat)
     idx = build_index(video, settings, progress=False)
     r = Retriever(idx)
 
@@ -115,6 +117,19 @@ def test_speech_video_gets_transcript_and_arousal(speech, settings):
     assert all(r.face_frames == 0 for r in idx.records)
 
 
+def test_window_transcripts_hold_the_spoken_words(speech, settings):
+    """Synthetic speech with a known text (tests/data/make_synthetic.sh): each word lands in the window
+    where it was said, in order, and the windows' transcripts read the sentence."""
+    idx = build_index(speech / "synth_en.wav", settings, progress=False)
+    text = " ".join(r.transcript for r in idx.records if r.transcript).lower()
+    # words are joined with spaces, so whisper's word pieces " o" + "'clock" read "o 'clock"
+    assert text.replace(" '", "'").startswith("please meet me at the station at 7 o'clock"), text
+    words = [w for s in idx.speech.segments for w in s.words]
+    station = next(w for w in words if w.text.lower().strip(".,") == "station")
+    rec = next(r for r in idx.records if r.window.start <= (station.start + station.end) / 2 < r.window.end)
+    assert "station" in rec.transcript.lower() and 0.5 < station.start < 2.5
+
+
 def test_changed_config_reuses_speech(speech, tmp_path, monkeypatch):
     s1 = Settings(cache_dir=tmp_path)
     a = build_index(speech / "talk_sample1.mp3", s1, progress=False)
@@ -124,11 +139,11 @@ def test_changed_config_reuses_speech(speech, tmp_path, monkeypatch):
     assert b.folder != a.folder and b.speech == a.speech
 
 
-def test_windows_follow_shot_changes(mead_concat, settings):
+def test_windows_follow_shot_changes(clip_concat, settings):
     from tools.index.decode import shot_changes
-    video, spans = mead_concat
+    video, spans = clip_concat
     cuts = shot_changes(video)
-    assert any(abs(c - spans["filler"][0]) < 0.05 for c in cuts)  # happy -> no-face filler
+    assert any(abs(c - spans["filler"][0]) < 0.05 for c in cuts)  # laughing -> no-face filler
     assert not shot_changes(SAMPLE)  # one continuous shot
     idx = build_index(video, settings, progress=False)
     ends = [r.window.end for r in idx.records]
@@ -147,7 +162,7 @@ def test_transcript_lookup_matches_word_midpoints():
     assert sp.text_in(TimeWindow(start=5, end=6)) == ""
 
 
-def test_speech_in_parallel_gives_the_same_index(faces, speech, tmp_path):
+def test_speech_in_parallel_gives_the_same_index(faces, clips, speech, tmp_path):
     """Faces with speech over them: whisper running beside the frame pass (the default) and after it
     give the same windows, transcripts and affect records."""
     import numpy as np
@@ -155,7 +170,8 @@ def test_speech_in_parallel_gives_the_same_index(faces, speech, tmp_path):
     from tools.index.decode import concat_videos, load_audio
     video = tmp_path / "talking.mp4"
     talk = np.concatenate([load_audio(speech / "talk_sample1.mp3"), load_audio(speech / "talk_00015.mp3")])
-    concat_videos([faces / n for n in ("mead_happy.mp4", "mead_sad.mp4", "mead_fear.mp4")], video, soundtrack=talk)
+    concat_videos([clips / "pexels_laughing.mp4", faces / "single_face.mp4", clips / "pexels_crying.mp4"], video,
+                  soundtrack=talk)
     notes: list[tuple[str, float]] = []
     par = build_index(video, Settings(cache_dir=tmp_path / "a"), progress=False,
                       on_progress=lambda note, f: notes.append((note, f)))

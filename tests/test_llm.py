@@ -5,10 +5,11 @@ import time
 import pytest
 from pydantic import BaseModel
 
+from agents import prompts
 from agents.llm import LLMClient
 from agents.llm_server import EmbeddedServer
 from agents.schemas import Intent
-from tools.errors import LLMError
+from agents.errors import LLMError
 
 
 class Small(BaseModel):
@@ -16,9 +17,14 @@ class Small(BaseModel):
     n: int
 
 
-def test_structured_output_from_real_server(llm):
-    out = llm.structured([{"role": "user", "content": "Decode: 'when does she cheer up?'"}], Intent, max_tokens=200)
-    assert isinstance(out, Intent)
+@pytest.mark.parametrize("query, emotion", [("when does she look angry?", "Anger"),
+                                            ("the part where someone looks disgusted", "Disgust"),
+                                            ("when is he happy?", "Joy")])
+def test_structured_output_from_real_server(llm, query, emotion):
+    """The real model, given the interpret role's own prompt, reads an explicit emotion word as that
+    emotion (its raw output: before the lexicon reconciles anything)."""
+    out = llm.structured(prompts.interpret(query), Intent, max_tokens=200)
+    assert isinstance(out, Intent) and emotion in out.emotions, out
     assert llm.check()  # /v1/models answers
 
 

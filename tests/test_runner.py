@@ -1,5 +1,6 @@
-"""Benchmark runner end to end on the 5-clip MEAD bench: report files, metric ranges, beating the random
-baseline, resume after a crash, skipped bench lines, failed and hung queries, the CLI."""
+"""Benchmark runner end to end on the bench of labelled clips cut from the shipped media (tests/test_build.py):
+report files, metric ranges, beating the random baseline, resume after a crash, skipped bench lines, failed
+and hung queries, the CLI."""
 
 from __future__ import annotations
 
@@ -14,15 +15,18 @@ import pytest
 from evals import runner
 from evals.bench import load_bench
 from evals.runner import EvalError, read_results, run_eval
-from tests.test_build import MEAD, shared_bench, write_labels
-from tools.errors import BenchError
+from tests.test_build import CLIPS, N, shared_bench, write_labels
+from evals.bench import BenchError
 
 PLOTS = ("label_recall.png", "iou_hist.png", "confusion.png")
 
 
+NQ = 3 * N  # queries in the bench
+
+
 @pytest.fixture(scope="module")
-def bench(faces, tmp_path_factory) -> Path:
-    return shared_bench(faces, tmp_path_factory)
+def bench(clips, faces, tmp_path_factory) -> Path:
+    return shared_bench(clips, faces, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +56,7 @@ def test_end_to_end_without_llm(full_run):
     for name in ("report.md", "metrics.json", "results.jsonl", *PLOTS):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     m = res["metrics"]
-    assert m["n"] == 15 and m["system"]["failures"] == 0 and m["system"]["llm_calls_mean"] == 0
+    assert m["n"] == NQ and m["system"]["failures"] == 0 and m["system"]["llm_calls_mean"] == 0
     for sysname, metrics in {"ours": m, **res["baselines"]}.items():
         for sec in ("temporal", "emotion", "joint", "rationale", "grounding"):
             for k, v in _rates(metrics[sec]):
@@ -61,13 +65,13 @@ def test_end_to_end_without_llm(full_run):
     rnd = res["baselines"]["random"]["temporal"]
     ours = m["temporal"]
     assert ours["R1@0.5"] > rnd["R1@0.5"] or ours["mIoU"] > rnd["mIoU"]
-    # oracle label from the GT window: present for every query, and mostly right on posed MEAD faces
-    assert m["oracle_emotion"]["n"] == 15 and m["oracle_emotion"]["WAR"] >= 0.6
-    assert m["sufficiency"]["classifier"] == "lexicon" and m["sufficiency"]["n"] == 15
+    # oracle label from the GT window: present for every query, and mostly right on these clear faces
+    assert m["oracle_emotion"]["n"] == NQ and m["oracle_emotion"]["WAR"] >= 0.6
+    assert m["sufficiency"]["classifier"] == "lexicon" and m["sufficiency"]["n"] == NQ
     saved = json.loads((out / "metrics.json").read_text())
-    assert saved["system"]["run"]["scored"] == 15 and "retrieval_top1" in saved["baselines"]
+    assert saved["system"]["run"]["scored"] == NQ and "retrieval_top1" in saved["baselines"]
     report = (out / "report.md").read_text()
-    assert "| affectlens | 15 |" in report and "| retrieval_top1 |" in report and "## Run" in report
+    assert f"| affectlens | {NQ} |" in report and "| retrieval_top1 |" in report and "## Run" in report
     assert "oracle" in report
     rows = _lines(out / "results.jsonl")
     assert sorted(r["id"] for r in rows) == sorted(r.id for r in load_bench(res["run"]["bench"]).records)
@@ -79,8 +83,8 @@ def test_end_to_end_without_llm(full_run):
 def test_rerun_resumes_everything(full_run, bench, settings):
     out, first = full_run
     again = run_eval(bench, out, settings=settings, llm=None, progress=False)
-    assert again["run"]["resumed"] == 15 and again["run"]["ran_now"] == 0
-    assert len(_lines(out / "results.jsonl")) == 15
+    assert again["run"]["resumed"] == NQ and again["run"]["ran_now"] == 0
+    assert len(_lines(out / "results.jsonl")) == NQ
     assert again["metrics"]["temporal"] == first["metrics"]["temporal"]
 
 
@@ -93,8 +97,8 @@ def test_resume_after_limit_and_crash(bench, settings, tmp_path):
     with open(out / "results.jsonl", "a") as f:
         f.write('{"id": "bench_000_5_Q3", "gt_window": {"sta')
     full = run_eval(bench, out, settings=settings, llm=None, progress=False)
-    assert full["run"]["resumed"] == 2 and full["run"]["ran_now"] == 13
-    assert full["run"]["unreadable_result_lines"] == 1 and full["metrics"]["n"] == 15
+    assert full["run"]["resumed"] == 2 and full["run"]["ran_now"] == NQ - 2
+    assert full["run"]["unreadable_result_lines"] == 1 and full["metrics"]["n"] == NQ
     text = (out / "results.jsonl").read_text().splitlines()
     good = []
     for ln in text:
@@ -102,9 +106,9 @@ def test_resume_after_limit_and_crash(bench, settings, tmp_path):
             good.append(json.loads(ln)["id"])
         except ValueError:
             pass
-    assert len(good) == len(set(good)) == 15 and good[:2] == first_ids
+    assert len(good) == len(set(good)) == NQ and good[:2] == first_ids
     results, _, bad = read_results(out / "results.jsonl")
-    assert len(results) == 15 and bad == 1
+    assert len(results) == NQ and bad == 1
 
 
 def test_malformed_bench_lines_are_skipped_and_reported(bench, settings, tmp_path):
@@ -175,7 +179,7 @@ def test_bad_options(bench, settings, tmp_path):
     assert not (tmp_path / "results.jsonl").exists()
 
 
-def test_cli(bench, settings, tmp_path, faces, monkeypatch, capsys):
+def test_cli(bench, settings, tmp_path, clips, monkeypatch, capsys):
     from evals import cli
     monkeypatch.setattr(runner, "get_settings", lambda: settings)
     rc = cli.main(["eval", str(bench), "--out", str(tmp_path / "o"), "--no-llm", "--limit", "3", "-q",
@@ -186,8 +190,8 @@ def test_cli(bench, settings, tmp_path, faces, monkeypatch, capsys):
     rc = cli.main(["eval", str(bench), "--out", str(tmp_path / "o"), "--no-llm", "--field-map", "{bad"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "--field-map is not valid JSON" in err
-    labels = write_labels(tmp_path / "labels.csv", {"mead_happy.mp4": MEAD["mead_happy.mp4"]})
-    rc = cli.main(["bench", "build", str(faces), "--labels", str(labels), "--out", str(tmp_path / "b"),
+    labels = write_labels(tmp_path / "labels.csv", {"pexels_laughing.mp4": CLIPS["pexels_laughing.mp4"]})
+    rc = cli.main(["bench", "build", str(clips), "--labels", str(labels), "--out", str(tmp_path / "b"),
                    "--queries", "2", "-q"])
     assert rc == 0 and "wrote 2 queries" in capsys.readouterr().out
     assert len(load_bench(tmp_path / "b" / "bench.jsonl").records) == 2

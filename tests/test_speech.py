@@ -1,4 +1,5 @@
-"""ASR (faster-whisper, tiny.en by default) and VAD on real speech from ../shared/media/speech."""
+"""ASR (faster-whisper, tiny.en by default) and VAD on real speech (tests/data/speech: MIT English talks,
+synthetic speech with a known text), and on EmoDB German speech from ../shared when it is there."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from tools.schemas import SpeechSegment, TimeWindow, Word
 from tools.perception.speech import Transcriber, make_transcriber, transcript_evidence, vad_segments, words_in
 from tools.index.decode import load_audio
+from tests.conftest import research_glob
 
 TALKS = ["talk_00015.mp3", "talk_sample1.mp3", "talk_sample2.mp3"]
 SR = 16000
@@ -44,6 +46,18 @@ def test_transcribe_real_english(transcriber, talk_audio, name):
         assert 0.0 <= s.start <= s.end <= dur + 0.05
         assert s.language == "en"
     assert [s.start for s in segs] == sorted(s.start for s in segs)
+
+
+def test_known_text_is_transcribed_word_for_word(transcriber, speech):
+    """Synthetic speech of a known sentence (tests/data/make_synthetic.sh): the first sentence comes
+    back word for word, with word times inside the 5.5-s clip."""
+    audio = load_audio(speech / "synth_en.wav", sr=SR)
+    words = [w for s in transcriber.transcribe(audio, sr=SR) for w in s.words]
+    said = " ".join(w.text for w in words).lower().replace(" '", "'")
+    assert said.startswith("please meet me at the station at 7 o'clock"), said
+    assert all(0 <= w.start <= w.end <= audio.size / SR + 0.05 for w in words)
+    station = next(w for w in words if w.text.lower() == "station")
+    assert 0.5 < station.start < 2.5
 
 
 def test_offset_shifts_times(transcriber, talk_audio):
@@ -113,11 +127,11 @@ def test_transcript_evidence_quotes_window():
     assert [w.text for w in words_in(bare, TimeWindow(start=0.0, end=2.0))] == ["one", "two"]
 
 
-def test_unreadable_speech_keeps_its_times_and_drops_looping_text(transcriber, speech):
+def test_unreadable_speech_keeps_its_times_and_drops_looping_text(transcriber):
     """German speech through the English-only model: the decoder loops ("the same sentence" again and
     again). Such decodes keep their segment times (prosody still measures the voice) but no text, and
     decoding is greedy, so twice gives the same result."""
-    clips = sorted(speech.glob("emodb_*.wav"))[:12]
+    clips = research_glob("speech/emodb_*.wav", at_least=12)[:12]  # research-licensed: ../shared only
     audio = np.concatenate([np.concatenate([load_audio(p), np.zeros(SR // 2, np.float32)]) for p in clips])
     segs = transcriber.transcribe(audio, sr=SR)
     assert len(segs) >= 6  # the speech is still found

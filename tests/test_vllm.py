@@ -9,10 +9,12 @@ import time
 import pytest
 from pydantic import BaseModel
 
+from agents import prompts
 from agents.llm import LLMClient
-from agents.schemas import POSITIVE, Intent
+from agents.schemas import Intent
+from tools.labels import POSITIVE
 from graphs.api import Session
-from tools.errors import LLMError
+from agents.errors import LLMError
 from tools.schemas import TimeWindow
 from tools.settings import Settings, get_settings
 
@@ -41,8 +43,9 @@ class Pick(BaseModel):
 def test_structured_output_and_model_check(vllm_url):
     c = LLMClient(vllm_url, get_settings().llm_model, timeout=60)
     assert get_settings().llm_model in c.check(require_model=True)
-    out = c.structured([{"role": "user", "content": "Decode: 'the part where he gets angry'"}], Intent, max_tokens=200)
-    assert isinstance(out, Intent)
+    # the interpret role's own prompt; an explicit emotion word comes back as that emotion (raw output)
+    out = c.structured(prompts.interpret("the part where he gets angry"), Intent, max_tokens=200)
+    assert isinstance(out, Intent) and "Anger" in out.emotions, out
     with pytest.raises(LLMError, match="serves"):
         LLMClient(vllm_url, "some-other-model", timeout=10).check(require_model=True)
 
