@@ -196,10 +196,22 @@ def tools_text() -> str:
     return "\n".join(s.describe() for s in REGISTRY.values())
 
 
+SMALL_FACE = 0.15  # face height as a share of the frame height below which the zoom re-read is worth its cost
+AMBIGUOUS = 0.45   # top expression probability below which the reading is ambiguous
+
+
 def plan_tools(window: TimeWindow, face_ratio: float, has_speech: bool, modalities: list[str],
-               budget: float, already: set[str] = frozenset(), ambiguous: bool = False) -> list[ToolDecision]:
-    """Choose tools by expected value per cost against the remaining budget; every decision is logged."""
+               budget: float, already: set[str] = frozenset(), ambiguous: bool = False,
+               face_height: float | None = None) -> list[ToolDecision]:
+    """Choose tools by expected value per cost against the remaining budget; every decision is logged.
+
+    The active zoom is decided first: it runs when the face is small (< SMALL_FACE of the frame height) or
+    the expression reading is ambiguous, and then it is paid for before the cheap face tools (it re-reads
+    expression and AUs itself); otherwise it is skipped with the reason. The trace says which."""
     out = []
+    small = face_height is not None and face_height < SMALL_FACE
+    zoom_why = (f"small face ({face_height:.0%} of frame height)" if small else "") + \
+        (" and " if small and ambiguous else "") + ("ambiguous expression reading" if ambiguous else "")
     for spec in REGISTRY.values():
         if spec.name in already:
             out.append(ToolDecision(tool=spec.name, window=window, run=False, value=0, cost=spec.cost,
@@ -208,22 +220,27 @@ def plan_tools(window: TimeWindow, face_ratio: float, has_speech: bool, modaliti
         avail = (face_ratio if spec.needs == "face" else 1.0 if spec.needs == "any" and face_ratio > 0
                  else 1.0 if has_speech else 0.0)
         value = avail * (1.5 if spec.modality in modalities else 1.0)
-        if spec.name == "zoom":
-            value *= 1.2 if ambiguous else 0.2
-        if spec.name == "emotion":  # the fused reading the label rests on: first in line
+        if spec.name == "emotion":  # the fused reading the label rests on (tools/perception/emotion.py): first
             value *= 1.2
+        if spec.name == "zoom":
+            # a small face is often missed at index time: the dense zoomed re-read is how it is seen at all
+            value = max(value, 0.5) * 10.0 if (small or ambiguous) else 0.0
         if spec.name == "transcript" and not has_speech:
             value = 0.0
         out.append(ToolDecision(tool=spec.name, window=window, run=False, value=round(value, 3),
                                 cost=spec.cost, reason=""))
     spent = 0.0
     for d in sorted((d for d in out if d.reason == ""), key=lambda d: -d.value / d.cost):
-        if d.value < 0.15:
+        if d.tool == "zoom" and d.value == 0.0:
+            d.reason = ("not needed: face large enough" + (f" ({face_height:.0%} of frame height)"
+                                                            if face_height is not None else " (no face size known)")
+                        + " and expression reading clear")
+        elif d.value < 0.15:
             d.reason = "no signal for this modality in the window"
         elif spent + d.cost > budget:
             d.reason = "over budget"
         else:
-            d.run, d.reason = True, f"value/cost {d.value / d.cost:.2f}"
+            d.run, d.reason = True, f"value/cost {d.value / d.cost:.2f}" + (f"; {zoom_why}" if d.tool == "zoom" else "")
             spent += d.cost
     return out
 
