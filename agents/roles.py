@@ -12,65 +12,27 @@ from agents import prompts
 from agents.errors import LLMError
 from agents.llm import LLMClient
 from agents.schemas import Intent
-from tools.labels import ALIASES, LEXICON, lexicon_emotions, valence
+from tools.labels import ALIASES, LEXICON
 from tools.schemas import Evidence, TimeWindow
 
 # ---------------------------------------------------------------- intent
 
-_TEMPORAL = {"start": ("beginning", "start", "first", "early", "opening"),
-             "end": ("end", "ending", "last", "final", "finally", "late"),
-             "middle": ("middle", "halfway", "midway")}
-_MODAL = {"voice": ("voice", "sound", "tone", "shout", "yell", "scream", "sigh"),
-          "words": ("say", "said", "says", "talk", "mention", "word", "about"),
-          "face": ("face", "look", "looks", "smile", "frown", "expression", "eyes"),
-          "motion": ("move", "moves", "motion", "twitch", "gesture")}
-
-def _words(query: str) -> list[str]:
-    return re.findall(r"[a-z']+", query.lower())
-
-
 def keyword_intent(query: str) -> Intent:
-    """Deterministic intent from the alias lexicon: the fallback and a check on the LLM's intent."""
-    words = _words(query)
-    emotions = lexicon_emotions(query)
-    temporal = next((k for k, ws in _TEMPORAL.items() if any(w in ws for w in words)), "none")
-    modalities = [m for m, ws in _MODAL.items() if any(w in ws for w in words)]
-    v = {1: "positive", -1: "negative"}.get(valence(emotions[0]), "any") if emotions else "any"
-    n = 3 if any(w in ("moments", "times", "all", "every", "parts") for w in words) else 1
-    return Intent(emotions=emotions[:4], valence=v, modalities=modalities, temporal_hint=temporal,
-                  n_moments=n, search_text=query[:300])
+    """Deterministic intent from the lexicon (agents.intent.readers): the no-LLM fallback."""
+    from agents.intent.readers import keyword_intent as kw
+    return kw(query)
+
+
+def read_intent(llm: LLMClient | None, query: str, deadline: float | None = None):
+    """Every reader's view of the question and the reconciled intent (agents.intent): an IntentReading."""
+    from agents.intent import read_intent as ri
+    return ri(llm, query, deadline)
 
 
 def interpret(llm: LLMClient | None, query: str, deadline: float | None = None) -> tuple[Intent, list[str]]:
-    """LLM intent, reconciled with the lexicon: an emotion word the user actually wrote wins."""
-    lex = keyword_intent(query)
-    flags: list[str] = []
-    if llm is None:
-        return lex, ["intent_from_lexicon"]
-    try:
-        intent = llm.structured(prompts.interpret(query), Intent, max_tokens=200, deadline=deadline, tag="interpret")
-    except LLMError:
-        return lex, ["llm_fallback:interpret"]
-    if lex.emotions:
-        intent = intent.model_copy(update={"emotions": lex.emotions + [e for e in intent.emotions
-                                                                       if e not in lex.emotions][:2],
-                                           "valence": lex.valence})
-    elif intent.emotions == ["Neutral"] and not any(ALIASES.get(w) == "Neutral" for w in _words(query)):
-        # "the part where her face is hidden": no emotion asked for, and the LLM's lone "Neutral" (with
-        # its "low" arousal) would turn a description into a search for calm faces
-        intent = intent.model_copy(update={"emotions": [], "arousal": lex.arousal})
-        flags.append("descriptive_query")
-    elif intent.valence != "any" and intent.emotions and any(
-            valence(e) != (1 if intent.valence == "positive" else -1) for e in intent.emotions):
-        intent = intent.model_copy(update={"emotions": [e for e in intent.emotions if valence(e) ==
-                                                        (1 if intent.valence == "positive" else -1)]})
-    if lex.temporal_hint != "none":
-        intent = intent.model_copy(update={"temporal_hint": lex.temporal_hint})
-    if not intent.search_text:
-        intent = intent.model_copy(update={"search_text": query[:300]})
-    intent = intent.model_copy(update={"n_moments": max(lex.n_moments, min(intent.n_moments, 3)),
-                                       "modalities": sorted(set(intent.modalities) | set(lex.modalities))})
-    return intent, flags
+    """The reconciled intent (LLM, zero-shot embedding and lexicon readers; agents.intent.reconcile)."""
+    reading = read_intent(llm, query, deadline)
+    return reading.intent, list(reading.flags)
 
 
 # ---------------------------------------------------------------- judge

@@ -222,7 +222,8 @@ def cmd_eval_intent(a) -> int:
     from evals.intent import run
     from tools.settings import get_settings
     model = None if a.no_llm else (a.model or get_settings().llm_gguf)
-    print(run(Path(a.file), model, do_grid=a.grid, log=lambda m: print(m, file=sys.stderr)))
+    print(run(Path(a.file), model, do_grid=a.grid, log=lambda m: print(m, file=sys.stderr),
+              cached_only=a.cached_llm))
     return 0
 
 
@@ -300,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", help="GGUF model name (default: the configured one, e.g. qwen2.5-coder-1.5b)")
     p.add_argument("--no-llm", action="store_true", help="embedding and lexicon readers only")
     p.add_argument("--grid", action="store_true", help="choose the rule's weights on the tune part first")
+    p.add_argument("--cached-llm", action="store_true",
+                   help="use only LLM answers cached by earlier runs (a CPU LLM call can take a minute)")
     p.set_defaults(fn=cmd_eval_intent)
 
     from evals.cli import add_commands

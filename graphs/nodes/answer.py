@@ -3,12 +3,26 @@ re-explain from the evidence already gathered, no new tool calls) and finish (th
 
 from __future__ import annotations
 
+from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agents import roles
 from agents.schemas import Answer, Moment
 from graphs.nodes.common import ctx, event, mono_deadline, out_of_time
+from graphs.nodes.localise import face_question, usable
 from graphs.state import Context, State
+
+NOT_FOUND_SHOWN = 3    # closest candidates shown when nothing supports the asked emotion
+NOT_FOUND_CONF = 0.2   # their confidence is capped here (and they are marked unverified)
+LLM_RATIONALES = 3     # moments that get an LLM-written rationale; the rest get the evidence template
+
+
+def _writer():
+    """LangGraph's custom-stream writer; a no-op when the node runs outside a graph."""
+    try:
+        return get_stream_writer()
+    except RuntimeError:
+        return lambda _chunk: None
 
 
 def rationale(state: State, runtime: Runtime[Context]) -> dict:
@@ -23,19 +37,36 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
         if not any(v.accept for v in chosen):
             flags.append("unverified: the best match to the description has no verified emotion reading")
     else:
+        if face_question(intent):  # after refinement too: a face question never gets a face-less window
+            n = len(verified)
+            verified = [v for v in verified if usable(intent, deps.index, v.window)[0]]
+            if n and not verified:
+                flags.append("not_found: a question about how someone looks, and no matching window shows a "
+                             "usable face; nothing is shown")
         chosen = [v for v in verified if v.accept]
         if not chosen and verified:
-            flags.append("unverified: no candidate passed verification; best guess shown")
-            chosen = sorted(verified, key=lambda v: -(v.support + v.candidate.score))[:1]
-            chosen = [v.model_copy(update={"confidence": min(v.confidence, 0.3)}) for v in chosen]
+            # honest "not found": say so, and show the closest candidates as unverified, low confidence
+            flags.append(f"unverified: no candidate passed verification (not found: no moment in this video "
+                         f"clearly shows {' or '.join(intent.emotions)}); the closest candidates are shown, "
+                         "unverified, with low confidence")
+            chosen = sorted(verified, key=lambda v: -(v.support + v.candidate.score))[:NOT_FOUND_SHOWN]
+            chosen = [v.model_copy(update={"confidence": min(v.confidence, NOT_FOUND_CONF)}) for v in chosen]
         chosen = sorted(chosen, key=lambda v: -(v.confidence + 0.5 * v.candidate.score))[: intent.n_moments]
+    # the ranked moments are known now: stream them (Session.stream: "ranked") before the rationales are written
+    _writer()({"ranked": [Moment(rank=r, window=v.window, label=v.label, confidence=v.confidence,
+                                           rationale="", evidence_ids=v.evidence_ids[:1], verified=v.accept)
+                                    for r, v in enumerate(chosen, 1)]})
     moments = []
     for rank, v in enumerate(chosen, 1):
         items = [ev[i] for i in v.evidence_ids if ev[i].window.overlaps(v.window)]
         items.sort(key=lambda e: (e.modality != "face", e.tool != "expression"))
-        text, cited, f = roles.write_rationale(deps.llm_for("rationale") if not out_of_time(state) else None, state["query"],
+        # beyond the first few moments ("every time" questions) the template rationale keeps latency bounded
+        use_llm = not out_of_time(state) and rank <= LLM_RATIONALES
+        text, cited, f = roles.write_rationale(deps.llm_for("rationale") if use_llm else None, state["query"],
                                                v.label, v.window, items, deadline=mono_deadline(state))
         flags += f
+        if deps.extra.get("person_label"):  # a question about one person: the answer names them (tools/who.py)
+            text = f"{deps.extra['person_label']}: {text}"
         moments.append(Moment(rank=rank, window=v.window, label=v.label, confidence=v.confidence,
                               rationale=text, evidence_ids=cited or v.evidence_ids[:1], verified=v.accept))
     return {"moments": moments, "flags": flags,
@@ -68,6 +99,8 @@ def finish(state: State, runtime: Runtime[Context]) -> dict:
                     stats={"llm_calls": float(llm.calls) if llm else 0.0,
                            "llm_seconds": round(llm.seconds, 2) if llm else 0.0,
                            "tool_calls": float(sum(1 for e in state.get("events", []) if e.get("evidence"))),
+                           "tool_seconds": round(sum(e.get("seconds", 0.0) for e in state.get("events", [])
+                                                     if e.get("tool") and e.get("evidence")), 2),
                            "rounds": float(state.get("rounds", 0))})
     return {"answer": answer, "flags": new_flags, "shown": [m.window for m in moments],
             "events": [event(node="finish", moments=len(moments))]}

@@ -13,6 +13,10 @@ from graphs.state import Context, State
 
 def interpret(state: State, runtime: Runtime[Context]) -> dict:
     t0 = time.monotonic()
-    intent, flags = roles.interpret(ctx(runtime).llm_for("interpret"), state["query"], deadline=mono_deadline(state))
-    return {"intent": intent, "flags": flags,
-            "events": [event(node="interpret", intent=intent.model_dump(), seconds=round(time.monotonic() - t0, 2))]}
+    reading = roles.read_intent(ctx(runtime).llm_for("interpret"), state["query"], deadline=mono_deadline(state))
+    intent = reading.intent
+    return {"intent": intent, "flags": list(reading.flags),
+            "events": [event(node="interpret", intent=intent.model_dump(), seconds=round(time.monotonic() - t0, 2),
+                             readers={v.reader: {"ok": v.ok, "scores": v.scores, "negated": v.negated,
+                                                 "none": v.none, "note": v.note} for v in reading.votes},
+                             scores=reading.scores, rule=reading.rule)]}

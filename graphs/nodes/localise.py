@@ -1,5 +1,9 @@
 """localise: retrieve candidate windows for the intent (FAISS text + affect prototype + salience),
-excluding what this turn rejected and what was already shown; a temporal hint re-ranks them."""
+excluding what this turn rejected and what was already shown; a temporal hint re-ranks them.
+
+Face questions get faces: a question about how someone looks never gets a window where no usable face was
+seen (records carry `face_frames`); an emotion question with no modality named keeps a face-less window only
+when someone speaks in it (the voice or the words can carry the emotion). Descriptions keep everything."""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from langgraph.runtime import Runtime
 from graphs.nodes.common import ctx, event
 from graphs.state import Context, State
 from tools.schemas import TimeWindow
+from tools.who import use_person
+
+MIN_FACE = 0.25  # share of a window's sampled frames with a usable face, for a face question
 
 
 def _temporal_prior(w: TimeWindow, duration: float, hint: str) -> float:
@@ -15,17 +22,55 @@ def _temporal_prior(w: TimeWindow, duration: float, hint: str) -> float:
     return {"start": 1 - pos, "end": pos, "middle": 1 - 2 * abs(pos - 0.5)}.get(hint, 0.5)
 
 
+def face_question(intent) -> bool:
+    """How someone looks: the face is named, or nothing but the face could show it (no voice/words)."""
+    mods = set(intent.modalities)
+    return "face" in mods
+
+
+def window_channels(index, w: TimeWindow) -> tuple[float, bool]:
+    """(share of sampled frames with a usable face, whether anyone speaks) over the records in `w`."""
+    recs = index.records_in(w)
+    frames = sum(r.n_frames for r in recs)
+    face = sum(r.face_frames for r in recs) / frames if frames else 0.0
+    speech = any(r.transcript or r.arousal is not None for r in recs)
+    return face, speech
+
+
+def usable(intent, index, w: TimeWindow) -> tuple[bool, str]:
+    """Whether a window can answer this question, and why not."""
+    if intent.descriptive:
+        return True, ""
+    face, speech = window_channels(index, w)
+    if face_question(intent):
+        return (face >= MIN_FACE, f"face question, face in {face:.0%} of frames")
+    if not set(intent.modalities) & {"voice", "words"}:
+        return (face >= MIN_FACE or speech, "no usable face and no speech")
+    return True, ""
+
+
 def localise(state: State, runtime: Runtime[Context]) -> dict:
     deps = ctx(runtime)
     intent = state["intent"]
+    who = use_person(deps, state)  # "the woman on the left" → retrieval/verification on her track (tools/who.py)
     exclude = list(state.get("rejected", [])) + list(state.get("shown", []))
+    want = max(deps.n_candidates, intent.n_moments)
     cands = deps.retriever.search_moments(intent.search_text or state["query"], list(intent.emotions),
-                                          intent.arousal, k=deps.n_candidates * 2,
+                                          intent.arousal, k=want * 3,
                                           modality_hints=list(intent.modalities), exclude=exclude)
+    dropped = []
+    kept = []
+    for c in cands:
+        ok, why = usable(intent, deps.index, c.window)
+        (kept if ok else dropped).append((c, why))
+    cands = [c for c, _ in kept]
     if intent.temporal_hint != "none":
         dur = deps.index.meta.duration
         cands = sorted(cands, key=lambda c: -(c.score + 0.3 * _temporal_prior(c.window, dur, intent.temporal_hint)))
-    cands = cands[: max(deps.n_candidates, intent.n_moments)]
+    cands = cands[:want]
     return {"candidates": cands, "rounds": state.get("rounds", 0) + 1,
-            "events": [event(node="localise", candidates=[
-                {"window": c.window.label(), "score": c.score, "descriptor": c.descriptor[:160]} for c in cands])]}
+            **({"flags": [f"person: {who.how}"]} if who.how.startswith("cannot tell") else {}),
+            "events": [event(node="localise", person=who.person.label() if who.person else None, who=who.how,
+                             face_question=face_question(intent), candidates=[
+                {"window": c.window.label(), "score": c.score, "descriptor": c.descriptor[:160]} for c in cands],
+                dropped=[{"window": c.window.label(), "reason": why} for c, why in dropped])]}

@@ -77,8 +77,10 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
         has_speech = any(r.transcript or r.arousal is not None for r in recs)
         pre = [r.top_expression() for r in recs if r.top_expression()]
         ambiguous = bool(pre) and max(p for _, p in pre) < 0.45
+        heights = sorted(f.box[3] for f in deps.index.frames_in(c.window) if f.box is not None)
+        face_height = heights[len(heights) // 2] if heights else None  # median, as a share of frame height
         decisions = plan_tools(c.window, face_ratio, has_speech, list(intent.modalities), budget,
-                               ambiguous=ambiguous)
+                               ambiguous=ambiguous, face_height=face_height)
         ids = []
         for d in decisions:
             events.append({"node": "verify", "tool": d.tool, "window": d.window.label(), "run": d.run,

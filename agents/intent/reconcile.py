@@ -1,0 +1,81 @@
+"""Reconcile the intent readers into one Intent by a weighted vote (the rule measured in evals/intent.py).
+
+score(label) = sum over readers that answered of weight(reader) * reader's score(label); a label any reader
+hears denied ("not angry, just ...") scores 0. The top label and any label within `KEEP` of it are the
+asked emotions. The lexicon is one voice like the others, never a veto.
+
+Descriptive (no emotion asked): only when no emotion word was written, the LLM names no emotion (or only
+Neutral without the user saying calm/neutral), and the embedding reader's "no feeling" probability beats
+DESCRIPTIVE_P_NONE. A question that names an emotion is never descriptive.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agents.intent.readers import ReaderVote, every_time, keyword_intent, words
+from agents.schemas import Intent
+from tools.labels import ALIASES, valence
+
+# Chosen on the tune part of evals/data/intent_dev.jsonl (`affectlens eval-intent --grid`; equal weights
+# won among those tried, with the LLM answers the tune part had cached then: none, see README).
+WEIGHTS: dict[str, float] = {"llm": 1.0, "embedding": 1.0, "lexicon": 1.0}
+KEEP = 0.5
+DESCRIPTIVE_P_NONE = 0.5
+EVERY_LIMIT = 10
+
+
+class IntentReading(BaseModel):
+    """The reconciled intent and what each reader said (kept in the interpret step's trace)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intent: Intent
+    votes: list[ReaderVote]
+    scores: dict[str, float] = Field(default_factory=dict)
+    rule: str = ""
+    flags: list[str] = Field(default_factory=list)
+
+
+def reconcile(query: str, votes: list[ReaderVote], llm_intent: Intent | None = None,
+              weights: dict[str, float] | None = None, keep: float = KEEP,
+              p_none: float = DESCRIPTIVE_P_NONE, every_limit: int = EVERY_LIMIT) -> IntentReading:
+    w = weights or WEIGHTS
+    by = {v.reader: v for v in votes if v.ok}
+    negated = sorted({lab for v in votes for lab in v.negated})
+    scores: dict[str, float] = {}
+    for v in by.values():
+        for lab, s in v.scores.items():
+            scores[lab] = scores.get(lab, 0.0) + w.get(v.reader, 0.0) * s
+    for lab in negated:
+        scores.pop(lab, None)
+    flags: list[str] = []
+    lex = by.get("lexicon")
+    named = bool(lex and lex.scores)
+    said_neutral = any(ALIASES.get(x) == "Neutral" for x in words(query))
+    llm = by.get("llm")
+    llm_none = llm is None or not llm.scores or (list(llm.scores) == ["Neutral"] and not said_neutral)
+    emb = by.get("embedding")
+    emb_none = emb is None or emb.none >= p_none
+    if not said_neutral and "Neutral" in scores and len(scores) > 1:
+        scores["Neutral"] *= 0.5  # a stray Neutral vote should not outrank an emotion another reader heard
+    if not named and llm_none and emb_none and not said_neutral:
+        emotions: list[str] = []
+        flags.append("descriptive_query")
+    else:
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        top = ranked[0][1] if ranked else 0.0
+        emotions = [lab for lab, s in ranked if s >= keep * top and s > 0][:4]
+    base = keyword_intent(query)
+    v = {1: "positive", -1: "negative"}.get(valence(emotions[0]), "any") if emotions else "any"
+    arousal = llm_intent.arousal if llm_intent is not None else base.arousal
+    modalities = sorted(set(base.modalities) | set(llm_intent.modalities if llm_intent else []))
+    n = every_limit if every_time(query) else max(1, min(llm_intent.n_moments if llm_intent else 1, 3))
+    search = (llm_intent.search_text if llm_intent and llm_intent.search_text else query)[:300]
+    intent = Intent(emotions=emotions, valence=v, arousal=arousal if emotions else "any",
+                    modalities=modalities, who=llm_intent.who if llm_intent else None,
+                    temporal_hint=base.temporal_hint, n_moments=n, search_text=search)
+    rule = (f"weighted vote {w}, keep >= {keep:g} x top"
+            + (f", negated {negated}" if negated else "") + f", readers {sorted(by)}")
+    return IntentReading(intent=intent, votes=votes, scores={k: round(s, 3) for k, s in scores.items()},
+                         rule=rule, flags=flags)
