@@ -141,3 +141,31 @@ def test_verification_takes_its_label_from_the_emotion_tool(pexels_index, settin
     mine = [e for e in emo if e.window.overlaps(m.window)]
     assert mine and max(e.values["p_Joy"] for e in mine) > 0.5
     assert support(mine, "Joy") > support(mine, "Sadness")
+
+
+def test_words_and_speech_emotion_cues():
+    """Words (the text emotion reader, real MiniLM) and a configured speech-emotion model's outputs (its own
+    short class names) each become a cue; with no face they decide the label."""
+    w = TimeWindow(start=0, end=1)
+    happy = em.read_emotion([], w, transcript="this is wonderful, I am so happy for you")
+    sad = em.read_emotion([], w, transcript="I miss her so much, I can't stop crying")
+    assert happy.cues.keys() == {"words"} and happy.label == "Joy"
+    assert sad.label == "Sadness" and any("words read as" in r for r in sad.reasons)
+    r = em.read_emotion([], w, ser=[{"ang": 0.7, "neu": 0.2, "hap": 0.1}])
+    assert r.cues.keys() == {"ser"} and r.label == "Anger"
+
+
+def test_cli_tool_emotion_json(settings):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, SAMPLE
+    env = {**os.environ, "AFFECTLENS_CACHE_DIR": str(settings.cache_dir)}
+    r = subprocess.run([sys.executable, "-m", "ui.cli", "tool", "emotion", str(SAMPLE), "--start", "12", "--end", "15",
+                        "--json", "-q"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-500:]
+    ev = json.loads(r.stdout)
+    assert ev["tool"] == "emotion" and ev["values"]["label"] == "Joy"
+    assert abs(sum(v for k, v in ev["values"].items() if k.startswith("p_")) - 1) < 0.01

@@ -38,6 +38,11 @@ ALIASES: dict[str, str] = {
     "loving": "Love", "affection": "Love", "trusting": "Trust", "hopeful": "Anticipation", "eager": "Anticipation",
 }
 
+# Class names speech-emotion models use (IEMOCAP/emotion2vec-style short codes), → label; kept out of ALIASES
+# so that the keyword reader does not match them in ordinary text.
+SER_CODES: dict[str, str] = {"ang": "Anger", "hap": "Joy", "exc": "Joy", "neu": "Neutral", "sad": "Sadness",
+                             "fea": "Fear", "dis": "Disgust", "sur": "Surprise", "calm": "Neutral"}
+
 # Further emotion words the keyword reader knows (inflections and near-synonyms), word → label.
 LEXICON: dict[str, str] = {
     "cheer": "Joy", "laugh": "Joy", "laughed": "Joy", "laughs": "Joy", "fun": "Joy", "funny": "Joy",

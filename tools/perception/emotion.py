@@ -67,7 +67,8 @@ FACS_SHARPNESS = 6.0
 FEAR_EYES = 0.25
 
 # Fitted on dev media (scripts/eval_emotion.py --fit, leave-one-clip-out); see the README table.
-WEIGHTS: dict[str, float] = {"fer": 1.0, "facs": 1.0, "flow": 0.5, "voice": 0.5, "words": 0.5}
+WEIGHTS: dict[str, float] = {"fer": 1.0, "facs": 1.0, "flow": 0.5, "voice": 0.5, "words": 0.5, "ser": 0.5}
+# voice, words and ser are set a priori, not fitted: no dev clip has a face with labelled speech
 TEMPERATURE = 0.5  # chosen by log-loss, leave-one-clip-out (each fold chose 0.5, the lowest tried); see README
 
 # Non-basic labels: a fixed share of a parent basic label's probability.
@@ -181,6 +182,27 @@ def voice_cue(arousal: float | None) -> CueReading | None:
     return CueReading(name="voice", probs=_norm(p), reasons=[f"voice arousal {arousal:+.2f} ({word} for this speaker)"])
 
 
+def ser_cue(scores: Sequence[Mapping[str, float]]) -> CueReading | None:
+    """A configured speech-emotion model's outputs (VoiceSegment.emotion: its own class names → scores),
+    mapped onto the basic labels with tools.labels.normalize_label and averaged over the segments."""
+    from tools.labels import SER_CODES, normalize_label
+    acc = {e: 0.0 for e in BASIC}
+    n = 0
+    for sc in scores:
+        mapped = [(SER_CODES.get(k.strip().lower()) or normalize_label(k), float(v)) for k, v in sc.items()]
+        mapped = [(lab if lab in BASIC else None, v) for lab, v in mapped if lab]
+        if mapped:
+            n += 1
+            for lab, v in mapped:
+                if lab:
+                    acc[lab] += v
+    if not n:
+        return None
+    p = _norm({e: v / n for e, v in acc.items()})
+    top = max(p, key=p.get)
+    return CueReading(name="ser", probs=p, reasons=[f"speech-emotion model reads {top} ({p[top]:.2f})"])
+
+
 def words_cue(text: str) -> CueReading | None:
     if not text or not text.strip():
         return None
@@ -218,14 +240,15 @@ def expand(basic: Mapping[str, float]) -> dict[str, float]:
 
 
 def read_emotion(frames: Sequence[FaceFrame], window: TimeWindow, baseline: NeutralBaseline | None = None,
-                 arousal: float | None = None, transcript: str = "",
+                 arousal: float | None = None, transcript: str = "", ser: Sequence[Mapping[str, float]] = (),
                  use: Sequence[str] | None = None, weights: Mapping[str, float] | None = None) -> EmotionReading:
     """Fuse the available cues over one window. `baseline` None: deltas from the population's average
     resting face. `use` restricts the cues (for evaluating each alone)."""
     inside = [f for f in frames if window.start <= f.t < window.end] or list(frames)
     delta = window_deltas(inside, baseline)
     makers = {"fer": lambda: fer_cue(inside), "facs": lambda: facs_cue(delta), "flow": lambda: flow_cue(inside),
-              "voice": lambda: voice_cue(arousal), "words": lambda: words_cue(transcript)}
+              "voice": lambda: voice_cue(arousal), "words": lambda: words_cue(transcript),
+              "ser": lambda: ser_cue(ser)}
     cues = {n: c for n, f in makers.items() if (use is None or n in use) and (c := f()) is not None}
     if use is None and "flow" in cues and not {"fer", "facs"} & set(cues):
         del cues["flow"]  # motion direction only modulates a face reading (alone it is near chance)
