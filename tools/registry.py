@@ -264,10 +264,12 @@ def support(ev: list[Evidence], label: str) -> float:
     only without an expression reading, since crying stretches the mouth too; else the voice's arousal."""
     from tools.perception.emotion import SPLITS
     fused = [e for e in ev if e.tool == "emotion" and isinstance(e.values.get(f"p_{label}"), (int, float))]
-    if fused:
-        parent = SPLITS.get(label, (None, 0))[0]
-        return float(np.clip(max(float(e.values[f"p_{label}"]) + (float(e.values.get(f"p_{parent}", 0.0))
-                                                                  if parent else 0.0) for e in fused), 0, 1))
+    if fused:  # a label's family: a basic label with the labels split off it (Joy: + Satisfaction, Love,
+        # Pride), a split-off label with its parent
+        family = {label, *(k for k, (p, _) in SPLITS.items() if p == label)}
+        if label in SPLITS:
+            family.add(SPLITS[label][0])
+        return float(np.clip(max(sum(float(e.values.get(f"p_{lab}", 0.0)) for lab in family) for e in fused), 0, 1))
     cls = EMOTION_TO_EXPRESSION.get(label)
     face, smile, voice = [], [], []
     for e in ev:
