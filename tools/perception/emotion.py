@@ -14,12 +14,15 @@ Cues (each a probability over the seven basic labels, BASIC, or absent):
 * flow   — the net vertical facial motion in the window (brows up vs down, mouth corners up vs down).
 * voice  — prosodic arousal (relative to the speaker): high → anger/fear/joy/surprise, low → sadness/neutral.
 * words  — tools.perception.text_emotion over the window's transcript.
+* ser    — a configured speech-emotion model's outputs per speech segment (index VoiceSegment.emotion), if any.
 
-Fusion is a product of experts: log p(label) = Σ_cue WEIGHTS[cue] · log p_cue(label), softmax with
-TEMPERATURE. WEIGHTS and TEMPERATURE are the only fitted numbers (5 + 1); the prototypes, gates and FER
-prior are fixed from the FACS literature, not fitted. They were chosen by scripts/eval_emotion.py on the dev
-media with leave-one-clip-out (each MEAD clip is a different actor, one clip each). The other six of the 13
-labels share their parent basic label's mass by fixed SPLITS (not validated: no labelled data).
+Fusion is a product of experts: log p(label) = Σ_cue WEIGHTS[cue] · log p_cue(label) / TEMPERATURE, softmax.
+Fitted numbers: the fer, facs and flow weights and TEMPERATURE, chosen by `scripts/eval_emotion.py --fit` on
+the dev media with leave-one-clip-out (each MEAD clip is a different actor, one clip each); voice, words and
+ser weights are set a priori (no dev clip has a face with labelled speech). The prototypes, gates and FER
+prior follow the FACS literature and are not fitted, but they were written while looking at the dev clips
+(README: "Emotion recognition"). The other six of the 13 labels share their parent basic label's mass by
+fixed SPLITS (not validated: no labelled data).
 """
 
 from __future__ import annotations
