@@ -196,6 +196,7 @@ def person_frames(frames: list[FaceFrame], pid: int) -> list[FaceFrame]:
         else:
             out.append(FaceFrame(t=f.t, n_faces=1, box=p.box, aus=p.aus, expression=p.expression,
                                  occluded=p.occluded, motion=f.motion if p.main else {},
+                                 motion_dy=f.motion_dy if p.main else {},
                                  people=[p]))
     return out
 
@@ -223,6 +224,14 @@ class PersonIndex(VideoIndex):
         self._frames = person_frames(idx.frames, pid)
         self._times = None
         self.records = person_records(idx, pid, self._frames)
+        self._neutral = None
+
+    def baseline(self, track: str = "main"):
+        """This person's own neutral face (fitted from their frames; the stored one is the main face's)."""
+        if self._neutral is None:
+            from tools.perception.baseline import fit_baseline
+            self._neutral = fit_baseline(self.frames)
+        return self._neutral
 
 
 def person_retriever(view: PersonIndex):

@@ -1,0 +1,100 @@
+""""Who" in a question → one person of `people.json` (tools/people.py), and the switch that makes a
+turn's retrieval, verification and answer run on that person's track.
+
+Resolved, in this order: a name the user gave ("Anna", or a tag such as "the man" given with
+`affectlens people VIDEO --name 2="the man"`); "person 2"; a side ("on the left", "the right one",
+"in the middle"); "the interviewer" / "the one asking (questions)" (the person with more attributed
+question turns); "she"/"he"/"they" in a follow-up (the previous turn's person). "The man"/"the woman" with
+no name given cannot be told apart (no gender model ships offline): then it resolves only when one
+person is in the video, else it stays unresolved and the answer says so (flag).
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict
+
+from tools.people import People, Person
+
+SIDES = {"left": "left", "right": "right", "middle": "centre", "centre": "centre", "center": "centre"}
+INTERVIEWER = re.compile(r"\b(interviewer|host|presenter|moderator|(one|person|guy|woman|man) (who is |who's )?"
+                         r"ask(s|ing)?( the)?( questions?)?)\b", re.I)
+ANSWERER = re.compile(r"\b(interviewee|guest|(one|person) answering)\b", re.I)
+PRONOUN = re.compile(r"^\s*(she|he|they|her|him|them)\b|\b(does|did|is|was) (she|he|they)\b|\b(her|his) (face|voice)\b", re.I)
+PERSONISH = re.compile(r"\b(man|woman|guy|lady|girl|boy|person|interviewer|host|guest|he|she|him|her)\b", re.I)
+
+
+class WhoResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    person: Person | None = None
+    how: str = ""          # which rule matched, or why none did
+
+
+def resolve_person(who: str | None, people: People, previous: int | None = None) -> WhoResult:
+    """`who`: the intent's `who`, or the question itself. None person when nothing (or nothing unique) fits."""
+    text = (who or "").strip()
+    ppl = people.people
+    if not text or not ppl:
+        return WhoResult(how="no person asked for" if not text else "no people in this video")
+    low = text.lower()
+    for p in ppl:  # names first: a user-given "the man" wins over the side/role rules
+        if p.name and re.search(r"\b" + re.escape(p.name.lower().removeprefix("the ")) + r"\b", low):
+            return WhoResult(person=p, how=f"name '{p.name}'")
+    m = re.search(r"\bperson\s*#?\s*(\d+)\b", low)
+    if m and people.get(int(m.group(1))):
+        return WhoResult(person=people.get(int(m.group(1))), how=f"person {m.group(1)}")
+    sides = {SIDES[w] for w in re.findall(r"\b(left|right|middle|centre|center)\b", low)}
+    if len(sides) == 1:
+        side = sides.pop()
+        at = [p for p in ppl if p.position == side]
+        if not at and side != "centre":  # nobody mostly there: the outermost on that side
+            at = [min(ppl, key=lambda p: p.x) if side == "left" else max(ppl, key=lambda p: p.x)]
+        if at:
+            return WhoResult(person=max(at, key=lambda p: p.screen_s), how=f"position {side}")
+    if INTERVIEWER.search(low) or ANSWERER.search(low):
+        ranked = sorted(ppl, key=lambda p: -p.question_turns)
+        if ranked[0].question_turns == 0 or (len(ranked) > 1 and ranked[0].question_turns == ranked[1].question_turns):
+            return WhoResult(how="interviewer asked, but no one has more question turns than the others")
+        if INTERVIEWER.search(low):
+            return WhoResult(person=ranked[0], how=f"interviewer: most question turns ({ranked[0].question_turns})")
+        others = [p for p in ranked[1:] if p.speaking_s > 0] or ranked[1:]
+        if others:
+            return WhoResult(person=max(others, key=lambda p: p.speaking_s), how="interviewee: speaks, asks less")
+    if PRONOUN.search(low) and previous is not None and people.get(previous):
+        return WhoResult(person=people.get(previous), how="pronoun: the previous turn's person")
+    if PERSONISH.search(low):
+        if len(ppl) == 1:
+            return WhoResult(person=ppl[0], how="the only person in the video")
+        return WhoResult(how="cannot tell which person is meant (name them: affectlens people VIDEO --name ID=NAME)")
+    return WhoResult(how="no person asked for")
+
+
+def use_person(deps, state) -> WhoResult:
+    """Called by the localise node: point the turn's context (index, retriever) at the asked person's view,
+    or back at the whole video. Keeps the last person for "she"/"he" follow-ups in `deps.extra`."""
+    from tools.people import PersonIndex, load_people, person_retriever
+    from tools.retrieval import Retriever
+    base = deps.extra.setdefault("video_index", deps.index if not isinstance(deps.index, PersonIndex) else deps.index.base)
+    deps.extra.setdefault("video_retriever", deps.retriever)
+    intent = state.get("intent")
+    asked = " ".join(x for x in (getattr(intent, "who", None), state.get("query", "")) if x)
+    previous = deps.extra.get("person")
+    try:
+        res = resolve_person(asked, load_people(base), previous=previous)
+    except (OSError, ValueError) as e:
+        res = WhoResult(how=f"people unavailable: {e}")
+    if res.person is None:
+        if state.get("mode") != "new" and previous is not None and isinstance(deps.index, PersonIndex):
+            return WhoResult(person=load_people(base).get(previous), how="follow-up: same person")
+        deps.index, deps.retriever = base, deps.extra["video_retriever"] or Retriever(base)
+        deps.extra["person"] = deps.extra["person_label"] = None
+        return res
+    views = deps.extra.setdefault("person_views", {})
+    if res.person.id not in views:
+        view = PersonIndex(base, res.person.id)
+        views[res.person.id] = (view, person_retriever(view))
+    deps.index, deps.retriever = views[res.person.id]
+    deps.extra["person"], deps.extra["person_label"] = res.person.id, res.person.label()
+    return res
