@@ -6,7 +6,8 @@ asked emotions. The lexicon is one voice like the others, never a veto.
 
 Descriptive (no emotion asked): only when no emotion word was written, the LLM names no emotion (or only
 Neutral without the user saying calm/neutral), and the embedding reader's "no feeling" probability beats
-DESCRIPTIVE_P_NONE. A question that names an emotion is never descriptive.
+DESCRIPTIVE_P_NONE or (with an LLM that answered) its top label is below EMB_SURE. A question that names an
+emotion is never descriptive.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tools.labels import ALIASES, valence
 WEIGHTS: dict[str, float] = {"llm": 1.0, "embedding": 1.0, "lexicon": 1.0}
 KEEP = 0.5
 DESCRIPTIVE_P_NONE = 0.5
+EMB_SURE = 0.5   # an embedding reading below this does not outvote an LLM and a lexicon that hear no feeling
 EVERY_LIMIT = 10
 
 
@@ -57,6 +59,8 @@ def reconcile(query: str, votes: list[ReaderVote], llm_intent: Intent | None = N
     llm_none = llm is None or not llm.scores or (list(llm.scores) == ["Neutral"] and not said_neutral)
     emb = by.get("embedding")
     emb_none = emb is None or emb.none >= p_none
+    if llm is not None and llm_none and emb is not None and max(emb.scores.values(), default=0.0) < EMB_SURE:
+        emb_none = True  # the LLM and the lexicon hear no feeling, and the embedding reader is unsure
     if not said_neutral and "Neutral" in scores and len(scores) > 1:
         scores["Neutral"] *= 0.5  # a stray Neutral vote should not outrank an emotion another reader heard
     if not named and llm_none and emb_none and not said_neutral:

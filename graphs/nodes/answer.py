@@ -44,6 +44,10 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
                 flags.append("not_found: a question about how someone looks, and no matching window shows a "
                              "usable face; nothing is shown")
         chosen = [v for v in verified if v.accept]
+        if not verified and not any(f.startswith("not_found") for f in flags):
+            flags.append("not_found: no window of this video can answer this question"
+                         + (" (a question about how someone looks, and no matching window shows a usable face)"
+                            if face_question(intent) else "") + "; nothing is shown")
         if not chosen and verified:
             # honest "not found": say so, and show the closest candidates as unverified, low confidence
             flags.append(f"unverified: no candidate passed verification (not found: no moment in this video "

@@ -111,7 +111,7 @@ NONE_TEXTS = ["a plain description of an event with no feeling in it",
               "when does she turn her head away from the camera", "the section where he speaks slowly"]
 TEMPERATURE = 0.05  # softmax temperature on cosine scores (fixed a priori, not tuned on a dev set)
 
-_NEG = re.compile(r"\b(?:not|n't|never|no|neither|nor|without|rather than|instead of|less)\b"
+_NEG = re.compile(r"(?:\b(?:not|never|no|neither|nor|without|rather than|instead of|less)|n't)\b"
                   r"((?:\s+(?:so|too|very|really|exactly|quite|just|even|at all|much|a|an|the|that|being|"
                   r"feeling|looking|sounding|more))*\s+[a-z'-]+)", re.I)
 

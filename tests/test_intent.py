@@ -1,0 +1,94 @@
+"""Intent from several readers (agents/intent): the real MiniLM text emotion reader, the lexicon and an LLM
+whose answer is scripted so that the readers disagree on purpose; the reconciliation rule decides."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.intent import read_intent
+from agents.llm import LLMClient
+from tools.perception.text_emotion import read, split_negation
+
+
+def _llm(scripted_llm, emotions: list[str]) -> LLMClient:
+    reply = {"emotions": emotions, "arousal": "any", "every": False}
+    return LLMClient(scripted_llm("reply:" + json.dumps(reply)), "m", timeout=10, retries=0)
+
+
+def test_llm_and_lexicon_disagree_the_vote_decides(scripted_llm):
+    """'cries with laughter': the lexicon hears Sadness (cries), the LLM says Joy, the embedding reader
+    hears Joy: two voices against one, so Joy leads; the lexicon is one voice, not a veto, and what every
+    reader said is kept."""
+    reading = read_intent(_llm(scripted_llm, ["Joy"]), "she cries with laughter at his joke")
+    votes = {v.reader: v for v in reading.votes}
+    assert votes["lexicon"].ranked()[0] == "Sadness" and votes["llm"].ranked() == ["Joy"]
+    assert votes["embedding"].ranked()[0] == "Joy"
+    assert reading.intent.emotions[0] == "Joy"
+    assert reading.scores["Joy"] > reading.scores.get("Sadness", 0)
+
+
+def test_a_wrong_llm_is_outvoted_by_lexicon_and_embedding(scripted_llm):
+    reading = read_intent(_llm(scripted_llm, ["Joy"]), "when does he look scared stiff?")
+    assert reading.intent.emotions[0] == "Fear"
+    assert {v.reader for v in reading.votes} == {"llm", "embedding", "lexicon"}
+
+
+def test_negation_removes_the_denied_label():
+    clean, negated = split_negation("he wasn't scared, only a bit let down")
+    assert negated == ["Fear"] and "scared" not in clean
+    reading = read_intent(None, "he wasn't scared, only a bit let down")
+    assert "Fear" not in reading.intent.emotions and "Fear" not in reading.scores
+    assert all("Fear" in v.negated for v in reading.votes if v.reader != "llm")
+    assert "intent_without_llm" in reading.flags
+    reading = read_intent(None, "she isn't angry, she's sad")
+    assert reading.intent.emotions[0] == "Sadness" and "Anger" not in reading.intent.emotions
+
+
+def test_neither_nor_reads_as_neutral():
+    reading = read_intent(None, "a stretch where she is neither angry nor scared")
+    assert reading.intent.emotions[0] == "Neutral"
+
+
+def test_a_question_that_names_an_emotion_is_never_descriptive(scripted_llm):
+    """The LLM says 'no emotion', but the user wrote 'happy': the emotion path, not the descriptive one."""
+    reading = read_intent(_llm(scripted_llm, []), "when does she look happy?")
+    assert reading.intent.emotions[0] == "Joy" and not reading.intent.descriptive
+    assert "descriptive_query" not in reading.flags
+
+
+def test_a_description_without_feeling_is_descriptive(scripted_llm):
+    reading = read_intent(_llm(scripted_llm, []), "the part where he takes off his coat")
+    assert reading.intent.descriptive and "descriptive_query" in reading.flags
+
+
+def test_every_time_asks_for_every_moment():
+    reading = read_intent(None, "every time somebody sounds furious")
+    assert reading.intent.n_moments == 10 and reading.intent.emotions[0] == "Anger"
+
+
+@pytest.mark.parametrize("text, label, sign", [
+    ("I finally finished the whole project on my own and I'm so proud of it", "Pride", 1),
+    ("ugh, that smell is revolting, I think I'm going to be sick", "Disgust", -1),
+    ("I miss her so much, I can't stop crying since the funeral", "Sadness", -1),
+])
+def test_text_emotion_reads_transcript_lines(text, label, sign):
+    te = read(text)
+    assert te.top(1)[0][0] == label, te.top(3)
+    assert abs(sum(te.probs.values()) - 1) < 1e-3 and te.valence * sign > 0.1
+    assert te.reasons
+
+
+def test_eval_intent_prints_per_reader_per_part(tmp_path):
+    from evals.intent import run
+    rows = [{"id": "a", "query": "when does she look terrified", "labels": ["Horror"], "family": "fear",
+             "modality": "face", "count": "one", "paraphrase": False, "split": "tune"},
+            {"id": "b", "query": "the part where he takes off his coat", "labels": [], "family": "none",
+             "modality": "any", "count": "one", "paraphrase": True, "split": "heldout"}]
+    f = tmp_path / "mini.jsonl"
+    f.write_text("\n".join(json.dumps(r) for r in rows))
+    out = run(f, None)
+    assert "tune part: 1 items" in out and "heldout part: 1 items" in out
+    for reader in ("embedding", "lexicon", "reconciled"):
+        assert f"| {reader} |" in out

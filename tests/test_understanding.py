@@ -1,0 +1,95 @@
+"""Understanding on real media: face questions get faces (a face-less stretch is never the answer to how
+someone looks), honest 'not found', and the active zoom scheduled on a small face, with the reason traced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graphs.api import Session
+from graphs.nodes.localise import MIN_FACE, window_channels
+from tools.registry import SMALL_FACE, plan_tools
+from tools.schemas import TimeWindow
+
+
+def _events(s: Session, query: str) -> tuple[object, list[dict]]:
+    events: list[dict] = []
+    answer = None
+    for ev in s.stream(query):
+        events += ev["events"]
+        answer = ev.get("answer", answer)
+    return answer, events
+
+
+def test_face_question_on_a_video_with_a_no_face_stretch(faces, settings):
+    """face_noface.mov: a face that leaves the frame. A question about how he looks gets only windows where
+    a usable face was seen; the windows dropped for having none are in the trace with the reason."""
+    with Session(faces / "face_noface.mov", settings, llm=None) as s:
+        face, _ = window_channels(s.index, TimeWindow(start=0, end=s.index.meta.duration))
+        faceless = [r for r in s.index.records if r.face_ratio == 0]
+        assert faceless and 0 < face < 1, "the clip must have both a face and a face-less stretch"
+        ans, events = _events(s, "when does he look calm?")
+    assert ans.moments
+    for m in ans.moments:
+        share, _ = window_channels(s.index, m.window)
+        assert share >= MIN_FACE, (m.window, share)
+    loc = [e for e in events if e.get("node") == "localise"]
+    assert loc and loc[0]["face_question"] is True
+
+
+def test_face_question_on_a_faceless_video_says_not_found(faces, settings):
+    with Session(faces / "no_face.mp4", settings, llm=None) as s:
+        ans = s.ask("when does someone look happy?")
+    assert not ans.moments
+    assert any(f.startswith("not_found") for f in ans.flags), ans.flags
+
+
+def test_zoom_plan_reasons():
+    w = TimeWindow(start=0, end=2)
+    small = {d.tool: d for d in plan_tools(w, 1.0, False, [], 6.0, face_height=SMALL_FACE / 2)}
+    assert small["zoom"].run and "small face" in small["zoom"].reason
+    big = {d.tool: d for d in plan_tools(w, 1.0, False, [], 6.0, face_height=0.5)}
+    assert not big["zoom"].run and "face large enough" in big["zoom"].reason
+    amb = {d.tool: d for d in plan_tools(w, 1.0, False, [], 6.0, face_height=0.5, ambiguous=True)}
+    assert amb["zoom"].run and "ambiguous" in amb["zoom"].reason
+
+
+@pytest.fixture(scope="module")
+def small_face_video(faces, tmp_path_factory) -> Path:
+    """single_face.mp4 (MIT) pasted at 3/4 scale into a grey 1920x1080 frame, played forward and back
+    (5 s): a real face about a tenth of the frame height."""
+    import av
+    import cv2
+    import numpy as np
+
+    from tools.index.decode import iter_frames
+    frames = [cv2.resize(img, (480, 270), interpolation=cv2.INTER_AREA)
+              for _, img in iter_frames(faces / "single_face.mp4", fps=0, max_side=10_000)]
+    seq = (frames + frames[::-1]) * 2
+    out = tmp_path_factory.mktemp("small") / "small_face.mp4"
+    with av.open(str(out), "w") as oc:
+        vs = oc.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = 1920, 1080, "yuv420p"
+        for n, f in enumerate(seq):
+            canvas = np.full((1080, 1920, 3), 110, np.uint8)
+            canvas[700:970, 200:680] = f
+            frame = av.VideoFrame.from_ndarray(canvas, format="rgb24")
+            frame.pts = n
+            for pkt in vs.encode(frame):
+                oc.mux(pkt)
+        for pkt in vs.encode(None):
+            oc.mux(pkt)
+    return out
+
+
+def test_zoom_is_scheduled_and_runs_on_a_small_face(small_face_video, settings):
+    with Session(small_face_video, settings, llm=None) as s:
+        heights = [f.box[3] for f in s.index.frames_in(TimeWindow(start=0, end=s.index.meta.duration))
+                   if f.box is not None]
+        assert heights and max(heights) < SMALL_FACE, heights[:5]
+        ans, events = _events(s, "when does he look happy?")
+    zoom = [e for e in events if e.get("tool") == "zoom" and "run" in e]
+    assert zoom and zoom[0]["run"] and "small face" in zoom[0]["reason"], zoom
+    assert any(e.get("tool") == "zoom" and e.get("evidence") for e in events), "the zoom ran and gave evidence"
+    assert ans.moments
