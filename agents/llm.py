@@ -24,12 +24,44 @@ T = TypeVar("T", bound=BaseModel)
 
 @dataclass
 class LLMStats:
+    """Totals over a client's calls, and one `log` row per call: tag (role), seconds, prompt_tokens,
+    cached_tokens (served from the server's prompt-prefix cache), prefill_tokens (prompt - cached: what
+    the server really computed), completion_tokens, error."""
+
     calls: int = 0
     failures: int = 0
     prompt_tokens: int = 0
+    cached_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
     log: list[dict] = field(default_factory=list)
+
+    @property
+    def prefill_tokens(self) -> int:
+        return self.prompt_tokens - self.cached_tokens
+
+    def since(self, mark: int) -> dict[str, float]:
+        """Totals over the calls logged after `mark` (= len(log) before a question): one question's cost."""
+        rows = self.log[mark:]
+        return {"llm_calls": float(len(rows)),
+                "llm_seconds": round(sum(r["seconds"] for r in rows), 2),
+                "llm_prompt_tokens": float(sum(r.get("prompt_tokens", 0) for r in rows)),
+                "llm_cached_tokens": float(sum(r.get("cached_tokens", 0) for r in rows)),
+                "llm_prefill_tokens": float(sum(r.get("prefill_tokens", 0) for r in rows)),
+                "llm_generated_tokens": float(sum(r.get("completion_tokens", 0) for r in rows))}
+
+
+def _usage(r) -> tuple[int, int, int]:
+    """(prompt, cached, completion) tokens from a response: OpenAI `usage.prompt_tokens_details`, which
+    llama.cpp's server fills from its prompt cache (and vLLM with --enable-prompt-tokens-details)."""
+    u = getattr(r, "usage", None)
+    if u is None:
+        return 0, 0, 0
+    details = getattr(u, "prompt_tokens_details", None)
+    cached = (getattr(details, "cached_tokens", None) or 0) if details is not None else 0
+    timings = (getattr(r, "model_extra", None) or {}).get("timings") or {}
+    cached = cached or int(timings.get("cache_n") or 0)
+    return int(u.prompt_tokens or 0), int(cached), int(u.completion_tokens or 0)
 
 
 def _strip_fences(text: str) -> str:
@@ -42,8 +74,11 @@ def _strip_fences(text: str) -> str:
 
 class LLMClient:
     def __init__(self, base_url: str, model: str, api_key: str = "not-needed", timeout: float = 90.0,
-                 retries: int = 2):
+                 retries: int = 2, cache_prompt: bool = True):
         self.base_url, self.model, self.timeout, self.retries = base_url, model, timeout, retries
+        # llama.cpp: reuse the slot's KV cache for the common prompt prefix (vLLM ignores the field and
+        # caches prefixes itself with --enable-prefix-caching)
+        self.extra_body = {"cache_prompt": True} if cache_prompt else {"cache_prompt": False}
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
         self.stats = LLMStats()
 
@@ -79,7 +114,7 @@ class LLMClient:
             try:
                 r = self._client.chat.completions.create(
                     model=self.model, messages=msgs, response_format=rf, max_tokens=max_tokens,
-                    temperature=temperature, timeout=timeout)
+                    temperature=temperature, timeout=timeout, extra_body=self.extra_body)
             except (openai.APITimeoutError, openai.APIConnectionError, httpx.HTTPError) as e:
                 last_err = f"{e.__class__.__name__}"
                 self._record(tag, t0, None, last_err)
@@ -91,28 +126,46 @@ class LLMClient:
                 if e.status_code in (400, 404, 422):  # our request is wrong; repeating will not help
                     break
                 continue
-            if r.usage:
-                self.stats.prompt_tokens += r.usage.prompt_tokens or 0
-                self.stats.completion_tokens += r.usage.completion_tokens or 0
+            usage = _usage(r)
             text = (r.choices[0].message.content or "") if r.choices else ""
             try:
                 out = schema.model_validate_json(_strip_fences(text))
-                self._record(tag, t0, text, None)
+                self._record(tag, t0, text, None, usage)
                 return out
             except (ValidationError, ValueError) as e:
                 last_err = f"invalid output: {str(e).splitlines()[0][:200]}"
-                self._record(tag, t0, text, last_err)
+                self._record(tag, t0, text, last_err, usage)
                 msgs = list(messages) + [
                     {"role": "assistant", "content": text[:2000]},
                     {"role": "user", "content": f"That was not valid: {last_err}. Reply with JSON only."}]
         self.stats.failures += 1
         raise LLMError(f"LLM gave no valid {schema.__name__} after {self.retries + 1} tries ({last_err})")
 
-    def _record(self, tag: str, t0: float, text: str | None, error: str | None) -> None:
+    def warm(self, messages: list[dict]) -> None:
+        """Prefill `messages` (the static prompt prefix) into the server's cache with a 1-token completion,
+        so the first real question computes only its own part. Best effort: errors are ignored."""
+        t0 = time.monotonic()
+        try:
+            r = self._client.chat.completions.create(model=self.model, messages=messages, max_tokens=1,
+                                                     temperature=0.0, timeout=self.timeout,
+                                                     extra_body=self.extra_body)
+        except (openai.APIError, httpx.HTTPError):
+            return
+        self._record("warm", t0, None, None, _usage(r), count=False)
+
+    def _record(self, tag: str, t0: float, text: str | None, error: str | None,
+                usage: tuple[int, int, int] = (0, 0, 0), count: bool = True) -> None:
         dt = time.monotonic() - t0
-        self.stats.seconds += dt
-        self.stats.log.append({"tag": tag, "seconds": round(dt, 2), "error": error,
-                               "output": (text or "")[:500]})
+        prompt, cached, completion = usage
+        if count:
+            self.stats.seconds += dt
+            self.stats.prompt_tokens += prompt
+            self.stats.cached_tokens += cached
+            self.stats.completion_tokens += completion
+            self.stats.log.append({"tag": tag, "seconds": round(dt, 2), "error": error,
+                                   "prompt_tokens": prompt, "cached_tokens": cached,
+                                   "prefill_tokens": prompt - cached, "completion_tokens": completion,
+                                   "output": (text or "")[:500]})
 
 
 def client_from_settings(settings: Settings | None = None) -> LLMClient:

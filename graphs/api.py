@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -64,10 +65,34 @@ class Session:
         return {"configurable": {"thread_id": f"{self.index.meta.content_key}:{self.id}"},
                 "recursion_limit": self.settings.max_steps}
 
+    def _clients(self) -> list[LLMClient]:
+        return [c for c in {id(c): c for c in [self.llm, *self.context.role_llms.values()] if c}.values()]
+
+    def warm(self) -> threading.Thread:
+        """In the background, so the first question pays only for itself: prefill the prompts' static
+        prefix into the LLM server's cache, and load the models the intent readers use (a deterministic
+        reading of a dummy question). Returns the thread."""
+        from agents import prompts, roles
+
+        def run() -> None:
+            for c in self._clients():
+                c.warm(prompts.prefix())
+            roles.interpret(None, "when does she smile?")
+
+        th = threading.Thread(target=run, daemon=True, name="affectlens-warm")
+        th.start()
+        return th
+
     def stream(self, query: str) -> Iterator[dict]:
-        """Yield one event per finished node ({"node", "events", "answer"?}); the last carries the answer."""
-        for update in self.graph.stream({"query": query}, self._config(), context=self.context,
-                                        stream_mode="updates"):
+        """Yield one event per finished node ({"node", "events", "answer"?}); the last carries the answer.
+        As soon as the moments are ranked (before their rationales are written) one event
+        {"node": "ranked", "moments": [Moment, ...]} carries them, with empty rationales."""
+        for mode, update in self.graph.stream({"query": query}, self._config(), context=self.context,
+                                              stream_mode=["updates", "custom"]):
+            if mode == "custom":
+                if isinstance(update, dict) and "ranked" in update:
+                    yield {"node": "ranked", "events": [], "moments": update["ranked"]}
+                continue
             for node, delta in update.items():
                 new = [e for e in (delta or {}).get("events", []) if isinstance(e, dict)]  # not the RESET mark
                 out = {"node": node, "events": new}
@@ -79,14 +104,26 @@ class Session:
                 yield out
 
     def ask(self, query: str, on_event: Callable[[dict], None] | None = None) -> Answer:
+        """Answer `query`; the answer's stats hold this question's cost: seconds, first_moment_s (when the
+        ranked moments were known), llm_calls/llm_seconds and prompt/cached/prefill/generated tokens."""
         t0 = time.monotonic()
-        answer = None
+        marks = [(c, len(c.stats.log)) for c in self._clients()]
+        answer, first = None, None
         for ev in self.stream(query):
+            if first is None and (ev.get("moments") or ev.get("answer") is not None):
+                first = time.monotonic() - t0
             if on_event:
                 on_event(ev)
             answer = ev.get("answer", answer)
         assert answer is not None, "graph finished without an answer"
-        return answer.model_copy(update={"stats": {**answer.stats, "seconds": round(time.monotonic() - t0, 2)}})
+        stats = {**answer.stats, "seconds": round(time.monotonic() - t0, 2),
+                 "first_moment_s": round(first if first is not None else time.monotonic() - t0, 2)}
+        per_question: dict[str, float] = {}  # the clients' counters run over the session: take this turn's
+        for c, mark in marks:
+            for k, v in c.stats.since(mark).items():
+                per_question[k] = round(per_question.get(k, 0.0) + v, 2)
+        stats.update(per_question)
+        return answer.model_copy(update={"stats": stats})
 
     def close(self) -> None:
         self._conn.close()

@@ -56,6 +56,12 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
             chosen = sorted(verified, key=lambda v: -(v.support + v.candidate.score))[:NOT_FOUND_SHOWN]
             chosen = [v.model_copy(update={"confidence": min(v.confidence, NOT_FOUND_CONF)}) for v in chosen]
         chosen = sorted(chosen, key=lambda v: -(v.confidence + 0.5 * v.candidate.score))[: intent.n_moments]
+        ranked = int(deps.extra.get("ranked_moments", 0))  # evaluation: always rank this many (evals/runner.py)
+        if len(chosen) < ranked:
+            rest = sorted((v for v in verified if all(v.window != c.window for c in chosen)),
+                          key=lambda v: -(v.support + v.candidate.score))
+            chosen += [v.model_copy(update={"confidence": min(v.confidence, NOT_FOUND_CONF), "accept": False})
+                       for v in rest[: ranked - len(chosen)]]
     # the ranked moments are known now: stream them (Session.stream: "ranked") before the rationales are written
     _writer()({"ranked": [Moment(rank=r, window=v.window, label=v.label, confidence=v.confidence,
                                            rationale="", evidence_ids=v.evidence_ids[:1], verified=v.accept)

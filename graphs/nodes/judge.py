@@ -30,9 +30,10 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
         v = verified[j]
         lines = [f"  [{eid}] {ev[eid].text}" for eid in v.evidence_ids]
         blocks.append(f"Candidate {i} ({v.window.label()}):\n<data>\n" + "\n".join(lines) + "\n</data>")
+    skip = decisive(intent, [verified[j] for j in new], ev)
     verdicts = roles.judge(deps.llm_for("judge"), state["query"], tools_text(), blocks, options,
-                           deadline=mono_deadline(state)) if new else None
-    if new and verdicts is None:
+                           deadline=mono_deadline(state)) if new and not skip else None
+    if new and verdicts is None and not skip:
         flags.append("llm_fallback:judge")
     by_cand = {v.candidate: v for v in verdicts or []}
     for i, j in enumerate(new, 1):
@@ -56,9 +57,28 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
     accepted = [v for v in verified if v.accept]
     rejected = [verified[j].candidate.window for j in new if not verified[j].accept]
     return {"verified": verified, "rejected": rejected, "flags": flags,
-            "events": [event(node="judge", verdicts=[
+            "events": [event(node="judge", skipped="evidence decisive" if skip else None, verdicts=[
                 {"window": v.window.label(), "label": v.label, "confidence": v.confidence, "accept": v.accept}
                 for v in (verified[j] for j in new)], accepted=len(accepted))]}
+
+
+DECISIVE = 0.6   # the face's expression probability for an asked-for label that needs no LLM second opinion
+ABSENT = 0.15    # below this for every asked-for label, a candidate is a clear reject
+
+
+def decisive(intent, new: list, ev: dict) -> bool:
+    """True when the evidence settles every new candidate, so the LLM judge would only cost time: an
+    emotion was asked for, and each candidate either shows an asked-for label strongly (support >= DECISIVE)
+    or shows none of them (support < ABSENT for all). Descriptions always go to the judge."""
+    if not intent.emotions or not new:
+        return False
+    for v in new:
+        mine = [ev[eid] for eid in v.evidence_ids]
+        strong = v.label in intent.emotions and v.support >= DECISIVE
+        absent = v.label not in intent.emotions and all(support(mine, lab) < ABSENT for lab in intent.emotions)
+        if not (strong or absent):
+            return False
+    return True
 
 
 def after_judge(state: State, runtime: Runtime[Context]) -> Literal["rationale", "localise"]:

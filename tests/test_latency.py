@@ -1,0 +1,85 @@
+"""Question latency machinery, on the real embedded llama.cpp server and the bundled sample: per-call
+instrumentation, the static prompt prefix served from the server's cache, the judge skipped when the
+evidence is decisive, and the ranked moment streamed before its rationale. No timed assertions: the
+timings are checked for sanity, not speed (scripts/bench_query.py measures speed)."""
+
+from __future__ import annotations
+
+from agents import prompts
+from agents.schemas import Intent
+from graphs.api import Session
+from graphs.nodes.judge import DECISIVE, decisive
+from graphs.state import Context, Verified
+from tools.registry import run_tool, support
+from tools.retrieval import Candidate, Retriever
+from tools.schemas import TimeWindow
+
+
+def test_every_call_is_instrumented_and_the_static_prefix_comes_from_the_cache(llm):
+    """Two different roles' calls after a warm-up: each logged with seconds and token counts, and the
+    server reports the whole static prefix (instructions, labels, tool descriptions) as cached."""
+    llm.warm(prompts.prefix())
+    mark = len(llm.stats.log)
+    llm.structured(prompts.interpret("when does she look angry?"), Intent, max_tokens=200, tag="interpret")
+    llm.structured(prompts.interpret("the part where he laughs"), Intent, max_tokens=200, tag="interpret")
+    rows = llm.stats.log[mark:]
+    assert [r["tag"] for r in rows] == ["interpret", "interpret"]
+    for r in rows:
+        assert r["seconds"] > 0 and r["error"] is None
+        assert r["prompt_tokens"] > 200 and r["completion_tokens"] > 0
+        assert 0 <= r["cached_tokens"] <= r["prompt_tokens"]
+        assert r["prefill_tokens"] == r["prompt_tokens"] - r["cached_tokens"]
+    # the static system message alone is well over 200 tokens: reused, not recomputed
+    assert all(r["cached_tokens"] >= 200 for r in rows), rows
+    assert rows[1]["prefill_tokens"] < rows[1]["prompt_tokens"] / 2
+    totals = llm.stats.since(mark)
+    assert totals["llm_calls"] == 2 and totals["llm_prefill_tokens"] == sum(r["prefill_tokens"] for r in rows)
+    assert totals["llm_generated_tokens"] == sum(r["completion_tokens"] for r in rows)
+
+
+def test_every_role_starts_with_the_same_static_prefix():
+    msgs = [prompts.interpret("q"), prompts.judge("q", "", ["Candidate 1"], ["Joy", "Neutral"]),
+            prompts.rationale("q", "Joy", "0:01-0:04", ["[E1] x"])]
+    assert all(m[0] == prompts.prefix()[0] for m in msgs)
+    assert "expression" in prompts.STATIC and "Sadness" in prompts.STATIC  # tools and labels live there
+    assert all("<data>q</data>" in m[-1]["content"] for m in msgs)  # the variable part comes last
+
+
+def test_judge_is_skipped_only_when_the_evidence_is_decisive(pexels_index, settings):
+    """On the sample's laughing stretch the face reads happy strongly: a Joy question needs no LLM
+    judge there; a description, or a Sadness question (crying is in the clip: not absent), still does."""
+    ctx = Context(index=pexels_index, retriever=Retriever(pexels_index), settings=settings)
+    w = TimeWindow(start=12.0, end=15.0)
+    ev = run_tool(ctx, "expression", w, "E1")[0]
+    assert ev is not None
+    sup = support([ev], "Joy")
+    v = Verified(candidate=Candidate(window=w, score=0.5), window=w, evidence_ids=["E1"], label="Joy",
+                 support=round(sup, 3))
+    assert sup >= DECISIVE, ev.text
+    assert decisive(Intent(emotions=["Joy"]), [v], {"E1": ev})
+    assert not decisive(Intent(emotions=[]), [v], {"E1": ev})
+    weak = v.model_copy(update={"support": DECISIVE - 0.2})
+    assert not decisive(Intent(emotions=["Joy"]), [weak], {"E1": ev})
+
+
+def test_ranked_moment_streams_before_the_rationale_and_stats_carry_the_cost(pexels_index, settings, llm):
+    with Session(pexels_index.meta.path, settings, llm=llm, index=pexels_index) as s:
+        nodes, ranked = [], None
+        answer = None
+        for ev in s.stream("when does she cheer up?"):
+            nodes.append(ev["node"])
+            if ev["node"] == "ranked":
+                ranked = ev["moments"]
+            answer = ev.get("answer", answer)
+        assert "ranked" in nodes and nodes.index("ranked") < nodes.index("rationale"), nodes
+        assert ranked and ranked[0].rationale == ""  # known before the rationale is written
+        assert answer.moments[0].window == ranked[0].window and answer.moments[0].rationale
+        ans = s.ask("find the saddest moment")
+    st = ans.stats
+    for k in ("seconds", "first_moment_s", "llm_calls", "llm_seconds", "llm_prompt_tokens", "llm_cached_tokens",
+              "llm_prefill_tokens", "llm_generated_tokens", "tool_seconds"):
+        assert k in st, (k, st)
+    assert 0 < st["first_moment_s"] <= st["seconds"]
+    assert 1 <= st["llm_calls"] <= 6 and 0 < st["llm_seconds"] <= st["seconds"]
+    assert st["llm_prefill_tokens"] == st["llm_prompt_tokens"] - st["llm_cached_tokens"]
+    assert st["llm_cached_tokens"] > 0 and st["llm_generated_tokens"] > 0
