@@ -216,6 +216,9 @@ def _ask_capped(session, query: str, cap: float) -> tuple[Any, BaseException | N
     return box.get("answer"), box.get("error"), False
 
 
+RANKED_MOMENTS = 5  # moments asked per query: verified ones first, then the rest ranked, marked unverified
+
+
 def _run_video(recs: list[BenchRecord], idx, index_error: str | None, make_session: Callable[[], Any],
                cap: float, run_flags: list[str], emit: Callable[[QueryResult, dict], None],
                stop: threading.Event | None = None) -> None:
@@ -370,7 +373,9 @@ def run_eval(bench_path: str | os.PathLike, out_dir: str | os.PathLike, settings
             qbar.set_postfix(errors=errors[0], refresh=False)
 
     def new_session(path: str):
-        return Session(path, s, llm=_clone_client(client) if client is not None else None, index=indexes[path])
+        sess = Session(path, s, llm=_clone_client(client) if client is not None else None, index=indexes[path])
+        sess.context.extra["ranked_moments"] = RANKED_MOMENTS  # so that R5@IoU measures 5 ranked windows
+        return sess
 
     def run_video(path: str, recs: list[BenchRecord]) -> None:
         _run_video(recs, indexes.get(path), index_errors.get(path), lambda: new_session(path), cap, run_flags,

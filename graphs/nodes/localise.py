@@ -54,7 +54,7 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
     intent = state["intent"]
     who = use_person(deps, state)  # "the woman on the left" → retrieval/verification on her track (tools/who.py)
     exclude = list(state.get("rejected", [])) + list(state.get("shown", []))
-    want = max(deps.n_candidates, intent.n_moments)
+    want = max(deps.n_candidates, intent.n_moments, int(deps.extra.get("ranked_moments", 0)))
     cands = deps.retriever.search_moments(intent.search_text or state["query"], list(intent.emotions),
                                           intent.arousal, k=want * 3,
                                           modality_hints=list(intent.modalities), exclude=exclude)
