@@ -110,7 +110,7 @@ def build_people(idx: VideoIndex, thumbnails: bool = True) -> People:
     frames = idx.frames
     stats: dict[int, dict] = {}
     for i, f in enumerate(frames):
-        dt = min(MAX_GAP_S, (frames[i + 1].t - f.t) if i + 1 < len(frames) else MAX_GAP_S)
+        dt = min(MAX_GAP_S, (frames[i + 1].t if i + 1 < len(frames) else idx.meta.duration) - f.t)
         for p in f.people:
             s = stats.setdefault(p.person, {"screen": 0.0, "first": f.t, "last": f.t, "x": [], "h": [], "best": (0.0, f.t, p.box)})
             s["screen"] += dt
