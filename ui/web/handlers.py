@@ -161,9 +161,12 @@ class AppCore:
                 progress_html("No video loaded", None, None, "error")
             return
         if state.worker is not None and state.worker.is_alive():  # a stopped question is still ending
-            yield history + [_pending("finishing the stopped question first")], state, None, \
-                progress_html("finishing the stopped question", None, None, "running")
-            state.worker.join(300)
+            wait = "finishing the step the stopped question was in (a running step cannot be cut short)"
+            t_wait = time.monotonic()
+            while state.worker.is_alive() and time.monotonic() - t_wait < 600:
+                yield history + [_pending(wait)], state, None, progress_html(
+                    f"finishing the stopped question ({time.monotonic() - t_wait:.0f} s)", None, None, "running")
+                state.worker.join(1.0)
         turn = Turn(question=message)
         state.turns.append(turn)
         cancel = state.cancel = threading.Event()

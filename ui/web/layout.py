@@ -129,21 +129,23 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
             first = True
             try:
                 for st2, msg, prog in core.load(st, up, pk):
+                    ready = st2.session is not None  # the last step: free the upload box for the next file
                     if first:  # the old video is gone: clear everything that showed it
                         first = False
                         yield (st2, msg, prog, [], gr.update(choices=[], value=None), *_cleared(),
-                               player_html(None), strip_html(None), gr.update(value=None, visible=False))
+                               player_html(None), strip_html(None), gr.update(value=None, visible=False),
+                               None if ready else gr.skip())
                     else:
                         yield (st2, msg, prog, *[gr.skip()] * (2 + len(panel)), player_html(st2), state_strip(st2),
-                               gr.skip())
+                               gr.skip(), None if ready else gr.skip())
             except AffectlensError as e:
                 gr.Warning(str(e))
                 yield (st, f"⚠️ {e}\n\n**No video is loaded now**: upload or pick another one.",
                        progress_html("The video was not loaded", None, None, "error"), [],
                        gr.update(choices=[], value=None), *_cleared(), player_html(None), strip_html(None),
-                       gr.update(value=None, visible=False))
+                       gr.update(value=None, visible=False), None)
 
-        load_outputs = [state, status, progress, chat, moment, *panel, player, strip, downloads]
+        load_outputs = [state, status, progress, chat, moment, *panel, player, strip, downloads, upload]
         up_ev = upload.upload(on_load, [state, upload, gr.State(None)], load_outputs, concurrency_id="index",
                               concurrency_limit=1, **HIDE)
         pk_ev = pick.input(on_load, [state, gr.State(None), pick], load_outputs, concurrency_id="index",
