@@ -166,7 +166,10 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
                 yield gr.skip(), st, gr.skip(), gr.skip(), progress_html(str(e), None, None, "error"), gr.skip()
 
         def on_moment(st, rank):
-            return _panel(core.evidence(st, rank))
+            try:
+                return _panel(core.evidence(st, rank))
+            except AffectlensError:  # the video was replaced or cleared while the panel was rendering
+                return _cleared()
 
         ask_args = dict(fn=on_ask, inputs=[state, box, chat], outputs=[chat, state, moment, box, progress, strip],
                         concurrency_limit=4, concurrency_id="ask", **HIDE)

@@ -1,0 +1,108 @@
+"""Regenerate the screenshots in docs/ui.md: start the web UI on 127.0.0.1, drive it with headless
+Chromium (Debian's /usr/bin/chromium via Playwright; scripts/install_browser.sh), save PNGs to docs/img/.
+
+    .venv/bin/python scripts/ui_screenshots.py                 # deterministic path, no LLM (fast)
+    .venv/bin/python scripts/ui_screenshots.py --llm           # with the embedded LLM
+    .venv/bin/python scripts/ui_screenshots.py --long ~/.cache/affectlens/dev/long_dev.mp4
+
+States: empty page, a question in progress, the answer with the whole-video player and strip, the
+evidence panel, Stop, a failed upload after a good one, and the strip of a long video (when --long
+names one). Media: assets/sample_pexels.mp4 (licence-clean)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+SAMPLE = ROOT / "assets" / "sample_pexels.mp4"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "docs" / "img"))
+    ap.add_argument("--llm", action="store_true", help="use the embedded LLM (default: none, deterministic)")
+    ap.add_argument("--long", help="a long video for the strip screenshot (e.g. the 10-minute dev video)")
+    ap.add_argument("--cache", help="settings cache dir (default: the user's)")
+    ap.add_argument("--chromium", default=os.environ.get("AFFECTLENS_CHROMIUM", "/usr/bin/chromium"))
+    a = ap.parse_args()
+    from playwright.sync_api import expect, sync_playwright
+
+    from tools.settings import Settings, get_settings
+    from ui.app import build_app, launch
+    settings = Settings(cache_dir=Path(a.cache)) if a.cache else get_settings()
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="al_shots_"))
+    app = build_app(settings, video_dir=folder, llm=True if a.llm else None)
+    url = launch(app, "127.0.0.1", free_port(), block=False, quiet=True)
+    shots = []
+
+    def shot(page, name, full=True):
+        p = out / f"ui_{name}.png"
+        page.screenshot(path=str(p), full_page=full)
+        shots.append(p)
+        print("wrote", p.relative_to(ROOT) if p.is_relative_to(ROOT) else p, flush=True)
+
+    try:
+        with sync_playwright() as pw:
+            b = pw.chromium.launch(executable_path=a.chromium, headless=True,
+                                   args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
+            page = b.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.locator("#al-upload").wait_for(timeout=60_000)
+            shot(page, "empty", full=False)
+            page.locator("#al-upload input[type=file]").set_input_files(str(SAMPLE))
+            page.locator("#al-status").get_by_text("Ask a question").wait_for(timeout=300_000)
+            page.locator("#al-question textarea").fill("when does she cheer up?")
+            page.locator("#al-ask").click()
+            page.locator('#al-progress [data-state="running"]').wait_for(timeout=30_000)
+            shot(page, "progress", full=False)
+            page.locator("#al-chat").get_by_text("for “when does she cheer up?”").wait_for(timeout=600_000)
+            expect(page.locator("#al-citations")).to_contain_text("E", timeout=120_000)
+            page.locator("#al-crops img").first.wait_for(timeout=60_000)
+            page.locator("#al-strip .al-chosen").first.click()
+            shot(page, "answer", full=False)
+            page.locator("#al-moments").scroll_into_view_if_needed()
+            shot(page, "evidence", full=True)
+            page.locator("#al-question textarea").fill("when is she sad?")
+            page.locator("#al-ask").click()
+            page.locator('#al-progress [data-state="running"]').wait_for(timeout=30_000)
+            page.locator("#al-stop").click()
+            page.locator('#al-progress [data-state="stopped"]').wait_for(timeout=30_000)
+            page.evaluate("window.scrollTo(0, 0)")
+            shot(page, "stopped", full=False)
+            bad = folder / "broken.mp4"
+            bad.write_bytes(b"this is not a video" * 50)
+            page.locator("#al-upload button[aria-label='Clear'], #al-upload .label-clear-button").first.click() \
+                if page.locator("#al-upload button[aria-label='Clear']").count() else None
+            page.locator("#al-upload input[type=file]").set_input_files(str(bad))
+            page.locator("#al-status").get_by_text("No video is loaded now").wait_for(timeout=60_000)
+            shot(page, "bad_upload", full=False)
+            if a.long:
+                page.locator("#al-upload input[type=file]").set_input_files(str(a.long))
+                expect(page.locator("#al-status")).to_contain_text("Ask a question", timeout=1_800_000)
+                page.locator("#al-strip .al-strip[data-duration]").wait_for(timeout=60_000)
+                page.locator("#al-player").scroll_into_view_if_needed()
+                shot(page, "long_strip", full=False)
+            b.close()
+    finally:
+        app.close()
+    print(f"{len(shots)} screenshots in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
