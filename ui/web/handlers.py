@@ -248,10 +248,12 @@ class AppCore:
     def stop(self, state: UISession | None, history: list) -> tuple[list, str]:
         """Stop the running question (at the next step) and leave a note; the chat stays usable."""
         history = without_pending(history)
-        running = state is not None and state.turns and state.turns[-1].status == "running"
+        last = history[-1] if history else None
+        unanswered = (last.get("role") if isinstance(last, dict) else getattr(last, "role", None)) == "user"
+        running = bool(state is not None and state.turns and state.turns[-1].status == "running") or unanswered
         if state is not None:
             state.stop_worker()
-            if running:
+            if state.turns and state.turns[-1].status == "running":
                 state.turns[-1].status = "stopped"
         if not running:
             return history, progress_html("Nothing was running.", None, None, "idle")
