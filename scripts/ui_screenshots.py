@@ -91,6 +91,8 @@ def main() -> int:
             page.locator("#al-status").get_by_text("No video is loaded now").wait_for(timeout=60_000)
             shot(page, "bad_upload", full=False)
             if a.long:
+                page.reload(wait_until="domcontentloaded")  # a fresh browser session, no stale notices
+                page.locator("#al-upload").wait_for(timeout=60_000)
                 page.locator("#al-upload input[type=file]").set_input_files(str(a.long))
                 expect(page.locator("#al-status")).to_contain_text("Ask a question", timeout=1_800_000)
                 page.locator("#al-strip .al-strip[data-duration]").wait_for(timeout=60_000)
