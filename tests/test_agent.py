@@ -62,18 +62,23 @@ def test_no_face_video_has_no_face_evidence(faces, settings):
     _ok_chain(ans)
 
 
-@pytest.mark.parametrize("query, flag", [
-    ("when does someone smile?", "unverified: no candidate passed verification"),
-    ("the part with the cartoon animals", "unverified: the best match to the description"),
-])
-def test_answers_nothing_backs_are_flagged_unverified(faces, settings, query, flag):
-    """No face in the video, so nothing can back a smile (emotion asked) or an emotion reading of the best
-    match (description asked): the answer still shows its best guess, flagged unverified, moment marked
-    unverified, confidence capped at 0.3."""
+def test_answers_nothing_backs_are_flagged_unverified(faces, settings):
+    """No face in the video, so nothing can back an emotion reading of the best match to a description:
+    the answer still shows its best guess, flagged unverified, moment marked unverified, confidence <= 0.3."""
     with Session(faces / "no_face.mp4", settings, llm=None) as s:
-        ans = s.ask(query)
-    assert [f for f in ans.flags if f.startswith(flag)], ans.flags
+        ans = s.ask("the part with the cartoon animals")
+    assert [f for f in ans.flags if f.startswith("unverified: the best match to the description")], ans.flags
     assert ans.moments and all(not m.verified and m.confidence <= 0.3 for m in ans.moments)
+    _ok_chain(ans)
+
+
+def test_face_question_on_a_faceless_video_is_not_found(faces, settings):
+    """A question about how someone looks never gets a window without a face: on a video with no face at
+    all the answer says so (not_found) instead of pointing at the cartoon."""
+    with Session(faces / "no_face.mp4", settings, llm=None) as s:
+        ans = s.ask("when does someone smile?")
+    assert any(f.startswith("not_found") for f in ans.flags), ans.flags
+    assert all(not m.verified and m.confidence <= 0.3 for m in ans.moments)
     _ok_chain(ans)
 
 
@@ -83,7 +88,7 @@ def test_bad_llm_still_answers_flagged_in_budget(pexels_index, settings, scripte
     s2 = settings.model_copy(update={"query_timeout_s": 20})
     t0 = time.monotonic()
     with Session(pexels_index.meta.path, s2, llm=client, index=pexels_index) as s:
-        ans = s.ask("when does she cheer up?")
+        ans = s.ask("when does she laugh?")  # the fault handling is under test, not the reading of an idiom
     assert time.monotonic() - t0 < 40
     assert any(f.startswith("llm_fallback") or f == "budget_exhausted" for f in ans.flags)
     assert ans.moments and ans.moments[0].window.overlaps(TimeWindow(start=10, end=19))

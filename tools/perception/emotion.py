@@ -242,6 +242,27 @@ def expand(basic: Mapping[str, float]) -> dict[str, float]:
     return {e: round(v, 4) for e, v in out.items()}
 
 
+CRYING_SAD = 0.3  # the expression model's mean "sad" from which a smile-like AU6+AU12 counts as crying
+
+
+def crying_grimace(facs: CueReading, frames: Sequence[FaceFrame]) -> CueReading:
+    """AU6 + AU12 (cheeks raised, lip corners pulled) also fire when someone cries: with the expression
+    model reading sad (mean >= CRYING_SAD and above happy) the FACS cue's Joy mass goes to Sadness."""
+    with_expr = [f for f in frames if f.expression and not f.occluded]
+    if not with_expr:
+        return facs
+    sad = float(np.mean([f.expression.get("sad", 0.0) for f in with_expr]))
+    happy = float(np.mean([f.expression.get("happy", 0.0) for f in with_expr]))
+    if sad < CRYING_SAD or sad <= happy or facs.probs.get("Joy", 0.0) < 0.2:
+        return facs
+    probs = dict(facs.probs)
+    probs["Sadness"] = probs.get("Sadness", 0.0) + probs.pop("Joy")
+    probs["Joy"] = 0.0
+    probs = {e: max(v, 1e-4) for e, v in probs.items()}
+    return facs.model_copy(update={"probs": _norm(probs), "reasons": facs.reasons + [
+        f"smile-like action units with a sad expression reading ({sad:.2f}): read as a crying grimace"]})
+
+
 def read_emotion(frames: Sequence[FaceFrame], window: TimeWindow, baseline: NeutralBaseline | None = None,
                  arousal: float | None = None, transcript: str = "", ser: Sequence[Mapping[str, float]] = (),
                  use: Sequence[str] | None = None, weights: Mapping[str, float] | None = None) -> EmotionReading:
@@ -253,6 +274,8 @@ def read_emotion(frames: Sequence[FaceFrame], window: TimeWindow, baseline: Neut
               "voice": lambda: voice_cue(arousal), "words": lambda: words_cue(transcript),
               "ser": lambda: ser_cue(ser)}
     cues = {n: c for n, f in makers.items() if (use is None or n in use) and (c := f()) is not None}
+    if "fer" in cues and "facs" in cues:
+        cues["facs"] = crying_grimace(cues["facs"], inside)
     if use is None and "flow" in cues and not {"fer", "facs"} & set(cues):
         del cues["flow"]  # motion direction only modulates a face reading (alone it is near chance)
     basic = fuse(cues, weights) if cues else {e: (1.0 if e == "Neutral" else 0.0) for e in BASIC}
