@@ -40,7 +40,7 @@ def test_follow_ups_reuse_state(pexels_session):
     assert first.moments[0].label == "Sadness" and first.moments[0].window.center < 10
     why = pexels_session.ask("why do you think so?")
     assert why.moments[0].window == first.moments[0].window
-    assert why.stats["llm_calls"] == first.stats["llm_calls"]  # no new LLM call for "why"
+    assert first.stats["llm_calls"] >= 1 and why.stats["llm_calls"] == 0  # stats are per question: "why" calls no LLM
     _ok_chain(why)
 
 
