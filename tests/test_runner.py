@@ -77,7 +77,7 @@ def test_end_to_end_without_llm(full_run):
     assert sorted(r["id"] for r in rows) == sorted(r.id for r in load_bench(res["run"]["bench"]).records)
     for r in rows:
         assert r["pred_windows"] and r["pred_label"] and r["error"] is None
-        assert r["meta"]["query"] and "intent_from_lexicon" in r["meta"]["flags"]
+        assert r["meta"]["query"] and "intent_without_llm" in r["meta"]["flags"]
 
 
 def test_rerun_resumes_everything(full_run, bench, settings):

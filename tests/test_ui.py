@@ -379,8 +379,8 @@ def test_plain_words_for_people():
     from ui.notes import LLM_DRAFT_REJECTED, human_notes, plain_rationale
     assert confidence_words(0.9) == "very likely" and confidence_words(0.2) == "a weak guess"
     notes = human_notes(["label_overridden_by_evidence:2", "rationale_repair_failed", "rationale_template",
-                         "intent_from_lexicon"])
-    assert LLM_DRAFT_REJECTED in notes and len(notes) == 2
+                         "budget_exhausted"])
+    assert LLM_DRAFT_REJECTED in notes and len(notes) == 3
     assert not any("_" in n for n in notes)
     assert plain_rationale("She smiles [E1]. Then laughs. [E2]") == "She smiles. Then laughs."
     # "why?" writes the marker after the full stop: it belongs to the sentence before it

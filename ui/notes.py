@@ -26,7 +26,7 @@ _NOTES: list[tuple[str, str]] = [
     ("role_llm_unavailable", "A helper language model was unavailable; the main one was used."),
     ("out_of_time", "The time budget ran out; the answer uses what was checked by then."),
 ]
-_SILENT = ("intent_from_lexicon",)  # normal operation: nothing to tell a person
+_SILENT: tuple[str, ...] = ()  # flags that are normal operation: nothing to tell a person
 
 
 def human_notes(flags: list[str]) -> list[str]:
