@@ -74,7 +74,10 @@ def run_queries(groups: dict[str, list[BenchRecord]], s: Settings, llm_url: str 
             def session():
                 client = (LLMClient(self.url, self.model, self.s.llm_api_key, self.s.llm_timeout_s, self.s.llm_retries)
                           if self.url else None)
-                return Session(path, self.s, llm=client, index=idx)
+                from evals.runner import RANKED_MOMENTS
+                sess = Session(path, self.s, llm=client, index=idx)
+                sess.context.extra["ranked_moments"] = RANKED_MOMENTS  # as the local executor: R5 over 5 windows
+                return sess
 
             out: list[tuple[str, dict]] = []
             _run_video(recs, idx, err, session, cap, flags, lambda r, m: out.append((r.model_dump_json(), m)))
