@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import gradio as gr
 import numpy as np
 import pytest
 
@@ -202,9 +204,11 @@ def test_stop_leaves_a_note_and_a_usable_chat(core, pexels_index):
         gen = core.ask(st, "when does she cheer up?", [])
         hist, _, _, prog = next(gen)
         assert hist[-1].metadata["status"] == "pending" and 'data-state="running"' in prog  # first step at once
-        hist, prog = core.stop(st, hist)
-        gen.close()
-        assert "Stopped" in hist[-1].content and 'data-state="stopped"' in prog
+        t_stop = time.monotonic()
+        assert core.stop(st, hist) == (gr.skip(), gr.skip())  # the question's own stream writes the note
+        hist, _, ans, prog = list(gen)[-1]  # and ends by itself (no Gradio cancel needed)
+        assert time.monotonic() - t_stop < 5, "the stream ends soon after Stop, not after the whole graph"
+        assert ans is None and "Stopped" in hist[-1].content and 'data-state="stopped"' in prog
         assert not any((getattr(m, "metadata", None) or {}).get("status") == "pending" for m in hist)
         assert st.turns[-1].status == "stopped"
         h2, _, ans, _ = _ask(core, st, "when does she cheer up?", hist)
@@ -226,6 +230,24 @@ def test_indexing_reports_progress(tmp_path):
     fractions = [p for p, _ in calls]
     assert len(fractions) >= 2 and fractions == sorted(fractions) and all(0 <= f <= 1 for f in fractions)
     assert any(desc and "frames" in desc for _, desc in calls)
+
+
+def test_stop_with_nothing_running_and_stop_then_new_conversation(core, pexels_index):
+    """Stop with no question running says so; Stop via "New conversation" ends the question's stream
+    without writing into the new, empty chat."""
+    st = core.new_state()
+    try:
+        list(core.load(st, str(SAMPLE), None))
+        hist, prog = core.stop(st, [])
+        assert hist == [] and "Nothing was running" in prog
+        gen = core.ask(st, "when does she cheer up?", [])
+        next(gen)
+        st.new_conversation()
+        rest = list(gen)
+        assert rest == [] or all(a is None and "Stopped" not in str(h[-1]) for h, _, a, _ in rest)
+        assert st.turns == []
+    finally:
+        st.close()
 
 
 @pytest.mark.slow

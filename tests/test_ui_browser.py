@@ -114,7 +114,7 @@ def ask(page, question: str, wait: bool = True) -> None:
     page.locator("#al-question textarea").fill(question)
     page.locator("#al-ask").click()
     if wait:
-        page.locator("#al-chat").get_by_text(f"for “{question}”").wait_for(timeout=600_000)
+        page.locator("#al-chat").get_by_text(f"for “{question}”").wait_for(timeout=int(os.environ.get("AL_ASK_TIMEOUT_MS", "600000")))
 
 
 def key_of(path: Path) -> str:

@@ -17,6 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import gradio as gr
@@ -160,16 +161,19 @@ class AppCore:
             yield history + [gr.ChatMessage(content=NO_VIDEO)], state, None, \
                 progress_html("No video loaded", None, None, "error")
             return
-        if state.worker is not None and state.worker.is_alive():  # a stopped question is still ending
-            wait = "finishing the step the stopped question was in (a running step cannot be cut short)"
-            t_wait = time.monotonic()
-            while state.worker.is_alive() and time.monotonic() - t_wait < 600:
-                yield history + [_pending(wait)], state, None, progress_html(
-                    f"finishing the stopped question ({time.monotonic() - t_wait:.0f} s)", None, None, "running")
-                state.worker.join(1.0)
         turn = Turn(question=message)
         state.turns.append(turn)
-        cancel = state.cancel = threading.Event()
+        cancel = state.cancel = threading.Event()  # Stop sets it; this generator then ends itself (see below)
+        t0 = time.monotonic()
+        if state.worker is not None and state.worker.is_alive():  # a stopped question is still ending
+            wait = "finishing the step the stopped question was in (a running step cannot be cut short)"
+            while state.worker.is_alive() and time.monotonic() - t0 < 600 and not cancel.is_set():
+                yield history + [_pending(wait)], state, None, progress_html(
+                    f"finishing the stopped question ({time.monotonic() - t0:.0f} s)", None, None, "running")
+                state.worker.join(0.25)
+            if cancel.is_set():
+                yield from self._stopped(state, turn, history, t0)
+                return
         q: queue.Queue = queue.Queue()
         session = state.session
 
@@ -190,14 +194,16 @@ class AppCore:
                 q.put(("end", None))
 
         state.worker = threading.Thread(target=work, name=f"ask-{state.id}", daemon=True)
-        t0 = t_last = time.monotonic()
+        t_last = time.monotonic()
         state.worker.start()
         stage, fraction, answer, k = NEXT_STAGE["route"], 0.0, None, 0
         yield history + [_pending(stage)], state, None, progress_html(stage, fraction, None, "running")
         try:
-            while True:
+            while not cancel.is_set():  # Stop: leave at once; the worker ends at its next step boundary
                 try:
-                    kind, item = q.get(timeout=0.5)
+                    kind, item = q.get(timeout=0.25)
+                    if cancel.is_set():  # stopped (or a new conversation began) while this step ended
+                        break
                 except queue.Empty:
                     el = time.monotonic() - t0
                     yield history + [_pending(stage)], state, None, progress_html(stage, fraction, eta(el, fraction), "running")
@@ -234,7 +240,7 @@ class AppCore:
                 cancel.set()  # the person pressed Stop (or closed the tab): end at the next step
                 turn.status = "stopped"
         if cancel.is_set() and answer is None:
-            turn.status = "stopped"
+            yield from self._stopped(state, turn, history, t0)
             return
         if answer is None:
             turn.status = "failed"
@@ -245,21 +251,28 @@ class AppCore:
         history.append(gr.ChatMessage(content=answer_markdown(answer)))
         yield history, state, answer, progress_html(f"Answered in {turn.seconds:.1f} s", 1.0, None, "done")
 
-    def stop(self, state: UISession | None, history: list) -> tuple[list, str]:
-        """Stop the running question (at the next step) and leave a note; the chat stays usable."""
-        history = without_pending(history)
-        last = history[-1] if history else None
-        unanswered = (last.get("role") if isinstance(last, dict) else getattr(last, "role", None)) == "user"
-        running = bool(state is not None and state.turns and state.turns[-1].status == "running") or unanswered
+    @staticmethod
+    def _stopped(state: UISession, turn: Turn, history: list, t0: float) -> Iterator[tuple]:
+        """The end of a stopped question: its turn is marked stopped and the chat gets a note, unless the
+        person started a new conversation meanwhile (its empty chat is left as it is)."""
+        turn.status, turn.seconds = "stopped", time.monotonic() - t0
+        if turn not in state.turns:
+            return
+        history = without_pending(history) + [gr.ChatMessage(
+            content="⏹️ Stopped. The question was cancelled; ask another one when you are ready.")]
+        yield history, state, None, progress_html("Stopped", None, None, "stopped")
+
+    def stop(self, state: UISession | None, history: list) -> tuple[Any, Any]:
+        """Stop the running question. The question's own stream sees the flag within 0.25 s, writes the
+        "Stopped" note and ends normally (Gradio's event cancelling is not used for questions: a cancel
+        that raced the stream's last message left the browser thinking the question still ran, and the
+        next Ask was silently dropped). The graph's worker ends at its next step boundary."""
+        running = bool(state is not None and state.turns and state.turns[-1].status == "running")
         if state is not None:
             state.stop_worker()
-            if state.turns and state.turns[-1].status == "running":
-                state.turns[-1].status = "stopped"
-        if not running:
-            return history, progress_html("Nothing was running.", None, None, "idle")
-        history.append(gr.ChatMessage(content="⏹️ Stopped. The question was cancelled; ask another one when "
-                                              "you are ready."))
-        return history, progress_html("Stopped", None, None, "stopped")
+        if running:
+            return gr.skip(), gr.skip()  # the question's stream writes the note and the progress
+        return without_pending(history), progress_html("Nothing was running.", None, None, "idle")
 
     def here(self, state: UISession | None, span: str, history: list) -> tuple[list, str]:
         """"What happens here?" for a window picked on the strip: the index-reading tools run on it (no

@@ -178,7 +178,10 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
         ask1.then(on_moment, [state, moment], panel, **HIDE)
         ask2.then(on_moment, [state, moment], panel, **HIDE)
         moment.input(on_moment, [state, moment], panel, **HIDE)
-        stop.click(core.stop, [state, chat], [chat, progress], cancels=[ask1, ask2, up_ev, pk_ev], **HIDE)
+        # a question is not cancelled by Gradio: Stop sets its flag and its stream ends itself with a note
+        # (a Gradio cancel racing the stream's last message could leave the next Ask dropped); a video
+        # load is cancelled (its build goes on in the background)
+        stop.click(core.stop, [state, chat], [chat, progress], cancels=[up_ev, pk_ev], **HIDE)
         here.click(core.here, [state, here_span, chat], [chat, progress], **HIDE)
 
         def on_new(st):
@@ -187,8 +190,7 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
             return (st, [], gr.update(choices=[], value=None), gr.update(value=None, visible=False),
                     progress_html(), state_strip(st, with_answer=False), *_cleared())
 
-        new.click(on_new, [state], [state, chat, moment, downloads, progress, strip, *panel], cancels=[ask1, ask2],
-                  **HIDE)
+        new.click(on_new, [state], [state, chat, moment, downloads, progress, strip, *panel], **HIDE)
 
         def on_export(st):
             try:
