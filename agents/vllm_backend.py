@@ -42,7 +42,7 @@ tok.save_pretrained(out)
 def gpu_command(s: Settings, model: str, port: int = 8000) -> list[str]:
     """The `vllm serve` command line for a GPU node, from config."""
     cmd = ["vllm", "serve", model, "--served-model-name", s.llm_model, "--host", "0.0.0.0", "--port", str(port),
-           "--max-model-len", str(s.llm_ctx), "--enable-prefix-caching",
+           "--max-model-len", str(s.llm_ctx), "--enable-prefix-caching", "--enable-prompt-tokens-details",
            "--tensor-parallel-size", str(s.vllm_tensor_parallel), "--gpu-memory-utilization", str(s.vllm_gpu_memory),
            "--structured-outputs-config", '{"backend": "xgrammar"}']
     if s.llm_api_key and s.llm_api_key != "not-needed":
@@ -104,7 +104,8 @@ class VLLMCPUServer(ChildServer):
         py, model = setup_cpu(self.s)
         return [str(py), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model),
                 "--served-model-name", self.s.llm_model, "--host", "127.0.0.1", "--port", str(self.port),
-                "--max-model-len", str(self.s.llm_ctx), "--dtype", "bfloat16", "--enforce-eager"]
+                "--max-model-len", str(self.s.llm_ctx), "--dtype", "bfloat16", "--enforce-eager",
+                "--enable-prefix-caching", "--enable-prompt-tokens-details"]  # the cached share shows in stats
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}

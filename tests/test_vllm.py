@@ -65,3 +65,13 @@ def test_end_to_end_ask_on_vllm(vllm_url, pexels_index, settings: Settings):
     top = ans.moments[0]
     assert top.window.overlaps(TimeWindow(start=10, end=19)) and top.label in POSITIVE
     assert not any(f.startswith("llm_fallback") for f in ans.flags)
+
+
+def test_prefix_cache_serves_the_static_prompt_prefix(vllm_url):
+    """Started with --enable-prefix-caching --enable-prompt-tokens-details: a second call that shares the
+    prompts' static system prefix is served partly from vLLM's prefix cache, and the client counts it."""
+    c = LLMClient(vllm_url, get_settings().llm_model, timeout=60)
+    c.structured(prompts.interpret("when does she laugh?"), Intent, max_tokens=60)
+    c.structured(prompts.interpret("the part where he gets angry"), Intent, max_tokens=60)
+    last = c.stats.log[-1]
+    assert last["cached_tokens"] > 0 and last["prefill_tokens"] < last["prompt_tokens"], last
