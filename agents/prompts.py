@@ -15,9 +15,12 @@ from __future__ import annotations
 from tools.labels import EMOTIONS
 from tools.registry import tools_text
 
-_CUES = ("Joy: laughs, smiles, cheers up; Sadness: cries, upset, down; Fear: tense, scared, nervous; "
-         "Horror: terrified; Anger: mad, furious, annoyed; Disgust: grossed out; Surprise: shocked, wow; "
-         "Neutral: calm, nothing shown; Love, Pride, Satisfaction, Trust, Anticipation as named.")
+# Written from the labels' meanings, kept clear of the dev sets' and bench templates' wording (a cue that
+# repeats a template word would measure the prompt against its own bench).
+_CUES = ("Joy: smiling, laughing, delight; Sadness: crying, tearful, dejected; Fear: afraid, anxious, alarmed; "
+         "Horror: extreme dread at something awful; Anger: rage, irritation, hostility; Disgust: revulsion, "
+         "nausea at something foul; Surprise: astonished, amazed, taken aback; Neutral: calm, "
+         "no visible emotion; Love, Pride, Satisfaction, Trust, Anticipation as named.")
 
 SYSTEM = (
     "You are affectlens, an assistant that finds emotional moments in videos. "

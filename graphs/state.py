@@ -55,6 +55,8 @@ class State(TypedDict, total=False):
     shown: Annotated[list[TimeWindow], accumulate]     # moments already given to the user (for "the next one")
     rounds: int                                       # localisation rounds this turn
     deadline: float                                   # wall-clock time.time() by which the turn must answer
+    person: int | None                                # the asked person's track (tools/who.py); None: everyone
+    person_label: str | None                          # how the answer names that person ("Anna", "person 2 …")
     flags: Annotated[list[str], accumulate]
     events: Annotated[list[dict], accumulate]         # step trace of this turn (node, tool, decision, seconds)
     answer: Answer

@@ -192,6 +192,7 @@ def test_who_question_answers_with_the_right_persons_moment(two_people, two_inde
     label is the emotion tool's business: it reads this crying as Joy, see README "Emotion recognition".)"""
     from graphs.api import Session
     s = Session(two_people, settings, llm=False, index=two_index)
+    shared = (s.context.index, s.context.retriever)
     ans = s.ask("when does the woman on the left start crying?")
     assert ans.moments and ans.moments[0].window.start < 4.0 and "on the left" in ans.moments[0].rationale
     ans = s.ask("when does the woman on the left laugh?")
@@ -200,6 +201,10 @@ def test_who_question_answers_with_the_right_persons_moment(two_people, two_inde
     assert re.match(r"^(Anna \()?person \d+, on the left", m.rationale)  # named (the CLI test may call her Anna)
     ans = s.ask("and the person on the right, when are they happy?")
     assert ans.moments and "on the right" in ans.moments[0].rationale
+    # the person lives in the turn's state: the session's shared context is never switched to a view
+    assert (s.context.index, s.context.retriever) == shared and type(s.context.index).__name__ == "VideoIndex"
+    ans = s.ask("when does anyone look happy?")  # no person asked: the whole video, nobody named
+    assert ans.moments and not re.match(r"^(Anna \()?person \d+", ans.moments[0].rationale)
 
 
 # ---------------------------------------------------------------- active speaker

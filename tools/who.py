@@ -1,5 +1,6 @@
-""""Who" in a question → one person of `people.json` (tools/people.py), and the switch that makes a
-turn's retrieval, verification and answer run on that person's track.
+""""Who" in a question → one person of `people.json` (tools/people.py), and the per-person view of the
+index that a turn's retrieval, verification and answer then run on (the shared context is not changed:
+the turn's state holds the person, `graphs/nodes/common.view` gives each node that person's view).
 
 Resolved, in this order: a name the user gave ("Anna", or a tag such as "the man" given with
 `affectlens people VIDEO --name 2="the man"`); "person 2"; a side ("on the left", "the right one",
@@ -71,30 +72,33 @@ def resolve_person(who: str | None, people: People, previous: int | None = None)
     return WhoResult(how="no person asked for")
 
 
-def use_person(deps, state) -> WhoResult:
-    """Called by the localise node: point the turn's context (index, retriever) at the asked person's view,
-    or back at the whole video. Keeps the last person for "she"/"he" follow-ups in `deps.extra`."""
-    from tools.people import PersonIndex, load_people, person_retriever
-    from tools.retrieval import Retriever
-    base = deps.extra.setdefault("video_index", deps.index if not isinstance(deps.index, PersonIndex) else deps.index.base)
-    deps.extra.setdefault("video_retriever", deps.retriever)
+def pick_person(index, state) -> WhoResult:
+    """The person this turn asks about (None: the whole video), from the intent's `who` or the question;
+    a follow-up ("and the next one?", "she") keeps the previous turn's person (`state["person"]`).
+    Reads the state only: the localise node writes the result into the turn's state."""
+    from tools.people import PersonIndex, load_people
+    base = index.base if isinstance(index, PersonIndex) else index
     intent = state.get("intent")
     asked = " ".join(x for x in (getattr(intent, "who", None), state.get("query", "")) if x)
-    previous = deps.extra.get("person")
+    previous = state.get("person")
     try:
-        res = resolve_person(asked, load_people(base), previous=previous)
+        people = load_people(base)
+        res = resolve_person(asked, people, previous=previous)
     except (OSError, ValueError) as e:
-        res = WhoResult(how=f"people unavailable: {e}")
-    if res.person is None:
-        if state.get("mode") != "new" and previous is not None and isinstance(deps.index, PersonIndex):
-            return WhoResult(person=load_people(base).get(previous), how="follow-up: same person")
-        deps.index, deps.retriever = base, deps.extra["video_retriever"] or Retriever(base)
-        deps.extra["person"] = deps.extra["person_label"] = None
-        return res
-    views = deps.extra.setdefault("person_views", {})
-    if res.person.id not in views:
-        view = PersonIndex(base, res.person.id)
-        views[res.person.id] = (view, person_retriever(view))
-    deps.index, deps.retriever = views[res.person.id]
-    deps.extra["person"], deps.extra["person_label"] = res.person.id, res.person.label()
+        return WhoResult(how=f"people unavailable: {e}")
+    if res.person is None and state.get("mode") != "new" and previous is not None and people.get(previous):
+        return WhoResult(person=people.get(previous), how="follow-up: same person")
     return res
+
+
+def person_view(index, retriever, pid: int | None, memo: dict) -> tuple:
+    """(index, retriever) for one person's track, or the video's own when `pid` is None. `memo` (kept by
+    the caller per video) saves rebuilding a person's view for every node and turn."""
+    from tools.people import PersonIndex, person_retriever
+    if pid is None:
+        return index, retriever
+    key = (index.meta.content_key, pid)
+    if key not in memo:
+        view = PersonIndex(index, pid)
+        memo[key] = (view, person_retriever(view))
+    return memo[key]

@@ -74,7 +74,10 @@ def reconcile(query: str, votes: list[ReaderVote], llm_intent: Intent | None = N
     v = {1: "positive", -1: "negative"}.get(valence(emotions[0]), "any") if emotions else "any"
     arousal = llm_intent.arousal if llm_intent is not None else base.arousal
     modalities = sorted(set(base.modalities) | set(llm_intent.modalities if llm_intent else []))
-    n = every_limit if every_time(query) else max(1, min(llm_intent.n_moments if llm_intent else 1, 3))
+    # how many moments: from the question's words only. The LLM's "every" is not used: on the intent dev
+    # set the words find all 17 "every time" questions (5 false of 135), while the 0.5B model marked
+    # singular questions ("when does she start crying?") as "every", tripling the rationale calls.
+    n = every_limit if every_time(query) else 1
     search = (llm_intent.search_text if llm_intent and llm_intent.search_text else query)[:300]
     intent = Intent(emotions=emotions, valence=v, arousal=arousal if emotions else "any",
                     modalities=modalities, who=llm_intent.who if llm_intent else None,

@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from agents import roles
 from agents.schemas import Answer, Moment
-from graphs.nodes.common import ctx, event, mono_deadline, out_of_time
+from graphs.nodes.common import ctx, view, event, mono_deadline, out_of_time
 from graphs.nodes.localise import face_question, usable
 from graphs.state import Context, State
 
@@ -26,7 +26,7 @@ def _writer():
 
 
 def rationale(state: State, runtime: Runtime[Context]) -> dict:
-    deps = ctx(runtime)
+    deps = view(runtime, state)
     intent = state["intent"]
     verified = state.get("verified", [])
     flags: list[str] = []
@@ -75,8 +75,8 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
         text, cited, f = roles.write_rationale(deps.llm_for("rationale") if use_llm else None, state["query"],
                                                v.label, v.window, items, deadline=mono_deadline(state))
         flags += f
-        if deps.extra.get("person_label"):  # a question about one person: the answer names them (tools/who.py)
-            text = f"{deps.extra['person_label']}: {text}"
+        if state.get("person_label"):  # a question about one person: the answer names them (tools/who.py)
+            text = f"{state['person_label']}: {text}"
         moments.append(Moment(rank=rank, window=v.window, label=v.label, confidence=v.confidence,
                               rationale=text, evidence_ids=cited or v.evidence_ids[:1], verified=v.accept))
     return {"moments": moments, "flags": flags,
@@ -96,7 +96,7 @@ def explain(state: State, runtime: Runtime[Context]) -> dict:
 
 
 def finish(state: State, runtime: Runtime[Context]) -> dict:
-    deps = ctx(runtime)
+    deps = view(runtime, state)
     moments = state.get("moments", [])
     cited = {i for m in moments for i in m.evidence_ids}
     evidence = [e for e in state.get("evidence", []) if e.id in cited or any(e.window.overlaps(m.window)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from langgraph.runtime import Runtime
@@ -12,6 +13,18 @@ from tools.schemas import Evidence
 
 def ctx(runtime: Runtime[Context]) -> Context:
     return resolve(runtime.context)
+
+
+def view(runtime: Runtime[Context], state: State) -> Context:
+    """The context as this turn sees it: when the turn asks about one person (`state["person"]`), a copy
+    whose index and retriever are that person's view; the shared context itself is never changed."""
+    from tools.who import person_view
+    deps = ctx(runtime)
+    if state.get("person") is None:
+        return deps
+    index, retriever = person_view(deps.index, deps.retriever, state["person"],
+                                   deps.extra.setdefault("person_views", {}))
+    return dataclasses.replace(deps, index=index, retriever=retriever)
 
 
 def event(**kw) -> dict:

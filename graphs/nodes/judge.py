@@ -9,14 +9,14 @@ import numpy as np
 from langgraph.runtime import Runtime
 
 from agents import roles
-from graphs.nodes.common import ctx, event, mono_deadline, out_of_time
+from graphs.nodes.common import ctx, view, event, mono_deadline, out_of_time
 from graphs.state import Context, State
 from tools.labels import EMOTIONS
 from tools.registry import support, tools_text
 
 
 def judge(state: State, runtime: Runtime[Context]) -> dict:
-    deps = ctx(runtime)
+    deps = view(runtime, state)
     intent = state["intent"]
     if not state.get("candidates"):
         return {"events": [event(node="judge", note="nothing new to judge")]}
@@ -84,7 +84,7 @@ def decisive(intent, new: list, ev: dict) -> bool:
 def after_judge(state: State, runtime: Runtime[Context]) -> Literal["rationale", "localise"]:
     """Answer when something was accepted (or a description was matched, or time or rounds ran out);
     otherwise localise again, excluding what was rejected."""
-    deps = ctx(runtime)
+    deps = view(runtime, state)
     accepted = [v for v in state.get("verified", []) if v.accept]
     # a description was ranked by retrieval already: more rounds would only go lower
     if accepted or state["intent"].descriptive or out_of_time(state) or state.get("rounds", 0) >= deps.max_rounds:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from graphs.nodes.common import ctx, event
+from graphs.nodes.common import ctx, view, event
 from graphs.state import Context, State
 from tools.schemas import TimeWindow
-from tools.who import use_person
+from tools.who import person_view, pick_person
 
 MIN_FACE = 0.25  # share of a window's sampled frames with a usable face, for a face question
 
@@ -50,9 +50,10 @@ def usable(intent, index, w: TimeWindow) -> tuple[bool, str]:
 
 
 def localise(state: State, runtime: Runtime[Context]) -> dict:
-    deps = ctx(runtime)
     intent = state["intent"]
-    who = use_person(deps, state)  # "the woman on the left" → retrieval/verification on her track (tools/who.py)
+    who = pick_person(ctx(runtime).index, state)  # "the woman on the left" → her track (tools/who.py)
+    pid = who.person.id if who.person else None
+    deps = view(runtime, {**state, "person": pid})  # retrieval and the usable-face check on that view
     exclude = list(state.get("rejected", [])) + list(state.get("shown", []))
     want = max(deps.n_candidates, intent.n_moments, int(deps.extra.get("ranked_moments", 0)))
     cands = deps.retriever.search_moments(intent.search_text or state["query"], list(intent.emotions),
@@ -69,6 +70,7 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
         cands = sorted(cands, key=lambda c: -(c.score + 0.3 * _temporal_prior(c.window, dur, intent.temporal_hint)))
     cands = cands[:want]
     return {"candidates": cands, "rounds": state.get("rounds", 0) + 1,
+            "person": pid, "person_label": who.person.label() if who.person else None,
             **({"flags": [f"person: {who.how}"]} if who.how.startswith("cannot tell") else {}),
             "events": [event(node="localise", person=who.person.label() if who.person else None, who=who.how,
                              face_question=face_question(intent), candidates=[

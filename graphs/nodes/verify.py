@@ -8,7 +8,7 @@ import time
 import numpy as np
 from langgraph.runtime import Runtime
 
-from graphs.nodes.common import ctx, event, next_id
+from graphs.nodes.common import ctx, view, event, next_id
 from graphs.state import Context, State, Verified
 from tools.labels import EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION
 from tools.backends import tool_models
@@ -59,7 +59,7 @@ def _refine(deps: Context, cand_window: TimeWindow, labels: list[str]) -> TimeWi
 
 
 def verify(state: State, runtime: Runtime[Context]) -> dict:
-    deps = ctx(runtime)
+    deps = view(runtime, state)
     intent = state["intent"]
     known = list(state.get("evidence", []))
     evidence: list[Evidence] = []  # what this node adds (the reducer appends it)
