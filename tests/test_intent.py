@@ -68,6 +68,26 @@ def test_every_time_asks_for_every_moment():
     assert reading.intent.n_moments == 10 and reading.intent.emotions[0] == "Anger"
 
 
+def test_the_llm_is_not_asked_when_the_question_names_one_emotion_and_the_text_reader_agrees(scripted_llm):
+    """Skipping the call saves ~2.5 s per question; the scripted LLM would answer Fear, so a vote from it
+    would show. A paraphrase with no emotion word is still read by the LLM."""
+    c = _llm(scripted_llm, ["Fear"])
+    reading = read_intent(c, "when is she sad?")
+    assert c.stats.calls == 0 and reading.intent.emotions == ["Sadness"]
+    llm_vote = {v.reader: v for v in reading.votes}["llm"]
+    assert "not asked" in llm_vote.note and not any(f.startswith("llm_fallback") for f in reading.flags)
+    read_intent(c, "the part where he blew up")
+    assert c.stats.calls == 1
+
+
+def test_how_many_moments_comes_from_the_words_not_the_llm(scripted_llm):
+    """A small model marks singular questions as "every time"; only the question's words count."""
+    reply = {"emotions": ["Sadness"], "arousal": "any", "every": True}
+    c = LLMClient(scripted_llm("reply:" + json.dumps(reply)), "m", timeout=10, retries=0)
+    reading = read_intent(c, "the moment his face just falls")
+    assert c.stats.calls == 1 and reading.intent.n_moments == 1
+
+
 @pytest.mark.parametrize("text, label, sign", [
     ("I finally finished the whole project on my own and I'm so proud of it", "Pride", 1),
     ("ugh, that smell is revolting, I think I'm going to be sick", "Disgust", -1),
