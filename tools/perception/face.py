@@ -14,7 +14,7 @@ errors at interpreter exit otherwise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -87,6 +87,24 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def greedy_match(boxes: Sequence[Sequence[float]], tracks: dict[int, Sequence[float]], threshold: float,
+                 accept: Callable[[int, int], bool] | None = None) -> list[int | None]:
+    """For each box, the id of the track it continues (or None): pairs are taken greedily by IoU, best
+    first, each box and track at most once, none below `threshold`; `accept(box_i, track_id)` may veto a
+    pair (an appearance check), letting the box try its next-best track."""
+    pairs = sorted(((iou(b, tb), bi, tid) for bi, b in enumerate(boxes) for tid, tb in tracks.items()),
+                   reverse=True)
+    ids: list[int | None] = [None] * len(boxes)
+    used: set[int] = set()
+    for score, bi, tid in pairs:
+        if score < threshold:
+            break
+        if ids[bi] is None and tid not in used and (accept is None or accept(bi, tid)):
+            ids[bi] = tid
+            used.add(tid)
+    return ids
+
+
 def _overlap_small(a: Sequence[float], b: Sequence[float]) -> float:
     """Intersection over the smaller box's area (catches a partial box inside a full one)."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
@@ -123,16 +141,7 @@ class FaceTracker:
         return [i for i, (_, m) in self._tracks.items() if m == 0]
 
     def update(self, boxes: Sequence[Sequence[float]]) -> list[int]:
-        pairs = sorted(((iou(b, tb), bi, tid) for bi, b in enumerate(boxes)
-                        for tid, (tb, _) in self._tracks.items()), reverse=True)
-        ids: list[int | None] = [None] * len(boxes)
-        used: set[int] = set()
-        for score, bi, tid in pairs:
-            if score < self.iou_threshold:
-                break
-            if ids[bi] is None and tid not in used:
-                ids[bi] = tid
-                used.add(tid)
+        ids = greedy_match(boxes, {tid: tb for tid, (tb, _) in self._tracks.items()}, self.iou_threshold)
         for bi in range(len(boxes)):
             if ids[bi] is None:
                 ids[bi] = self._next

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from tools.perception.aus import AUEstimator, align_matrix, transform_points
-from tools.perception.face import Face, iou, zoom
+from tools.perception.face import Face, greedy_match, zoom
 from tools.schemas import PersonFace
 
 # rigid landmarks: outer/inner eye corners, nose bridge/tip/wings, face outline, chin, forehead
@@ -119,23 +119,18 @@ class PeopleTracker:
     def assign(self, t: float, rgb: np.ndarray, faces: list[Face]) -> list[int]:
         """Person id for each face (in order), updating the persons' boxes and descriptors."""
         live = {pid: p for pid, p in self.persons.items() if 0 <= t - p.last_t <= self.keep_s}
-        pairs = sorted(((iou(f.box, p.box), fi, pid) for fi, f in enumerate(faces) for pid, p in live.items()),
-                       reverse=True)
-        ids: list[int | None] = [None] * len(faces)
         descs: list[Descriptor | None] = [None] * len(faces)
-        used: set[int] = set()
-        for score, fi, pid in pairs:
-            if score < self.iou_threshold:
-                break
-            if ids[fi] is not None or pid in used:
-                continue
+
+        def same_look(fi: int, pid: int) -> bool:  # periodic appearance check (also catches a cut)
             p = self.persons[pid]
-            if t - p.desc_t >= self.desc_every_s:  # periodic appearance check (also catches a cut)
-                d = descs[fi] = descriptor(rgb, faces[fi])
-                if similarity(d, p.desc) < self.cut_threshold:
-                    continue
-            ids[fi] = pid
-            used.add(pid)
+            if t - p.desc_t < self.desc_every_s:
+                return True
+            d = descs[fi] = descriptor(rgb, faces[fi])
+            return similarity(d, p.desc) >= self.cut_threshold
+
+        ids = greedy_match([f.box for f in faces], {pid: p.box for pid, p in live.items()}, self.iou_threshold,
+                           accept=same_look)
+        used = {i for i in ids if i is not None}
         for fi, f in enumerate(faces):
             if ids[fi] is not None:
                 continue
