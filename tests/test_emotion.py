@@ -172,3 +172,30 @@ def test_cli_tool_emotion_json(settings):
     ev = json.loads(r.stdout)
     assert ev["tool"] == "emotion" and ev["values"]["label"] == "Joy"
     assert abs(sum(v for k, v in ev["values"].items() if k.startswith("p_")) - 1) < 0.01
+
+
+@pytest.mark.parametrize("text, label", [
+    ("I finally finished the whole project on my own and I am so proud of it", "Pride"),
+    ("I love you so much, you mean everything to me", "Love"),
+    ("we trust each other completely, I know he has my back", "Trust"),
+    ("I cannot wait for tomorrow, I have been looking forward to this for weeks", "Anticipation"),
+    ("that was the most horrifying thing I have ever seen, a nightmare", "Horror"),
+    ("it was such a satisfying result, exactly what I wanted", "Satisfaction"),
+    ("the meeting is at three in the second room", "Neutral"),
+])
+def test_non_basic_labels_come_from_the_words(text, label):
+    """Issue 15: the six non-basic labels were only ever a fixed share of a basic one (never the label).
+    Words that carry a feeling now decide the label inside its family; plain talk does not."""
+    r = em.read_emotion([], TimeWindow(start=0, end=5), transcript=text)
+    assert r.label == label and max(r.probs, key=r.probs.get) == label, (r.label, r.top(3))
+    assert abs(sum(r.probs.values()) - 1) < 1e-3
+
+
+def test_without_words_the_basic_label_keeps_its_family():
+    """No words: the fixed prior shares, and the parent keeps the label (the face cannot tell Pride from Joy)."""
+    basic = {e: 0.0 for e in em.BASIC} | {"Joy": 0.6, "Sadness": 0.4}
+    probs = em.expand(basic)
+    assert em.family_label(basic, probs) == "Joy" and probs["Pride"] == pytest.approx(0.6 * em.SPLITS["Pride"][1])
+    within = {"Pride": 0.7, "Love": 0.0, "Satisfaction": 0.1}
+    probs = em.expand(basic, within)
+    assert em.family_label(basic, probs) == "Pride" and probs["Joy"] == pytest.approx(0.6 * 0.2, abs=1e-3)

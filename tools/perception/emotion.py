@@ -74,7 +74,10 @@ WEIGHTS: dict[str, float] = {"fer": 1.0, "facs": 1.0, "flow": 0.5, "voice": 0.5,
 # voice, words and ser are set a priori, not fitted: no dev clip has a face with labelled speech
 TEMPERATURE = 0.5  # chosen by log-loss, leave-one-clip-out (each fold chose 0.5, the lowest tried); see README
 
-# Non-basic labels: a fixed share of a parent basic label's probability.
+# Non-basic labels: a share of a parent basic label's probability. The face cannot tell Pride from Joy or
+# Horror from Fear, so without words the share is this fixed prior (the parent always keeps the most);
+# when the window's words carry a feeling, the words decide the shares inside the family (`words_cue`),
+# so "I'm so proud of it" said with a smile reads Pride.
 SPLITS: dict[str, tuple[str, float]] = {"Satisfaction": ("Joy", 0.12), "Love": ("Joy", 0.06),
                                         "Pride": ("Joy", 0.06), "Horror": ("Fear", 0.15),
                                         "Anticipation": ("Surprise", 0.1), "Trust": ("Neutral", 0.05)}
@@ -92,6 +95,8 @@ class CueReading(BaseModel):
     name: str
     probs: dict[str, float] = Field(description="over the seven basic labels")
     reasons: list[str] = Field(default_factory=list)
+    within: dict[str, float] = Field(default_factory=dict, description="words only: each non-basic label's "
+                                     "share of its parent's family, as the words read it")
 
 
 class EmotionReading(BaseModel):
@@ -217,7 +222,13 @@ def words_cue(text: str) -> CueReading | None:
         p[parent.get(lab, lab)] += v * (1 - te.p_none)
     p["Neutral"] += te.p_none
     top = te.top(1)[0]
-    return CueReading(name="words", probs=_norm(p),
+    within = {}
+    if te.p_none < WORDS_FEELING:  # the words name a feeling: they decide the labels inside each family
+        for lab, (par, _) in SPLITS.items():
+            fam = te.probs.get(par, 0.0) + sum(te.probs.get(k, 0.0) for k, (q, _) in SPLITS.items() if q == par)
+            if fam >= WORDS_FAMILY:
+                within[lab] = round(te.probs.get(lab, 0.0) / fam, 4)
+    return CueReading(name="words", probs=_norm(p), within=within,
                       reasons=[f"words read as {top[0]} ({top[1]:.2f}), valence {te.valence:+.2f}: \"{text[:60]}\""])
 
 
@@ -233,13 +244,26 @@ def fuse(cues: Mapping[str, CueReading], weights: Mapping[str, float] | None = N
     return {e: v / s for e, v in ex.items()}
 
 
-def expand(basic: Mapping[str, float]) -> dict[str, float]:
-    """Basic-label probabilities → the 13 labels (SPLITS), sums to 1."""
+WORDS_FEELING = 0.5  # the words reader's "no feeling" probability below which its family shares are used
+WORDS_FAMILY = 0.2   # ... for a family the words give at least this probability
+
+
+def expand(basic: Mapping[str, float], within: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Basic-label probabilities → the 13 labels, sums to 1: each non-basic label takes its share of its
+    parent's probability (`within`, from the words, where given; else the SPLITS prior)."""
     out = {e: float(basic.get(e, 0.0)) for e in EMOTIONS}
     for lab, (parent, share) in SPLITS.items():
-        out[lab] = basic[parent] * share
-        out[parent] -= basic[parent] * share
-    return {e: round(v, 4) for e, v in out.items()}
+        out[lab] = basic[parent] * float((within or {}).get(lab, share))
+        out[parent] -= out[lab]
+    return {e: round(max(v, 0.0), 4) for e, v in out.items()}
+
+
+def family_label(basic: Mapping[str, float], probs: Mapping[str, float]) -> str:
+    """The most probable basic family, then the most probable label inside it (the parent unless the
+    words gave a child the larger share)."""
+    fam = max(BASIC, key=basic.get)
+    members = [fam, *(lab for lab, (p, _) in SPLITS.items() if p == fam)]
+    return max(members, key=lambda lab: probs.get(lab, 0.0))
 
 
 CRYING_SAD = 0.3  # the expression model's mean "sad" from which a smile-like AU6+AU12 counts as crying
@@ -279,10 +303,14 @@ def read_emotion(frames: Sequence[FaceFrame], window: TimeWindow, baseline: Neut
     if use is None and "flow" in cues and not {"fer", "facs"} & set(cues):
         del cues["flow"]  # motion direction only modulates a face reading (alone it is near chance)
     basic = fuse(cues, weights) if cues else {e: (1.0 if e == "Neutral" else 0.0) for e in BASIC}
-    probs = expand(basic)
-    label = max(BASIC, key=basic.get)
+    probs = expand(basic, cues["words"].within if "words" in cues else None)
+    label = family_label(basic, probs)
     reasons = [r for c in cues.values() for r in c.reasons] or ["no face, voice or words in this window"]
-    return EmotionReading(window=window, label=label, confidence=round(float(basic[label]), 4), probs=probs,
+    fam = label if label in BASIC else SPLITS[label][0]
+    if label not in BASIC:
+        reasons.append(f"the words pick {label} within {fam} ({probs[label]:.2f} of {basic[fam]:.2f})")
+    # confidence: of the family (the face cannot tell a sub-label apart; the words chose it)
+    return EmotionReading(window=window, label=label, confidence=round(float(basic[fam]), 4), probs=probs,
                           cues=cues, reasons=reasons, au_delta=delta,
                           baseline=(baseline or NeutralBaseline()).text())
 
