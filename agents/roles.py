@@ -71,8 +71,8 @@ def judge(llm: LLMClient | None, query: str, tools_text: str, blocks: list[str],
 
 # ---------------------------------------------------------------- rationale
 
-RATIONALE_ITEMS = 4   # evidence items shown to the rationale writer (face first, see graphs/nodes/answer.py)
-BRIEF_CHARS = 220
+RATIONALE_ITEMS = 3   # evidence items shown to the rationale writer (face first, see graphs/nodes/answer.py)
+BRIEF_CHARS = 180
 
 
 def brief(text: str, limit: int = BRIEF_CHARS) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from agents import prompts
 from agents.schemas import Intent
 from graphs.api import Session
-from graphs.nodes.judge import DECISIVE, decisive
+from graphs.nodes.judge import DECISIVE, JUDGE_MAX, settled
 from graphs.state import Context, Verified
 from tools.registry import run_tool, support
 from tools.retrieval import Candidate, Retriever
@@ -56,10 +56,33 @@ def test_judge_is_skipped_only_when_the_evidence_is_decisive(pexels_index, setti
     v = Verified(candidate=Candidate(window=w, score=0.5), window=w, evidence_ids=["E1"], label="Joy",
                  support=round(sup, 3))
     assert sup >= DECISIVE, ev.text
-    assert decisive(Intent(emotions=["Joy"]), [v], {"E1": ev})
-    assert not decisive(Intent(emotions=[]), [v], {"E1": ev})
+    assert settled(Intent(emotions=["Joy"]), v, {"E1": ev})
+    assert not settled(Intent(emotions=[]), v, {"E1": ev})
     weak = v.model_copy(update={"support": DECISIVE - 0.2})
-    assert not decisive(Intent(emotions=["Joy"]), [weak], {"E1": ev})
+    assert not settled(Intent(emotions=["Joy"]), weak, {"E1": ev})
+
+
+def test_the_llm_judges_only_the_best_open_candidates(pexels_index, settings, monkeypatch):
+    """An "every time" question verifies up to 10 candidates; the LLM gets only the ones the evidence leaves
+    open, the JUDGE_MAX best-retrieved, in one call; the others take the evidence path."""
+    from langgraph.runtime import Runtime
+
+    from graphs.nodes import judge as jn
+    ctx = Context(index=pexels_index, retriever=Retriever(pexels_index), settings=settings, llm=object())
+    w = TimeWindow(start=12.0, end=15.0)
+    ev = run_tool(ctx, "expression", w, "E1")[0]
+    # labelled Sadness on a laughing face, Joy asked: neither strong nor absent, so open
+    open_ = [Verified(candidate=Candidate(window=TimeWindow(start=i, end=i + 1), score=0.1 * i),
+                      window=TimeWindow(start=i, end=i + 1), evidence_ids=["E1"], label="Sadness", support=0.4)
+             for i in range(6)]
+    seen = []
+    monkeypatch.setattr(jn.roles, "judge", lambda llm, q, tools, blocks, options, deadline=None:
+                        seen.append(blocks) or None)
+    out = jn.judge({"intent": Intent(emotions=["Joy"]), "candidates": [v.candidate for v in open_],
+                    "verified": open_, "evidence": [ev], "query": "every time she laughs"}, Runtime(context=ctx))
+    assert len(seen) == 1 and len(seen[0]) == JUDGE_MAX
+    assert [b.split("(")[1].split(")")[0] for b in seen[0]] == [open_[i].window.label() for i in (5, 4, 3)]
+    assert "llm_fallback:judge" in out["flags"] and len(out["verified"]) == 6
 
 
 def test_ranked_moment_streams_before_the_rationale_and_stats_carry_the_cost(pexels_index, settings, llm):
