@@ -65,9 +65,10 @@ def test_judge_is_skipped_only_when_the_evidence_is_decisive(pexels_index, setti
 def test_the_llm_judges_only_the_best_open_candidates(pexels_index, settings, monkeypatch):
     """An "every time" question verifies up to 10 candidates; the LLM gets only the ones the evidence leaves
     open, the JUDGE_MAX best-retrieved, in one call; the others take the evidence path."""
-    from langgraph.runtime import Runtime
+    import importlib
 
-    from graphs.nodes import judge as jn
+    from langgraph.runtime import Runtime
+    jn = importlib.import_module("graphs.nodes.judge")  # the module (graphs.nodes exports the node function)
     ctx = Context(index=pexels_index, retriever=Retriever(pexels_index), settings=settings, llm=object())
     w = TimeWindow(start=12.0, end=15.0)
     ev = run_tool(ctx, "expression", w, "E1")[0]
