@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
-QUERY ?= when does she cheer up?
+QUERY ?= when is she in a good mood?
 
 GPU_VENV ?= .venv-gpu
 VLLM_VENV ?= .venv-vllm

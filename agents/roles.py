@@ -23,10 +23,11 @@ def keyword_intent(query: str) -> Intent:
     return kw(query)
 
 
-def read_intent(llm: LLMClient | None, query: str, deadline: float | None = None):
+def read_intent(llm: LLMClient | None, query: str, deadline: float | None = None,
+                llm_weight: float | None = None):
     """Every reader's view of the question and the reconciled intent (agents.intent): an IntentReading."""
     from agents.intent import read_intent as ri
-    return ri(llm, query, deadline)
+    return ri(llm, query, deadline, llm_weight=llm_weight)
 
 
 def interpret(llm: LLMClient | None, query: str, deadline: float | None = None) -> tuple[Intent, list[str]]:
@@ -167,7 +168,7 @@ def write_rationale(llm: LLMClient | None, query: str, label: str, window: TimeW
                 flags.append("llm_fallback:rationale")
                 break
             joined = " ".join(c.text.strip().rstrip(".").replace("[", "(").replace("]", ")")
-                              + f" [{c.evidence}]." for c in out.claims)
+                              + f" [{c.evidence}]." for c in out.claims if len(c.text.strip()) >= 3)
             text, cited, problems = check_rationale(joined, evidence, window, label)
             if text and not problems:
                 return text, cited, flags

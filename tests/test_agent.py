@@ -25,8 +25,10 @@ def pexels_session(pexels_index, settings, llm):
         yield s
 
 
-def test_cheer_up_finds_laughing_part(pexels_session):
-    ans = pexels_session.ask("when does she cheer up?")
+def test_a_paraphrase_finds_the_laughing_part(pexels_session):
+    """No emotion word: the text reader reads the paraphrase (the LLM is not consulted by default; "cheer
+    up" itself is a known misread, see README "Understanding")."""
+    ans = pexels_session.ask("when is she in a good mood?")
     top = ans.moments[0]
     assert top.window.overlaps(TimeWindow(start=10, end=19)) and top.window.iou(TimeWindow(start=10, end=19.69)) >= 0.5
     assert top.label in POSITIVE
@@ -127,11 +129,11 @@ def test_prompt_injection_in_transcript_is_data(settings, llm):
 
 
 def test_roles_can_use_their_own_server(pexels_index, settings, llm, scripted_llm):
-    """interpret/judge on the real model, rationale on its own (here: broken) server, by config alone."""
+    """judge on the real model, rationale on its own (here: broken) server, by config alone."""
     s2 = settings.model_copy(update={"llm_roles": {"rationale": {"url": scripted_llm("garbage"), "model": "m"}},
                                      "llm_timeout_s": 5.0})
     with Session(pexels_index.meta.path, s2, llm=llm, index=pexels_index) as s:
-        ans = s.ask("when does she cheer up?")
+        ans = s.ask("when is she in a good mood?")
     assert "rationale_template" in ans.flags and "llm_fallback:interpret" not in ans.flags
     assert ans.moments[0].label in POSITIVE
 

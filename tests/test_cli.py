@@ -49,7 +49,7 @@ def test_tool_and_doctor(settings):
 
 def test_ask_json_on_sample_and_video_without_audio(settings, clips):
     env = {"AFFECTLENS_CACHE_DIR": str(settings.cache_dir)}
-    r = run("ask", str(SAMPLE), "when does she cheer up?", "--json", "-q", env_extra=env)
+    r = run("ask", str(SAMPLE), "when is she in a good mood?", "--json", "-q", env_extra=env)
     assert r.returncode == 0, r.stderr[-800:]
     ans = Answer.model_validate_json(r.stdout)
     top = ans.moments[0]

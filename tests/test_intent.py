@@ -80,6 +80,20 @@ def test_the_llm_is_not_asked_when_the_question_names_one_emotion_and_the_text_r
     assert c.stats.calls == 1
 
 
+def test_an_llm_with_vote_weight_zero_is_not_asked(scripted_llm):
+    """Settings.intent_llm_weight = 0 (the default for the shipped 0.5B model, chosen on the tune part):
+    the LLM is not called and the words and the text reader decide (no fallback flag: it is the
+    configuration; the trace says "not asked"). With weight 1 the same paraphrase is sent to the LLM."""
+    c = _llm(scripted_llm, ["Fear"])
+    reading = read_intent(c, "the part where he blew up", llm_weight=0.0)
+    assert c.stats.calls == 0 and not any(f.startswith(("intent_without_llm", "llm_fallback")) for f in reading.flags)
+    assert "Fear" not in reading.scores and "weight is 0" in {v.reader: v for v in reading.votes}["llm"].note
+    read_intent(c, "the part where he blew up", llm_weight=1.0)
+    assert c.stats.calls == 1
+    from tools.settings import Settings
+    assert Settings().intent_llm_weight == 0.0
+
+
 def test_how_many_moments_comes_from_the_words_not_the_llm(scripted_llm):
     """A small model marks singular questions as "every time"; only the question's words count."""
     reply = {"emotions": ["Sadness"], "arousal": "any", "every": True}

@@ -61,7 +61,7 @@ def test_timeout_is_enforced(vllm_url):
 def test_end_to_end_ask_on_vllm(vllm_url, pexels_index, settings: Settings):
     c = LLMClient(vllm_url, get_settings().llm_model, timeout=60)
     with Session(pexels_index.meta.path, settings, llm=c, index=pexels_index) as s:
-        ans = s.ask("when does she cheer up?")
+        ans = s.ask("when is she in a good mood?")
     top = ans.moments[0]
     assert top.window.overlaps(TimeWindow(start=10, end=19)) and top.label in POSITIVE
     assert not any(f.startswith("llm_fallback") for f in ans.flags)

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     # AFFECTLENS_LLM_ROLES='{"rationale": {"url": "http://gpu:8000/v1", "model": "qwen-7b"},
     #                        "interpret": {"gguf": "qwen2.5-coder-0.5b"}}'   roles: interpret, judge, rationale
     llm_roles: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # The LLM's vote when a question is read (agents/intent/reconcile.py). 0: not asked. Chosen on the tune
+    # part of evals/data/intent_dev.jsonl for the shipped 0.5B model, whose read scored 23 % there (8 % on
+    # paraphrases, below chance); every rule that counted it was worse than leaving it out (README
+    # "Understanding"). For a stronger served model, measure with `affectlens eval-intent --grid` and set it.
+    intent_llm_weight: float = Field(default=0.0, ge=0.0)
     # vLLM (GPU `vllm serve` line, and the CPU build run by `affectlens serve-llm --backend vllm`)
     vllm_model: str = "Qwen/Qwen2.5-7B-Instruct"
     vllm_tensor_parallel: int = 1

@@ -1,27 +1,35 @@
 """Intent from several readers (LLM, zero-shot embedding, lexicon) reconciled by a measured rule."""
 
-from agents.intent.reconcile import IntentReading, reconcile
+from agents.intent.reconcile import WEIGHTS, IntentReading, reconcile
 from agents.intent.readers import ReaderVote, embedding_reader, keyword_intent, lexicon_reader, llm_reader
 
 __all__ = ["IntentReading", "ReaderVote", "embedding_reader", "keyword_intent", "lexicon_reader", "llm_reader",
            "reconcile", "read_intent"]
 
 
-def read_intent(llm, query: str, deadline: float | None = None, **kw) -> IntentReading:
-    """Ask every reader, then reconcile (agents.intent.reconcile). The LLM is not asked when the question
-    names exactly one emotion and the zero-shot text reader's top label is that same emotion (nothing
-    denied): its vote could not change the result, and the call is ~2.5 s of a question on 2 cores."""
+def read_intent(llm, query: str, deadline: float | None = None, llm_weight: float | None = None,
+                **kw) -> IntentReading:
+    """Ask every reader, then reconcile (agents.intent.reconcile). The LLM is not asked when its vote
+    weight is 0 (`llm_weight`, from Settings.intent_llm_weight in the graph), or when the question names
+    exactly one emotion and the zero-shot text reader's top label is that same emotion (nothing denied):
+    its vote could not change the result, and the call is ~2.5 s of a question on 2 cores."""
+    weights = dict(kw.pop("weights", None) or WEIGHTS)
+    if llm_weight is not None:
+        weights["llm"] = llm_weight
     emb, lex = embedding_reader(query), lexicon_reader(query)
     agreed = named_and_agreed(emb, lex)
-    if llm is not None and agreed:
+    if llm is not None and weights["llm"] <= 0:
+        lv, llm_intent = ReaderVote(reader="llm", ok=False, note="not asked: its vote weight is 0 "
+                                    "(Settings.intent_llm_weight)"), None
+    elif llm is not None and agreed:
         lv, llm_intent = ReaderVote(reader="llm", ok=False, note=f"not asked: the question names {agreed} "
                                     "and the text reader agrees"), None
     else:
         lv, llm_intent = llm_reader(llm, query, deadline)
-    reading = reconcile(query, [lv, emb, lex], llm_intent, **kw)
-    if llm is None:
+    reading = reconcile(query, [lv, emb, lex], llm_intent, weights=weights, **kw)
+    if llm is None:  # (a zero weight is the configuration, not a failure: the trace says "not asked")
         reading.flags.append("intent_without_llm")
-    elif not lv.ok and not agreed:
+    elif not lv.ok and not lv.note.startswith("not asked"):
         reading.flags.append("llm_fallback:interpret")
     return reading
 

@@ -43,7 +43,7 @@ def reconcile(query: str, votes: list[ReaderVote], llm_intent: Intent | None = N
               weights: dict[str, float] | None = None, keep: float = KEEP,
               p_none: float = DESCRIPTIVE_P_NONE, every_limit: int = EVERY_LIMIT) -> IntentReading:
     w = weights or WEIGHTS
-    by = {v.reader: v for v in votes if v.ok}
+    by = {v.reader: v for v in votes if v.ok and w.get(v.reader, 0.0) > 0}  # weight 0: not consulted at all
     negated = sorted({lab for v in votes for lab in v.negated})
     scores: dict[str, float] = {}
     for v in by.values():

@@ -13,7 +13,9 @@ from graphs.state import Context, State
 
 def interpret(state: State, runtime: Runtime[Context]) -> dict:
     t0 = time.monotonic()
-    reading = roles.read_intent(ctx(runtime).llm_for("interpret"), state["query"], deadline=mono_deadline(state))
+    deps = ctx(runtime)
+    reading = roles.read_intent(deps.llm_for("interpret"), state["query"], deadline=mono_deadline(state),
+                                llm_weight=getattr(deps.settings, "intent_llm_weight", None))
     intent = reading.intent
     return {"intent": intent, "flags": list(reading.flags),
             "events": [event(node="interpret", intent=intent.model_dump(), seconds=round(time.monotonic() - t0, 2),
