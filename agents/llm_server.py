@@ -161,6 +161,8 @@ def exit_on_signals() -> None:
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _exit)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started as a background job (`cmd &`): the shell
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # ignored SIGINT; a sent one must still stop us
 
 
 def _watch_parent(parent_pid: int, every_s: float = 1.0) -> None:

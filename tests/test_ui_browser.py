@@ -311,7 +311,7 @@ def test_sigterm_leaves_no_orphan_and_real_llm_answers(browser, settings, pexels
         kids = _descendants(ui.pid)
         servers = [p for p in kids if "agents.llm_server" in _procs().get(p, (0, ""))[1]]
         assert servers, f"the embedded LLM server should run as a child: {kids}"
-        ask(page, "when does she cheer up?")  # answered with the real embedded LLM
+        ask(page, "when is she in a good mood?")  # answered with the real embedded LLM (it writes the rationale)
         expect(page.locator("#al-moments")).to_contain_text("Joy", timeout=60_000)
         page.close()
         ui.send_signal(signal.SIGTERM)
