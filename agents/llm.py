@@ -78,7 +78,7 @@ class LLMClient:
         self.base_url, self.model, self.timeout, self.retries = base_url, model, timeout, retries
         # llama.cpp: reuse the slot's KV cache for the common prompt prefix (vLLM ignores the field and
         # caches prefixes itself with --enable-prefix-caching)
-        self.extra_body = {"cache_prompt": True} if cache_prompt else {"cache_prompt": False}
+        self.extra_body = {"cache_prompt": cache_prompt}
         self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=timeout, max_retries=0)
         self.stats = LLMStats()
 

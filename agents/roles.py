@@ -162,8 +162,8 @@ def write_rationale(llm: LLMClient | None, query: str, label: str, window: TimeW
         best: tuple[str, list[str]] = ("", [])
         for attempt in range(2):
             try:
-                out = llm.structured(msgs, claims_schema([e.id for e in items[:RATIONALE_ITEMS]]), max_tokens=200, deadline=deadline,
-                                     tag="rationale")
+                out = llm.structured(msgs, claims_schema([e.id for e in items[:RATIONALE_ITEMS]]), max_tokens=200,
+                                     deadline=deadline, tag="rationale")
             except LLMError:
                 flags.append("llm_fallback:rationale")
                 break

@@ -76,8 +76,8 @@ def pick_person(index, state) -> WhoResult:
     """The person this turn asks about (None: the whole video), from the intent's `who` or the question;
     a follow-up ("and the next one?", "she") keeps the previous turn's person (`state["person"]`).
     Reads the state only: the localise node writes the result into the turn's state."""
-    from tools.people import PersonIndex, load_people
-    base = index.base if isinstance(index, PersonIndex) else index
+    from tools.people import load_people
+    base = index  # the video's own index (the shared context's; a person's view is never stored there)
     intent = state.get("intent")
     asked = " ".join(x for x in (getattr(intent, "who", None), state.get("query", "")) if x)
     previous = state.get("person")

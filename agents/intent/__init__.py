@@ -18,6 +18,7 @@ def read_intent(llm, query: str, deadline: float | None = None, llm_weight: floa
         weights["llm"] = llm_weight
     emb, lex = embedding_reader(query), lexicon_reader(query)
     agreed = named_and_agreed(emb, lex)
+    asked = llm is not None and weights["llm"] > 0 and not agreed
     if llm is not None and weights["llm"] <= 0:
         lv, llm_intent = ReaderVote(reader="llm", ok=False, note="not asked: its vote weight is 0 "
                                     "(Settings.intent_llm_weight)"), None
@@ -29,7 +30,7 @@ def read_intent(llm, query: str, deadline: float | None = None, llm_weight: floa
     reading = reconcile(query, [lv, emb, lex], llm_intent, weights=weights, **kw)
     if llm is None:  # (a zero weight is the configuration, not a failure: the trace says "not asked")
         reading.flags.append("intent_without_llm")
-    elif not lv.ok and not lv.note.startswith("not asked"):
+    elif asked and not lv.ok:
         reading.flags.append("llm_fallback:interpret")
     return reading
 

@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from agents import roles
 from agents.schemas import Answer, Moment
-from graphs.nodes.common import ctx, view, event, mono_deadline, out_of_time
+from graphs.nodes.common import event, view, mono_deadline, out_of_time
 from graphs.nodes.localise import face_question, usable
 from graphs.state import Context, State
 

@@ -9,7 +9,7 @@ import numpy as np
 from langgraph.runtime import Runtime
 
 from agents import roles
-from graphs.nodes.common import ctx, view, event, mono_deadline, out_of_time
+from graphs.nodes.common import ctx, event, view, mono_deadline, out_of_time
 from graphs.state import Context, State
 from tools.labels import EMOTIONS
 from tools.registry import support, tools_text
@@ -69,8 +69,6 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
 
 DECISIVE = 0.6   # the face's expression probability for an asked-for label that needs no LLM second opinion
 ABSENT = 0.15    # below this for every asked-for label, a candidate is a clear reject
-
-
 JUDGE_MAX = 3    # open candidates the LLM judges in one call (the best-retrieved); the rest: the evidence path
 
 
@@ -89,7 +87,7 @@ def settled(intent, v, ev: dict) -> bool:
 def after_judge(state: State, runtime: Runtime[Context]) -> Literal["rationale", "localise"]:
     """Answer when something was accepted (or a description was matched, or time or rounds ran out);
     otherwise localise again, excluding what was rejected."""
-    deps = view(runtime, state)
+    deps = ctx(runtime)
     accepted = [v for v in state.get("verified", []) if v.accept]
     # a description was ranked by retrieval already: more rounds would only go lower
     if accepted or state["intent"].descriptive or out_of_time(state) or state.get("rounds", 0) >= deps.max_rounds:

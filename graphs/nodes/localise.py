@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from graphs.nodes.common import ctx, view, event
+from graphs.nodes.common import ctx, event, view
 from graphs.state import Context, State
 from tools.schemas import TimeWindow
-from tools.who import person_view, pick_person
+from tools.who import pick_person
 
 MIN_FACE = 0.25  # share of a window's sampled frames with a usable face, for a face question
 

@@ -8,7 +8,7 @@ import time
 import numpy as np
 from langgraph.runtime import Runtime
 
-from graphs.nodes.common import ctx, view, event, next_id
+from graphs.nodes.common import event, next_id, view
 from graphs.state import Context, State, Verified
 from tools.labels import EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION
 from tools.backends import tool_models

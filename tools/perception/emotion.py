@@ -258,10 +258,9 @@ def expand(basic: Mapping[str, float], within: Mapping[str, float] | None = None
     return {e: round(max(v, 0.0), 4) for e, v in out.items()}
 
 
-def family_label(basic: Mapping[str, float], probs: Mapping[str, float]) -> str:
-    """The most probable basic family, then the most probable label inside it (the parent unless the
-    words gave a child the larger share)."""
-    fam = max(BASIC, key=basic.get)
+def family_label(fam: str, probs: Mapping[str, float]) -> str:
+    """The most probable label inside the basic family `fam` (the parent unless the words gave a child the
+    larger share)."""
     members = [fam, *(lab for lab, (p, _) in SPLITS.items() if p == fam)]
     return max(members, key=lambda lab: probs.get(lab, 0.0))
 
@@ -304,10 +303,10 @@ def read_emotion(frames: Sequence[FaceFrame], window: TimeWindow, baseline: Neut
         del cues["flow"]  # motion direction only modulates a face reading (alone it is near chance)
     basic = fuse(cues, weights) if cues else {e: (1.0 if e == "Neutral" else 0.0) for e in BASIC}
     probs = expand(basic, cues["words"].within if "words" in cues else None)
-    label = family_label(basic, probs)
+    fam = max(BASIC, key=basic.get)
+    label = family_label(fam, probs)
     reasons = [r for c in cues.values() for r in c.reasons] or ["no face, voice or words in this window"]
-    fam = label if label in BASIC else SPLITS[label][0]
-    if label not in BASIC:
+    if label != fam:
         reasons.append(f"the words pick {label} within {fam} ({probs[label]:.2f} of {basic[fam]:.2f})")
     # confidence: of the family (the face cannot tell a sub-label apart; the words chose it)
     return EmotionReading(window=window, label=label, confidence=round(float(basic[fam]), 4), probs=probs,

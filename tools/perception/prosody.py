@@ -164,7 +164,6 @@ def voice_features(audio: np.ndarray, sr: int = 16000, start: float = 0.0, end: 
 
     f0, ap = yin_f0(fr, sr)
     voiced = speech & (ap < 0.3) & (f0 >= FMIN) & (f0 <= FMAX)
-    f0v = np.where(voiced, f0, np.nan)
     # octave-jump cleanup: median filter over voiced frames, then drop points > 7 st off the track
     vi = np.where(voiced)[0]
     fv = f0[vi]
