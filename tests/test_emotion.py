@@ -199,3 +199,25 @@ def test_without_words_the_basic_label_keeps_its_family():
     within = {"Pride": 0.7, "Love": 0.0, "Satisfaction": 0.1}
     probs = em.expand(basic, within)
     assert em.family_label(max(em.BASIC, key=basic.get), probs) == "Pride" and probs["Joy"] == pytest.approx(0.6 * 0.2, abs=1e-3)
+
+
+def test_a_family_member_answers_a_question_for_its_family():
+    assert em.family("Pride") == "Joy" and em.family("Joy") == "Joy" and em.family("Horror") == "Fear"
+    assert em.answers("Joy", ["Love"]) and em.answers("Horror", ["Fear"]) and em.answers("Pride", ["Satisfaction"])
+    assert not em.answers("Sadness", ["Love"]) and not em.answers("Trust", ["Joy"])
+
+
+def test_the_evidence_chooses_the_member_unless_the_user_named_it():
+    """A reader's guess of Love for "the jolliest moment" must not label a window the emotion tool reads as
+    Joy; a user who said "proud" keeps Pride (the face cannot tell them apart)."""
+    from graphs.nodes.verify import _member
+    from tools.schemas import Evidence, TimeWindow
+    w = TimeWindow(start=0.0, end=2.0)
+    joy = Evidence(id="E1", tool="emotion", modality="face", window=w, values={"label": "Joy", "p_Joy": 0.8}, text="")
+    pride = Evidence(id="E2", tool="emotion", modality="face", window=w, values={"label": "Pride"}, text="")
+    expr = Evidence(id="E3", tool="expression", modality="face", window=w, values={"happy": 0.9}, text="")
+    assert _member("Love", [joy], named=[]) == "Joy"
+    assert _member("Love", [pride], named=[]) == "Pride"      # the words chose Pride inside Joy's family
+    assert _member("Pride", [joy], named=["Pride"]) == "Pride"  # the user said it
+    assert _member("Love", [expr], named=[]) == "Joy"         # nothing read the member: the family's label
+    assert _member("Anger", [joy], named=[]) == "Anger"       # a basic label is the evidence's to judge elsewhere

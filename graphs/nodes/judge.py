@@ -12,6 +12,7 @@ from agents import roles
 from graphs.nodes.common import ctx, event, view, mono_deadline, out_of_time
 from graphs.state import Context, State
 from tools.labels import EMOTIONS
+from tools.perception.emotion import answers
 from tools.registry import support, tools_text
 
 
@@ -44,15 +45,15 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
         v = verified[j]
         mine = [ev[eid] for eid in v.evidence_ids]
         vd = by_cand.get(j)
-        target_ok = not intent.emotions or v.label in intent.emotions
+        target_ok = not intent.emotions or answers(v.label, intent.emotions)
         if vd is not None:
             llm_sup = support(mine, vd.emotion)
             label = vd.emotion if llm_sup >= v.support - 0.35 else v.label
             if label != vd.emotion:
                 flags.append(f"label_overridden_by_evidence:{i}")
             conf = 0.5 * vd.confidence + 0.5 * support(mine, label)
-            accept = vd.accept or (label in intent.emotions and support(mine, label) >= 0.35)
-            accept = accept and (not intent.emotions or label in intent.emotions or support(mine, label) < 0.3)
+            accept = vd.accept or (answers(label, intent.emotions) and support(mine, label) >= 0.35)
+            accept = accept and (not intent.emotions or answers(label, intent.emotions) or support(mine, label) < 0.3)
         else:
             label, conf = v.label, v.support
             accept = target_ok and v.support >= 0.3
@@ -79,8 +80,8 @@ def settled(intent, v, ev: dict) -> bool:
     if not intent.emotions:
         return False
     mine = [ev[eid] for eid in v.evidence_ids]
-    strong = v.label in intent.emotions and v.support >= DECISIVE
-    absent = v.label not in intent.emotions and all(support(mine, lab) < ABSENT for lab in intent.emotions)
+    strong = answers(v.label, intent.emotions) and v.support >= DECISIVE
+    absent = not answers(v.label, intent.emotions) and all(support(mine, lab) < ABSENT for lab in intent.emotions)
     return strong or absent
 
 

@@ -10,7 +10,8 @@ from langgraph.runtime import Runtime
 
 from graphs.nodes.common import event, next_id, view
 from graphs.state import Context, State, Verified
-from tools.labels import EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION
+from tools.labels import EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION, lexicon_emotions
+from tools.perception.emotion import SPLITS, family
 from tools.backends import tool_models
 from tools.registry import plan_tools, run_tool, support
 from tools.schemas import Evidence, TimeWindow
@@ -33,6 +34,21 @@ def _target_label(intent, evidence: list[Evidence]) -> list[str]:
     if "Neutral" not in opts:
         opts.append("Neutral")
     return opts
+
+
+def _member(label: str, evidence: list[Evidence], named: list[str]) -> str:
+    """The asked label chooses the family; inside a family (Joy: Love, Pride, Satisfaction; Fear: Horror; ...)
+    the evidence chooses the member, unless the user named it. A reader's guess of Love for "the jolliest
+    moment" must not label a window whose evidence reads Joy (the face cannot tell them apart; the words
+    can, and the emotion tool already asked them)."""
+    if label not in SPLITS or label in named:
+        return label
+    fam = family(label)
+    for e in evidence:
+        lab = e.values.get("label") if e.tool == "emotion" else None
+        if isinstance(lab, str) and family(lab) == fam:
+            return lab
+    return fam  # nothing read the member: say what the evidence supports, the family's basic label
 
 
 def _refine(deps: Context, cand_window: TimeWindow, labels: list[str]) -> TimeWindow:
@@ -68,6 +84,7 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
         return {"events": [event(node="verify", note="no new candidates")]}
     verified: list[Verified] = list(state.get("verified", []))  # earlier rounds of this turn stay
     budget = deps.tool_budget
+    named = lexicon_emotions(state.get("query", ""))
     for c in state.get("candidates", []):
         if time.time() > state.get("deadline", float("inf")):
             events.append({"node": "verify", "skip": c.window.label(), "reason": "time budget"})
@@ -101,7 +118,7 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
         window = c.window if intent.descriptive else _refine(deps, c.window, labels)
         best = max(labels, key=lambda lab: support(mine, lab))
         wanted = [lab for lab in intent.emotions if support(mine, lab) >= 0.75 * support(mine, best) > 0]
-        best = wanted[0] if wanted else best
+        best = _member(wanted[0], mine, named) if wanted else best
         verified.append(Verified(candidate=c, window=window, evidence_ids=ids, label=best,
                                  support=round(support(mine, best), 3)))
     return {"evidence": evidence, "verified": verified, "events": events}

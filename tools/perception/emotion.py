@@ -258,6 +258,17 @@ def expand(basic: Mapping[str, float], within: Mapping[str, float] | None = None
     return {e: round(max(v, 0.0), 4) for e, v in out.items()}
 
 
+def family(label: str) -> str:
+    """The basic label whose family `label` belongs to (itself for a basic label): Pride → Joy."""
+    return SPLITS[label][0] if label in SPLITS else label
+
+
+def answers(label: str, asked: Sequence[str]) -> bool:
+    """Whether `label` answers a question asking for `asked`: the same label or the same family (the face
+    cannot tell Love from Joy, so a Joy window answers a question read as Love and the other way round)."""
+    return label in asked or family(label) in {family(a) for a in asked}
+
+
 def family_label(fam: str, probs: Mapping[str, float]) -> str:
     """The most probable label inside the basic family `fam` (the parent unless the words gave a child the
     larger share)."""
