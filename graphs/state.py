@@ -83,6 +83,10 @@ class Context:
         """The client for a role (interpret, judge, rationale): its own if configured, else the default."""
         return self.role_llms.get(role, self.llm) if self.llm is not None else None
 
+    def backends(self) -> dict[str, str]:
+        """The models the index was built with, as its config key recorded them (tools/backends.py)."""
+        return dict(getattr(getattr(self.index, "config", None), "backends", None) or {})
+
     @classmethod
     def for_video(cls, video: str, settings: Settings | None = None, llm: LLMClient | None | bool = True,
                   **kw) -> Context:

@@ -41,7 +41,8 @@ def test_every_role_starts_with_the_same_static_prefix():
     msgs = [prompts.interpret("q"), prompts.judge("q", "", ["Candidate 1"], ["Joy", "Neutral"]),
             prompts.rationale("q", "Joy", "0:01-0:04", ["[E1] x"])]
     assert all(m[0] == prompts.prefix()[0] for m in msgs)
-    assert "expression" in prompts.STATIC and "Sadness" in prompts.STATIC  # tools and labels live there
+    static = prompts.prefix()[0]["content"]
+    assert "expression" in static and "Sadness" in static  # tools and labels live there
     assert all("<data>q</data>" in m[-1]["content"] for m in msgs)  # the variable part comes last
 
 
@@ -107,3 +108,17 @@ def test_ranked_moment_streams_before_the_rationale_and_stats_carry_the_cost(pex
     assert 1 <= st["llm_calls"] <= 6 and 0 < st["llm_seconds"] <= st["seconds"]
     assert st["llm_prefill_tokens"] == st["llm_prompt_tokens"] - st["llm_cached_tokens"]
     assert st["llm_cached_tokens"] > 0 and st["llm_generated_tokens"] > 0
+
+
+def test_the_prompts_name_the_models_behind_each_tool(monkeypatch):
+    """The static prefix names the models this installation chose (tools/backends.py); evidence from an
+    index built with other models is described with its own models, sent with the judge call."""
+    from tools.backends import index_backends
+    from tools.registry import tools_text
+    chosen = index_backends()
+    static = prompts.prefix()[0]["content"]
+    assert f"expression {chosen['expression']}" in static and f"asr {chosen['asr']}" in static
+    assert "Tools used" not in prompts.judge("q", tools_text(chosen), ["Candidate 1"], ["Joy"])[-1]["content"]
+    other = {**chosen, "asr": "whisperx:large-v3"}
+    sent = prompts.judge("q", tools_text(other), ["Candidate 1"], ["Joy"])[-1]["content"]
+    assert "Tools used" in sent and "asr whisperx:large-v3" in sent

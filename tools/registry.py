@@ -8,12 +8,13 @@ Tools read the video's index (computed once) and, for active perception (`zoom`)
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from tools.backends import tool_models
 from tools.labels import EMOTION_TO_EXPRESSION, HIGH_AROUSAL
 from tools.schemas import Evidence, FaceFrame, TimeWindow
 
@@ -192,8 +193,14 @@ REGISTRY: dict[str, ToolSpec] = {t.name: t for t in [
 ]}
 
 
-def tools_text() -> str:
-    return "\n".join(s.describe() for s in REGISTRY.values())
+def tools_text(models: Mapping[str, str] | None = None) -> str:
+    """One line per registry tool, for the LLM prompts. With `models` (an index config's backends,
+    tools/backends.index_backends) each line names the models behind the tool: "[face: mediapipe-...]"."""
+    lines = []
+    for spec in REGISTRY.values():
+        used = tool_models(dict(models or {}), spec.name)
+        lines.append(spec.describe() + (f" [models: {', '.join(f'{k} {v}' for k, v in used.items())}]" if used else ""))
+    return "\n".join(lines)
 
 
 SMALL_FACE = 0.15  # face height as a share of the frame height below which the zoom re-read is worth its cost

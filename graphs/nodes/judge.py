@@ -36,7 +36,7 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
         lines = [f"  [{eid}] {roles.brief(ev[eid].text)}" for eid in v.evidence_ids]
         blocks.append(f"Candidate {i} ({v.window.label()}):\n<data>\n" + "\n".join(lines) + "\n</data>")
     skip = not undecided
-    verdicts = roles.judge(deps.llm_for("judge"), state["query"], tools_text(), blocks, options,
+    verdicts = roles.judge(deps.llm_for("judge"), state["query"], tools_text(deps.backends()), blocks, options,
                            deadline=mono_deadline(state)) if undecided else None
     if undecided and verdicts is None:
         flags.append("llm_fallback:judge")

@@ -17,11 +17,6 @@ from tools.registry import plan_tools, run_tool, support
 from tools.schemas import Evidence, TimeWindow
 
 
-def _backends(deps: Context) -> dict[str, str]:
-    """The models the index was built with (its config key records them; tools/backends.py)."""
-    return dict(getattr(getattr(deps.index, "config", None), "backends", None) or {})
-
-
 def _target_label(intent, evidence: list[Evidence]) -> list[str]:
     opts = list(intent.emotions)
     for e in evidence:  # the fused emotion tool's label is a candidate (its probabilities decide, see support)
@@ -111,7 +106,7 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
             evidence.append(ev)
             ids.append(ev.id)
             events.append({"node": "verify", "tool": d.tool, "evidence": ev.id, "text": ev.text,
-                           "seconds": round(secs, 2), "models": tool_models(_backends(deps), d.tool)})
+                           "seconds": round(secs, 2), "models": tool_models(deps.backends(), d.tool)})
         mine = [e for e in evidence if e.id in ids]
         labels = _target_label(intent, mine)
         # boundaries follow the asked-for emotion; a description (no emotion asked) keeps the matched window
