@@ -83,11 +83,13 @@ class Session:
         th.start()
         return th
 
-    def stream(self, query: str) -> Iterator[dict]:
+    def stream(self, query: str, person: int | None = None) -> Iterator[dict]:
         """Yield one event per finished node ({"node", "events", "answer"?}); the last carries the answer.
         As soon as the moments are ranked (before their rationales are written) one event
-        {"node": "ranked", "moments": [Moment, ...]} carries them, with empty rationales."""
-        for mode, update in self.graph.stream({"query": query}, self._config(), context=self.context,
+        {"node": "ranked", "moments": [Moment, ...]} carries them, with empty rationales.
+        `person`: ask about that person's track (`affectlens people VIDEO` lists them) whatever the
+        question's words say; None: the person the question names, or everyone."""
+        for mode, update in self.graph.stream({"query": query, "focus": person}, self._config(), context=self.context,
                                               stream_mode=["updates", "custom"]):
             if mode == "custom":
                 if isinstance(update, dict) and "ranked" in update:
@@ -103,13 +105,13 @@ class Session:
                     out["answer"] = ans
                 yield out
 
-    def ask(self, query: str, on_event: Callable[[dict], None] | None = None) -> Answer:
+    def ask(self, query: str, on_event: Callable[[dict], None] | None = None, person: int | None = None) -> Answer:
         """Answer `query`; the answer's stats hold this question's cost: seconds, first_moment_s (when the
         ranked moments were known), llm_calls/llm_seconds and prompt/cached/prefill/generated tokens."""
         t0 = time.monotonic()
         marks = [(c, len(c.stats.log)) for c in self._clients()]
         answer, first = None, None
-        for ev in self.stream(query):
+        for ev in self.stream(query, person=person):
             if first is None and (ev.get("moments") or ev.get("answer") is not None):
                 first = time.monotonic() - t0
             if on_event:
@@ -136,9 +138,10 @@ class Session:
 
 
 def ask(video: str | os.PathLike, query: str, session: Session | None = None, settings: Settings | None = None,
-        on_event: Callable[[dict], None] | None = None, progress: bool = False) -> Answer:
-    """One call: index the video (cached) and answer the query. Pass `session` for follow-ups."""
+        on_event: Callable[[dict], None] | None = None, progress: bool = False, person: int | None = None) -> Answer:
+    """One call: index the video (cached) and answer the query. Pass `session` for follow-ups, `person`
+    to ask about one person's track."""
     if session is not None:
-        return session.ask(query, on_event)
+        return session.ask(query, on_event, person=person)
     with Session(video, settings, progress=progress) as s:
-        return s.ask(query, on_event)
+        return s.ask(query, on_event, person=person)

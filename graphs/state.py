@@ -56,6 +56,7 @@ class State(TypedDict, total=False):
     rounds: int                                       # localisation rounds this turn
     deadline: float                                   # wall-clock time.time() by which the turn must answer
     person: int | None                                # the asked person's track (tools/who.py); None: everyone
+    focus: int | None                                 # a person the user chose for this turn (UI chip, ask --person)
     person_label: str | None                          # how the answer names that person ("Anna", "person 2 …")
     flags: Annotated[list[str], accumulate]
     events: Annotated[list[dict], accumulate]         # step trace of this turn (node, tool, decision, seconds)

@@ -7,7 +7,7 @@ Chromium (Debian's /usr/bin/chromium via Playwright; scripts/install_browser.sh)
 
 States: empty page, a question in progress, the answer with the whole-video player and strip, the
 evidence panel, Stop, a failed upload after a good one, and the strip of a long video (when --long
-names one). Media: assets/sample_pexels.mp4 (licence-clean)."""
+names one), the person chips of a two-person video (when --people names one). Media: assets/sample_pexels.mp4 (licence-clean)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "img"))
     ap.add_argument("--llm", action="store_true", help="use the embedded LLM (default: none, deterministic)")
     ap.add_argument("--long", help="a long video for the strip screenshot (e.g. the 10-minute dev video)")
+    ap.add_argument("--people", help="a video with two people for the person-chips screenshot "
+                                     "(e.g. ~/.cache/affectlens/dev/two_people.mp4)")
     ap.add_argument("--cache", help="settings cache dir (default: the user's)")
     ap.add_argument("--chromium", default=os.environ.get("AFFECTLENS_CHROMIUM", "/usr/bin/chromium"))
     a = ap.parse_args()
@@ -66,11 +68,11 @@ def main() -> int:
             shot(page, "empty", full=False)
             page.locator("#al-upload input[type=file]").set_input_files(str(SAMPLE))
             page.locator("#al-status").get_by_text("Ask a question").wait_for(timeout=300_000)
-            page.locator("#al-question textarea").fill("when does she cheer up?")
+            page.locator("#al-question textarea").fill("when is she in a good mood?")
             page.locator("#al-ask").click()
             page.locator('#al-progress [data-state="running"]').wait_for(timeout=30_000)
             shot(page, "progress", full=False)
-            page.locator("#al-chat").get_by_text("for “when does she cheer up?”").wait_for(timeout=600_000)
+            page.locator("#al-chat").get_by_text("for “when is she in a good mood?”").wait_for(timeout=600_000)
             expect(page.locator("#al-citations")).to_contain_text("E", timeout=120_000)
             page.locator("#al-crops img").first.wait_for(timeout=60_000)
             page.locator("#al-strip .al-chosen").first.click()
@@ -98,6 +100,18 @@ def main() -> int:
                 page.locator("#al-strip .al-strip[data-duration]").wait_for(timeout=60_000)
                 page.locator("#al-player").scroll_into_view_if_needed()
                 shot(page, "long_strip", full=False)
+            if a.people:
+                page.reload(wait_until="domcontentloaded")
+                page.locator("#al-upload").wait_for(timeout=60_000)
+                page.locator("#al-upload input[type=file]").set_input_files(str(a.people))
+                expect(page.locator("#al-status")).to_contain_text("Ask a question", timeout=1_800_000)
+                expect(page.locator("#al-people-thumbs img").first).to_be_visible(timeout=60_000)
+                page.locator("#al-people").get_by_text("person 1, on the left").click()
+                page.locator("#al-question textarea").fill("when does she look happy?")
+                page.locator("#al-ask").click()
+                page.locator("#al-chat").get_by_text("for “when does she look happy?”").wait_for(timeout=600_000)
+                page.evaluate("window.scrollTo(0, 0)")
+                shot(page, "people", full=False)
             b.close()
     finally:
         app.close()

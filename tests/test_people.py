@@ -230,3 +230,56 @@ def test_speech_goes_to_the_face_that_talks(talker_side, faces, speech, settings
     other = [p for p in ppl.people if p.id != speaker.id]
     assert speaker.speaking_s > 0.5 * idx.speech.speech_s
     assert all(p.speaking_s == 0 for p in other)
+
+
+# ---------------------------------------------------------------- choosing the person (UI chips, --person)
+def test_a_chosen_person_is_asked_about_whatever_the_words_say(two_people, two_index, settings):
+    """`Session.ask(person=)` (the UI's person chip, `affectlens ask --person`) asks about that track even
+    when the question names nobody; the next question without a choice is about the whole video again."""
+    from graphs.api import Session
+    from tools.people import load_people
+    ppl = load_people(two_index)
+    left = next(p for p in ppl.people if p.position == "left")
+    right = next(p for p in ppl.people if p.position == "right")
+    s = Session(two_people, settings, llm=False, index=two_index)
+    m = s.ask("when does anyone look happy?", person=left.id).moments[0]
+    assert "on the left" in m.rationale and m.window.overlaps(TimeWindow(start=10.0, end=14.0))
+    m = s.ask("when does anyone look happy?", person=right.id).moments[0]
+    assert "on the right" in m.rationale
+    ans = s.ask("when does anyone look happy?")
+    assert ans.moments and not re.match(r"^(\w+ \()?person \d+", ans.moments[0].rationale)
+    bad = s.ask("when does anyone look happy?", person=99)  # an unknown id: said, not silently ignored
+    assert any("cannot use person 99" in f for f in bad.flags), bad.flags
+
+
+def test_ui_people_chips_choose_and_name(two_people, two_index, settings):
+    """The web UI lists the people (thumbnails served from the session folder), a chip restricts the
+    questions to that person, and a name given there is understood in the next question."""
+    pytest.importorskip("gradio")
+    from tools.people import load_people, set_name
+    from ui.app import AppCore
+    core = AppCore(settings, llm=None)
+    st = core.new_state()
+    left = "1"
+    try:
+        list(core.load(st, str(two_people), None))
+        choices, thumbs = core.people(st)
+        assert choices[0] == ("Everyone", "0") and len(choices) == 3 and len(thumbs) == 2
+        assert all(Path(p).resolve().is_relative_to(st.dir) and Path(p).stat().st_size > 0 for p, _ in thumbs)
+        left = next(v for lab, v in choices if "on the left" in lab)
+        core.focus(st, left)
+        assert st.focus == int(left)
+        *_, ans, _ = list(core.ask(st, "when does anyone look happy?", []))[-1]
+        assert ans is not None and "on the left" in ans.moments[0].rationale
+        core.focus(st, "0")
+        assert st.focus is None
+        with pytest.raises(Exception, match="choose a person"):
+            core.name_person(st, "0", "Anna")
+        note = core.name_person(st, left, "Zoe")
+        assert "Zoe" in note and load_people(st.index).get(int(left)).name == "Zoe"
+        assert any(lab.startswith("Zoe (") for lab, _ in core.people(st)[0])
+        *_, ans, _ = list(core.ask(st, "when does Zoe look happy?", []))[-1]
+        assert ans.moments[0].rationale.startswith("Zoe (person")
+    finally:
+        set_name(two_index, int(left), "")  # other tests read the same index's names
+        st.close()

@@ -184,6 +184,27 @@ def test_stop_mid_question_then_a_new_question(page):
     print(f"first visible step {first_step_s:.2f} s after Ask")
 
 
+def test_people_chips_choose_and_name_a_person(page, pexels_index):
+    """After loading, the chips show who is on screen (with thumbnails); the chosen person can be named,
+    the name is understood in the next question, and the answer names her."""
+    from tools.people import load_people, set_name
+    upload(page, SAMPLE)
+    chips = page.locator("#al-people")
+    expect(chips).to_contain_text("Everyone", timeout=60_000)
+    expect(page.locator("#al-people-thumbs img").first).to_be_visible(timeout=30_000)
+    pid = load_people(pexels_index).people[0].id
+    try:
+        chips.get_by_text(f"person {pid},").click()
+        page.locator("#al-person-name textarea").fill("Mia")
+        page.locator("#al-person-name-btn").click()
+        expect(page.locator("#al-people-note")).to_contain_text("Mia", timeout=30_000)
+        expect(chips).to_contain_text(f"Mia (person {pid}")
+        ask(page, "when does Mia look happy?")
+        expect(page.locator("#al-chat")).to_contain_text(f"Mia (person {pid}", timeout=30_000)
+    finally:
+        set_name(pexels_index, pid, "")  # the index is shared with the other tests
+
+
 def test_timestamps_and_strip_seek_the_player(page):
     upload(page, SAMPLE)
     ask(page, "when does she cheer up?")

@@ -73,7 +73,8 @@ def resolve_person(who: str | None, people: People, previous: int | None = None)
 
 
 def pick_person(index, state) -> WhoResult:
-    """The person this turn asks about (None: the whole video), from the intent's `who` or the question;
+    """The person this turn asks about (None: the whole video): the one the user chose (`state["focus"]`),
+    else from the intent's `who` or the question;
     a follow-up ("and the next one?", "she") keeps the previous turn's person (`state["person"]`).
     Reads the state only: the localise node writes the result into the turn's state."""
     from tools.people import load_people
@@ -83,6 +84,11 @@ def pick_person(index, state) -> WhoResult:
     previous = state.get("person")
     try:
         people = load_people(base)
+        focus = state.get("focus")
+        if focus is not None:  # the user chose the person (a UI chip, `ask --person`): it wins over the words
+            if people.get(focus) is None:
+                return WhoResult(how=f"cannot use person {focus}: this video's people are {[p.id for p in people.people]}")
+            return WhoResult(person=people.get(focus), how="chosen by the user")
         res = resolve_person(asked, people, previous=previous)
     except (OSError, ValueError) as e:
         return WhoResult(how=f"people unavailable: {e}")

@@ -102,6 +102,8 @@ def _print_answer(ans) -> None:
 def cmd_ask(a) -> int:
     from graphs.api import Session
     if os.path.isdir(a.video):
+        if a.person is not None:
+            raise SystemExit("affectlens ask: --person names a person of one video; it cannot be used with a directory")
         return _ask_library(a)
 
     def on_event(ev: dict) -> None:
@@ -118,7 +120,7 @@ def cmd_ask(a) -> int:
         if not a.quiet:
             print(f"index ready ({'cached' if s.index.summary.cached else 'built'}, "
                   f"{time.monotonic() - t0:.1f} s); asking…", file=sys.stderr)
-        ans = s.ask(a.query, on_event)
+        ans = s.ask(a.query, on_event, person=a.person)
     if a.json:
         print(ans.model_dump_json(indent=1))
     else:
@@ -246,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("query")
     p.add_argument("--json", action="store_true", help="print the Answer model as JSON")
     p.add_argument("--session", help="session id, to ask follow-ups about the same video")
+    p.add_argument("--person", type=int, metavar="ID",
+                   help="ask about this person's face track (ids from `affectlens people VIDEO`)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(fn=cmd_ask)
 

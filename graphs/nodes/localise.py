@@ -71,7 +71,7 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
     cands = cands[:want]
     return {"candidates": cands, "rounds": state.get("rounds", 0) + 1,
             "person": pid, "person_label": who.person.label() if who.person else None,
-            **({"flags": [f"person: {who.how}"]} if who.how.startswith("cannot tell") else {}),
+            **({"flags": [f"person: {who.how}"]} if who.how.startswith("cannot") else {}),
             "events": [event(node="localise", person=who.person.label() if who.person else None, who=who.how,
                              face_question=face_question(intent), candidates=[
                 {"window": c.window.label(), "score": c.score, "descriptor": c.descriptor[:160]} for c in cands],

@@ -25,7 +25,7 @@ from ui.web.storage import ALLOWED_EXTENSIONS, MAX_UPLOAD_BYTES, UISession, list
 from ui.web.strip import strip_html
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_QUESTIONS = ["when does she cheer up?", "why?", "show me another one", "when is she sad?"]
+EXAMPLE_QUESTIONS = ["when is she in a good mood?", "why?", "show me another one", "when is she sad?"]
 HIDE = dict(show_progress="hidden")
 
 
@@ -76,8 +76,18 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
                     refresh = gr.Button("↻", scale=0, min_width=40)
                 status = gr.Markdown("_No video loaded._", elem_id="al-status", elem_classes=["al-badge"])
                 progress = gr.HTML(progress_html(), elem_id="al-progress")
+                with gr.Accordion("People in the video", open=True, visible=False, elem_id="al-people-box") as people_box:
+                    people_thumbs = gr.Gallery(show_label=False, columns=6, height=110, object_fit="contain",
+                                               allow_preview=False, elem_id="al-people-thumbs")
+                    focus = gr.Radio(choices=[("Everyone", "0")], value="0", elem_id="al-people",
+                                     label="Ask about (a question may also name someone)")
+                    with gr.Row():
+                        person_name = gr.Textbox(placeholder="Name the chosen person, e.g. Anna or “the interviewer”",
+                                                 show_label=False, scale=4, elem_id="al-person-name")
+                        name_btn = gr.Button("Name", scale=1, elem_id="al-person-name-btn", size="sm")
+                    people_note = gr.Markdown(elem_id="al-people-note")
                 chat = gr.Chatbot(label="Conversation", elem_id="al-chat", height=540, buttons=["copy"],
-                                  placeholder="Load a video, then ask e.g. *when does she cheer up?*")
+                                  placeholder="Load a video, then ask e.g. *when is she in a good mood?*")
                 with gr.Row():
                     box = gr.Textbox(placeholder="Ask about the video… (follow-ups: “why?”, “show me another one”)",
                                      show_label=False, scale=5, elem_id="al-question", submit_btn=False)
@@ -151,6 +161,33 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
         pk_ev = pick.input(on_load, [state, gr.State(None), pick], load_outputs, concurrency_id="index",
                            concurrency_limit=1, **HIDE)
         refresh.click(lambda: gr.update(choices=list_videos(core.video_dir)), None, [pick], queue=False)
+
+        # ---- people: chips to choose whom the questions are about, and to name them
+        def on_people(st, keep: str | None = None):
+            try:
+                choices, thumbs = core.people(st)
+            except (AffectlensError, OSError, ValueError) as e:
+                return gr.update(visible=False), [], gr.update(choices=[("Everyone", "0")], value="0"), f"⚠️ {e}"
+            if len(choices) < 2:  # no face found: nothing to choose
+                return gr.update(visible=False), [], gr.update(choices=[("Everyone", "0")], value="0"), ""
+            value = keep if keep in {v for _, v in choices} else "0"
+            core.focus(st, value)
+            return gr.update(visible=True), thumbs, gr.update(choices=choices, value=value), ""
+
+        people_outputs = [people_box, people_thumbs, focus, people_note]
+        up_ev.then(on_people, [state], people_outputs, **HIDE)
+        pk_ev.then(on_people, [state], people_outputs, **HIDE)
+        focus.input(core.focus, [state, focus], None, queue=False)
+
+        def on_name(st, value, name):
+            try:
+                note = core.name_person(st, value, name)
+            except (AffectlensError, ValueError) as e:
+                return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {e}", gr.skip()
+            return (*on_people(st, keep=value)[:3], note, "")
+
+        for trigger in (name_btn.click, person_name.submit):
+            trigger(on_name, [state, focus, person_name], [*people_outputs, person_name], **HIDE)
 
         # ---- chat
         def on_ask(st, msg, hist):

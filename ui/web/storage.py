@@ -141,6 +141,7 @@ class UISession:
         self.meta: VideoMeta | None = None
         self.session = None                  # graphs.api.Session
         self.turns: list[Turn] = []
+        self.focus: int | None = None        # the person chip chosen: questions are about that person
         self.lock = threading.Lock()         # one graph run at a time per browser session
         self.worker: threading.Thread | None = None
         self.cancel = threading.Event()
@@ -217,8 +218,9 @@ class UISession:
         """Forget the turns, keep the video (a new graph thread: no follow-up reaches old answers)."""
         self.stop_worker()
         if self.session is not None:
-            video, meta, idx = self.video, self.meta, self.session.index
+            video, meta, idx, focus = self.video, self.meta, self.session.index, self.focus
             self.open(video, meta, idx)
+            self.focus = focus  # the chosen person chip stays chosen
 
     def stop_worker(self, wait: float = 0.0) -> bool:
         """Ask a running question to stop at the next step; True when no worker is left running."""
@@ -236,7 +238,7 @@ class UISession:
                 self.session.close()
             except Exception:  # noqa: BLE001 - closing a sqlite handle twice is harmless
                 pass
-        self.session, self.turns = None, []
+        self.session, self.turns, self.focus = None, [], None
         self.video = self.player = None
         self.video_name, self.meta = "", None
 
