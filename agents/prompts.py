@@ -87,7 +87,7 @@ def judge(query: str, tools_text_: str, blocks: list[str], options: list[str]) -
 
 def rationale(query: str, label: str, window: str, evidence_lines: list[str]) -> list[dict]:
     return prefix() + [{"role": "user", "content": (
-        "Task: explain in 1-2 short claims why this moment shows the emotion. Each claim states one thing its "
+        "Task: explain in one short claim why this moment shows the emotion. The claim states one thing its "
         "evidence item says, in plain words, and names that item's id (e.g. E2). State only what the "
         "evidence says.\n"
         f"User query: <data>{query}</data>\nMoment: {window}, emotion: {label}\nEvidence:\n<data>\n"

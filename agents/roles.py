@@ -13,6 +13,7 @@ from agents.errors import LLMError
 from agents.llm import LLMClient
 from agents.schemas import Intent
 from tools.labels import ALIASES, LEXICON
+from tools.perception.emotion import family
 from tools.schemas import Evidence, TimeWindow
 
 # ---------------------------------------------------------------- intent
@@ -73,6 +74,10 @@ def judge(llm: LLMClient | None, query: str, tools_text: str, blocks: list[str],
 # ---------------------------------------------------------------- rationale
 
 RATIONALE_ITEMS = 3   # evidence items shown to the rationale writer (face first, see graphs/nodes/answer.py)
+# One claim: generation is most of a rationale call on 2 cores (~29 tokens/s: a second claim cost ~1.2 s),
+# and the 0.5B model's second claim was a repeat or an echo of the question, pruned, in most answers
+# (README "Question latency"). The evidence panel shows every item; the template is the fallback.
+RATIONALE_CLAIMS = 1
 BRIEF_CHARS = 180
 
 
@@ -89,15 +94,17 @@ def claims_schema(ids: list[str]) -> type[BaseModel]:
     claim = create_model("Claim", __config__=ConfigDict(extra="forbid"),
                          text=(str, Field(max_length=240)), evidence=(Literal[tuple(ids)], ...))  # type: ignore
     return create_model("Claims", __config__=ConfigDict(extra="forbid"),
-                        claims=(list[claim], Field(min_length=1, max_length=2)))  # the prompt asks 1-2
+                        claims=(list[claim], Field(min_length=1, max_length=RATIONALE_CLAIMS)))
 
 
 _CITE = re.compile(r"\[([A-Za-z0-9_.:-]+)\]")
 
 
 def _emotion_words(text: str) -> set[str]:
+    """The emotion families the text's emotion words name ("terrified" → Fear, as Horror's family): a claim
+    may say "terrified" of a face its evidence reads as fear, since the face cannot tell them apart."""
     words = re.findall(r"[a-z']+", text.lower())
-    return {e for w in words for e in [LEXICON.get(w) or ALIASES.get(w)] if e}
+    return {family(e) for w in words for e in [LEXICON.get(w) or ALIASES.get(w)] if e}
 
 
 def _numbers(text: str) -> set[str]:

@@ -110,6 +110,16 @@ def test_rationale_checker_removes_unsupported_claims():
     assert len(problems) == 6
 
 
+def test_rationale_checker_backs_an_emotion_word_by_its_family():
+    """"terrified" (Horror) of a face the evidence reads as fear is backed (the face cannot tell Horror from
+    Fear); a word of another family is not."""
+    ev = {"E1": Evidence(id="E1", tool="expression", modality="face", window=TimeWindow(start=0, end=3),
+                         values={"fear": 0.76}, text="mostly fear (0.76)")}
+    text, _, problems = check_rationale("She looks terrified [E1]. She looks disgusted [E1].", ev,
+                                        TimeWindow(start=0, end=3), "Horror")
+    assert text == "She looks terrified [E1]." and len(problems) == 1
+
+
 def test_prompt_injection_in_transcript_is_data(settings, llm):
     """Speech that tells the model what to write goes through the real graph (ASR -> transcript evidence ->
     judge and rationale prompts, quoted as data) with the real LLM, and is not obeyed."""

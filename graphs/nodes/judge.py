@@ -33,7 +33,11 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
     blocks = []
     for i, j in enumerate(undecided, 1):
         v = verified[j]
-        lines = [f"  [{eid}] {roles.brief(ev[eid].text)}" for eid in v.evidence_ids]
+        described = intent.descriptive and bool(v.candidate.descriptor)  # what the window looks and sounds like
+        lines = [f"  (index) {roles.brief(v.candidate.descriptor, 160)}"] if described else []
+        lines += [f"  [{eid}] {roles.brief(ev[eid].text)}" for eid in
+                  sorted(v.evidence_ids, key=lambda eid: JUDGE_ORDER.index(ev[eid].tool)
+                         if ev[eid].tool in JUDGE_ORDER else len(JUDGE_ORDER))[:JUDGE_LINES - described]]
         blocks.append(f"Candidate {i} ({v.window.label()}):\n<data>\n" + "\n".join(lines) + "\n</data>")
     skip = not undecided
     verdicts = roles.judge(deps.llm_for("judge"), state["query"], tools_text(deps.backends()), blocks, options,
@@ -71,6 +75,12 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
 DECISIVE = 0.6   # the face's expression probability for an asked-for label that needs no LLM second opinion
 ABSENT = 0.15    # below this for every asked-for label, a candidate is a clear reject
 JUDGE_MAX = 3    # open candidates the LLM judges in one call (the best-retrieved); the rest: the evidence path
+# Evidence lines per candidate, most telling first: the fused emotion reading already names the expression,
+# AU and motion cues that fired, so those tools' own lines mostly repeat it (a 3-candidate prompt had
+# ~1,000 tokens to prefill: ~5 s on 2 cores). A description's candidates show the index's descriptor of the
+# window first (what was on screen and said), then the fused reading.
+JUDGE_LINES = 2
+JUDGE_ORDER = ("emotion", "transcript", "voice", "zoom", "expression", "aus", "motion")
 
 
 def settled(intent, v, ev: dict) -> bool:
