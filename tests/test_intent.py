@@ -51,6 +51,16 @@ def test_neither_nor_reads_as_neutral():
     assert reading.intent.emotions[0] == "Neutral"
 
 
+def test_a_degree_of_calm_names_neutral():
+    """"calmest"/"calmer" name Neutral as "calm" does (the same degree reduction as "happiest" → Joy); the
+    zero-shot reader alone puts "the calmest part" nearest Joy. "none" never names it."""
+    from tools.labels import lexicon_emotions
+    assert lexicon_emotions("the calmest part", neutral=True) == ["Neutral"] and lexicon_emotions("the calmest part") == []
+    assert lexicon_emotions("when is he calmer than before?", neutral=True) == ["Neutral"]
+    assert lexicon_emotions("none of them smile", neutral=True) == ["Joy"]
+    assert read_intent(None, "show me the calmest stretch of the interview").intent.emotions[0] == "Neutral"
+
+
 def test_a_question_that_names_an_emotion_is_never_descriptive(scripted_llm):
     """The LLM says 'no emotion', but the user wrote 'happy': the emotion path, not the descriptive one."""
     reading = read_intent(_llm(scripted_llm, []), "when does she look happy?")

@@ -56,15 +56,19 @@ LEXICON: dict[str, str] = {
 }
 
 
-def lexicon_emotions(text: str) -> list[str]:
+def lexicon_emotions(text: str, neutral: bool = False) -> list[str]:
     """Labels named by emotion words in `text` (ALIASES + LEXICON, with plurals, -ed/-ing and comparatives
-    or superlatives reduced: happiest/happier → happy), in order of appearance, Neutral left out."""
+    or superlatives reduced: happiest/happier → happy, calmest → calm), in order of appearance. Neutral is
+    left out unless `neutral` (then "calm", "calmer", "neutral" name it; "none" never does)."""
     out: list[str] = []
     for w in re.findall(r"[a-z']+", text.lower()):
-        degree = [re.sub(r"i(?:est|er)$", "y", w), re.sub(r"(\w)\1(?:est|er)$", r"\1", w)]
+        degree = [re.sub(r"i(?:est|er)$", "y", w), re.sub(r"(\w)\1(?:est|er)$", r"\1", w),
+                  re.sub(r"(?:est|er)$", "", w)]
         for cand in (w, w.rstrip("s"), w.removesuffix("ed"), w.removesuffix("ing"), *degree):
             e = LEXICON.get(cand) or ALIASES.get(cand)
-            if e and e not in out and e != "Neutral":
+            if e == "Neutral" and (not neutral or cand == "none"):
+                continue
+            if e and e not in out:
                 out.append(e)
                 break
     return out

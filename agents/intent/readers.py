@@ -88,7 +88,7 @@ def every_time(query: str) -> bool:
 
 def lexicon_reader(query: str) -> ReaderVote:
     clean, negated = split_negation(query)
-    labs = lexicon_emotions(clean)
+    labs = lexicon_emotions(clean, neutral=True)  # "the calmest part" names Neutral
     scores = {lab: round(1.0 - 0.2 * i, 2) for i, lab in enumerate(labs[:4])}
     if not labs and len(negated) >= 2:  # "neither X nor Y": none of the named feelings
         scores = {"Neutral": 1.0}

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.intent.readers import ReaderVote, every_time, keyword_intent, words
+from agents.intent.readers import ReaderVote, every_time, keyword_intent
 from agents.schemas import Intent
-from tools.labels import ALIASES, valence
+from tools.labels import lexicon_emotions, valence
+from tools.perception.text_emotion import split_negation
 
 # Chosen on the tune part of evals/data/intent_dev.jsonl (`affectlens eval-intent --grid`; equal weights
 # won among those tried, with the LLM answers the tune part had cached then: none, see README).
@@ -54,7 +55,7 @@ def reconcile(query: str, votes: list[ReaderVote], llm_intent: Intent | None = N
     flags: list[str] = []
     lex = by.get("lexicon")
     named = bool(lex and lex.scores)
-    said_neutral = any(ALIASES.get(x) == "Neutral" for x in words(query))
+    said_neutral = "Neutral" in lexicon_emotions(split_negation(query)[0], neutral=True)  # calm, calmest, neutral
     llm = by.get("llm")
     llm_none = llm is None or not llm.scores or (list(llm.scores) == ["Neutral"] and not said_neutral)
     emb = by.get("embedding")
