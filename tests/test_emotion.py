@@ -205,6 +205,7 @@ def test_a_family_member_answers_a_question_for_its_family():
     assert em.family("Pride") == "Joy" and em.family("Joy") == "Joy" and em.family("Horror") == "Fear"
     assert em.answers("Joy", ["Love"]) and em.answers("Horror", ["Fear"]) and em.answers("Pride", ["Satisfaction"])
     assert not em.answers("Sadness", ["Love"]) and not em.answers("Trust", ["Joy"])
+    assert em.answers("Pride", ["Disgust", "Pride"]) and not em.answers("Joy", ["Disgust", "Pride"])
 
 
 def test_the_evidence_chooses_the_member_unless_the_user_named_it():

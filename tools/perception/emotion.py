@@ -264,9 +264,11 @@ def family(label: str) -> str:
 
 
 def answers(label: str, asked: Sequence[str]) -> bool:
-    """Whether `label` answers a question asking for `asked`: the same label or the same family (the face
-    cannot tell Love from Joy, so a Joy window answers a question read as Love and the other way round)."""
-    return label in asked or family(label) in {family(a) for a in asked}
+    """Whether `label` answers a question asking for `asked` (ranked, most likely first): one of the asked
+    labels, or of the first one's family (the face cannot tell Love from Joy, so a Joy window answers a
+    question read as Love). Only the first's: a sneer read as "Disgust, else Pride" must not let every
+    smile answer it through Pride's family."""
+    return label in asked or (bool(asked) and family(label) == family(asked[0]))
 
 
 def family_label(fam: str, probs: Mapping[str, float]) -> str:
