@@ -24,6 +24,9 @@ long as a neutral stretch lasts. It is a real face with small real motion, but i
 measuring on (the default), the project's face analyzer (MediaPipe + the FER2013 expression model) is run
 over the written videos at 1 fps and each face span gets its measured expression in ``fer`` (a
 measurement, not ground truth).
+
+Over 350 lines on purpose: a one-off composition script whose four videos share the clip table, the
+composer and the ground-truth writer; it is not imported by the product.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ Everything here renders what the index and the tools stored: window records, the
 evidence items' own values and frame times. No face analyser or optical flow is run again; the only
 work on the video is decoding the few frames that are shown and cropping them with the stored box.
 The clip lives in `ui.clip`, export in `ui.export`.
+
+Over 350 lines on purpose: the panel's five renderings read the same stored frames and windows, and their
+shared helpers (the frame decode, the window's records) would otherwise be imported back and forth.
 """
 
 from __future__ import annotations

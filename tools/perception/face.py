@@ -10,6 +10,10 @@ region crops (face, brows, eyes, nose, mouth, cheeks).
 
 Always close the analyzer (`with FaceAnalyzer() as fa:` or `fa.close()`): MediaPipe's `__del__`
 errors at interpreter exit otherwise.
+
+Over 350 lines on purpose: the landmarker, its zoom-tile search and the tracker share one face geometry
+(boxes in frame fractions, tile offsets, the main-face choice); the per-person track identity lives in
+tools/perception/tracks.py.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ A question runs in a worker thread that feeds a queue; the handler polls the que
 half second, so the first visible step appears at once and the progress display (stage, %, ETA) keeps
 moving while a node works. Stop sets the turn's cancel flag: the worker leaves the graph at the next
 step boundary, the chat gets a "stopped" note, and the next question waits for that worker first.
+
+Over 350 lines on purpose: the loading and asking streams share one threading and cancel protocol with
+the UISession (worker, lock, cancel flag), which reads best in one place; the people handlers, which do
+not take part in it, live in ui/web/people.py.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from ui.clip import trim_clip
 from ui.export import export_session
 from ui.web.render import NEXT_STAGE, NODE_FRACTION, answer_markdown, citations_html, eta, linkify, \
     progress_html, ranked_markdown, step_messages, ts_link
+from ui.web.people import PeopleHandlers
 from ui.web.storage import MAX_UPLOAD_BYTES, Turn, UISession, UploadRejected, resolve_pick, validate_upload
 
 TRANSCRIPT_COLS = ["start", "end", "word"]
@@ -51,7 +56,7 @@ def without_pending(history: list) -> list:
     return [m for m in (history or []) if _msg_meta(m).get("status") != "pending"]
 
 
-class AppCore:
+class AppCore(PeopleHandlers):
     """Handlers behind the UI; each takes/returns a `UISession` so browser sessions stay apart."""
 
     def __init__(self, settings: Settings | None = None, video_dir: str | os.PathLike | None = None, llm=True,
@@ -148,43 +153,6 @@ class AppCore:
         if "error" in box:
             raise box["error"]
         yield box["index"], "", 1.0
-
-    # ---- people
-    def people(self, state: UISession | None) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-        """The loaded video's people as ((filter choices, "Everyone" first), (thumbnail, caption) pairs).
-        Thumbnails are copied into the session folder, the only place the UI serves files from."""
-        from tools.people import load_people
-        if state is None or state.index is None:
-            return [], []
-        ppl = load_people(state.index)
-        choices = [("Everyone", "0")] + [(p.label(), str(p.id)) for p in ppl.people]
-        thumbs = []
-        for p in ppl.people:
-            caption = f"{p.label()} · on screen {hms(p.screen_s)}" + (f" · speaks {hms(p.speaking_s)}" if p.speaking_s else "")
-            if p.thumbnail and Path(p.thumbnail).exists():
-                dst = state.path_in("people", re.sub(r"[^A-Za-z0-9]", "", state.content_key or "")[:12],
-                                    f"person_{p.id}.jpg")
-                if not dst.exists():
-                    dst.write_bytes(Path(p.thumbnail).read_bytes())
-                thumbs.append((str(dst), caption))
-        return choices, thumbs
-
-    @staticmethod
-    def focus(state: UISession | None, value: str | None) -> None:
-        """The person the next questions are about ("0" or None: whoever the question names, or everyone)."""
-        if state is not None:
-            state.focus = int(value) if value and value != "0" else None
-
-    def name_person(self, state: UISession | None, value: str | None, name: str) -> str:
-        """Give the chosen person a name (kept with the index: questions can then say it). Returns a note."""
-        from tools.people import set_name
-        if state is None or state.index is None:
-            raise UploadRejected("load a video first")
-        if not value or value == "0":
-            raise UploadRejected("choose a person first, then type their name")
-        set_name(state.index, int(value), name)
-        return (f"person {value} is now called **{name.strip()}**: ask e.g. *when does {name.strip()} smile?*"
-                if name.strip() else f"person {value}'s name was removed")
 
     # ---- chat
     def ask(self, state: UISession | None, message: str, history: list) -> Iterator[tuple[list, UISession, Answer | None, str]]:
