@@ -14,3 +14,23 @@ def test_semantic_similarity_ordering():
     sim = v @ v.T
     assert sim[0, 1] > sim[0, 2] > sim[0, 3]
     assert e.embed([""]).shape == (1, 384)
+
+
+def test_embed_from_several_threads_matches_one_thread():
+    """The shared embedder is called from several threads at once (UI questions, an evaluation's abandoned
+    timed-out question): calls are serialised, so each gets the rows it would get alone."""
+    import threading
+
+    from tools.retrieval import embedder
+    e = embedder()
+    batches = [[f"she laughs at joke number {i}", "a long stretch of silence " * (i % 5 + 1), "x"] for i in range(8)]
+    alone = [e.embed(b) for b in batches]
+    out: dict[int, np.ndarray] = {}
+    threads = [threading.Thread(target=lambda i=i: out.__setitem__(i, e.embed(batches[i]))) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads), "an embed call hung"
+    for i, a in enumerate(alone):
+        np.testing.assert_allclose(out[i], a, atol=1e-5)

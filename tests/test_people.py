@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 import av
 import cv2
@@ -283,3 +284,35 @@ def test_ui_people_chips_choose_and_name(two_people, two_index, settings):
     finally:
         set_name(two_index, int(left), "")  # other tests read the same index's names
         st.close()
+
+
+# ---------------------------------------------------------------- the zoom re-reads the asked person
+def test_person_box_picks_the_face_at_the_persons_stored_box():
+    from tools.perception.face import Face
+    from tools.registry import person_box
+    left = Face(box=(100.0, 100.0, 300.0, 340.0), landmarks=np.zeros((478, 3)))
+    right = Face(box=(600.0, 120.0, 800.0, 360.0), landmarks=np.zeros((478, 3)))
+    track = [(5.0, (0.62, 0.2, 0.2, 0.45))]  # the person's stored box, on the right, at 5 s
+    b = person_box([left, right], track, 5.1, 1000, 600)
+    assert b is not None and b[0] == pytest.approx(0.6, abs=1e-3)
+    assert person_box([left], track, 5.1, 1000, 600) is None        # the person is not in this frame
+    assert person_box([left, right], track, 7.0, 1000, 600) is None  # nothing stored near that time
+
+
+def test_zoom_on_a_persons_view_reads_that_person(two_index, settings):
+    """She cries in 0-4 s while the man beside her does not: the zoom on her view reads more sadness than
+    the zoom on his (before, both re-read the same main face)."""
+    from tools.people import PersonIndex, load_people
+    from tools.registry import run_tool
+    ppl = load_people(two_index)
+    left = next(p for p in ppl.people if p.position == "left")
+    right = next(p for p in ppl.people if p.position == "right")
+    w = TimeWindow(start=0.0, end=4.0)
+    reads = {}
+    for p in (left, right):
+        ctx = SimpleNamespace(index=PersonIndex(two_index, p.id), settings=settings)
+        ev, err, _ = run_tool(ctx, "zoom", w, f"E{p.id}")
+        assert ev is not None, err
+        assert ev.values["n_zoomed"] > 0
+        reads[p.position] = ev.values
+    assert reads["left"]["p_sad"] > reads["right"]["p_sad"] + 0.1, reads

@@ -136,24 +136,47 @@ def tool_emotion(ctx, w: TimeWindow, eid: str) -> Evidence:
     return emotion_evidence(r, eid)
 
 
+def person_box(faces, track: list[tuple[float, tuple]], t: float, width: int, height: int,
+               max_dt: float = 1.0, min_iou: float = 0.1) -> tuple[float, float, float, float] | None:
+    """Among this frame's faces (pixel boxes), the one that is the tracked person: the best overlap with
+    the person's box stored at the nearest indexed time (within `max_dt`). (x, y, w, h) fractions, or None."""
+    from tools.perception.face import iou
+    near = min(track, key=lambda tb: abs(tb[0] - t), default=None)
+    if near is None or abs(near[0] - t) > max_dt:
+        return None
+    x, y, bw, bh = near[1]
+    ref = (x * width, y * height, (x + bw) * width, (y + bh) * height)
+    best = max(faces, key=lambda f: iou(f.box, ref), default=None)
+    if best is None or iou(best.box, ref) < min_iou:
+        return None
+    b = best.to_box(width, height)
+    return (b.x, b.y, b.w, b.h)
+
+
 def tool_zoom(ctx, w: TimeWindow, eid: str) -> Evidence:
-    """Active perception: re-decode the window densely, zoom on the main face and re-read AUs/expression."""
+    """Active perception: re-decode the window densely, zoom on the face and re-read AUs/expression. The
+    face is the main one, or, on one person's view of the index (a question about "the woman on the
+    left"), that person's: in each frame, the face overlapping most the box the index stored for them."""
     from tools.index.decode import iter_frames
     from tools.perception.aus import summarize_aus
     from tools.perception.expression import mean_expression
     from tools.perception.face import FaceAnalyzer, zoom
 
+    person = getattr(ctx.index, "person", None)
+    track = [(f.t, f.box) for f in ctx.index.frames_in(w) if f.box is not None] if person is not None else []
     frames: list[FaceFrame] = []
     crops_seen = 0
     with FaceAnalyzer(max_faces=ctx.settings.max_faces) as fa:
         for t, rgb in iter_frames(ctx.index.meta.path, fps=8.0, max_side=1280, start=w.start, end=w.end):
             base = fa.analyze(t, rgb)
+            h, wd = rgb.shape[:2]
+            if person is not None:  # the main face's readings are not this person's: keep only the box
+                box = person_box(fa.last_faces, track, t, wd, h)
+                base = FaceFrame(t=t, n_faces=base.n_faces, box=box)
             if base.box is None:
                 frames.append(base)
                 continue
-            h, wd = rgb.shape[:2]
-            x, y, bw, bh = base.box
-            crop, _ = zoom(rgb, (x * wd, y * h, bw * wd, bh * h), "face", size=256)
+            crop, _ = zoom(rgb, base.box, "face", size=256, fractional=True)
             crops_seen += 1
             z = fa.analyze(t, crop)
             frames.append(z if z.n_faces else base)

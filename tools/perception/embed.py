@@ -9,6 +9,7 @@ the same files can be given by path (`AFFECTLENS_MODEL_PATHS='{"minilm": "/path"
 from __future__ import annotations
 
 import json
+import threading
 from math import sqrt
 from pathlib import Path
 
@@ -33,7 +34,12 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.n
 
 
 class TextEmbedder:
-    """`embed(texts) -> (n, dim) float32`, rows L2-normalised (cosine = inner product)."""
+    """`embed(texts) -> (n, dim) float32`, rows L2-normalised (cosine = inner product).
+
+    One instance is shared by the process (tools.retrieval.embedder), and `embed` may be called from
+    several threads at once (the UI's questions, an evaluation's abandoned timed-out question): calls are
+    serialised by a lock. The tokenizer's padding switch is instance state, and two BLAS-heavy forward
+    passes at once on 2 cores were seen spinning for 10 minutes in CI (OpenBLAS threads from both calls)."""
 
     def __init__(self, model_dir: Path | None = None, max_len: int = 128):
         from safetensors.numpy import load_file
@@ -55,6 +61,7 @@ class TextEmbedder:
         self.tok.enable_truncation(self.max_len)
         self.tok.enable_padding(pad_id=cfg.get("pad_token_id", 0))
         self.pad_id = cfg.get("pad_token_id", 0)
+        self._lock = threading.Lock()
 
     def _encode(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w, (b, n) = self.w, ids.shape
@@ -86,6 +93,10 @@ class TextEmbedder:
 
     def embed(self, texts: list[str], batch: int = 32) -> np.ndarray:
         """Texts are sorted by token length before batching so that little compute goes to padding."""
+        with self._lock:
+            return self._embed(texts, batch)
+
+    def _embed(self, texts: list[str], batch: int) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         self.tok.no_padding()
         lengths = [len(e.ids) for e in self.tok.encode_batch([t or " " for t in texts])]
