@@ -4,8 +4,11 @@ without the LLM (deterministic; the LLM is a minute a call on the shared 2-core 
   every    — recall of the "every time" questions of dev_questions_video.jsonl on long_dev.mp4 (a target
              counts as found when a returned moment overlaps it with IoU >= 0.3, or any overlap: both shown)
   nodisgust — false confident answers on no_disgust.mp4 for questions asking for an emotion it lacks
+  zoom     — the active zoom's effect on small_faces.mp4 (135-px faces in a 1080p frame): per labelled
+             span, the expression read at index time vs the zoom tool's dense zoomed re-read, each mapped
+             to a label (top FER class through tools.labels.EXPRESSION_TO_EMOTION)
 
-Usage: python scripts/measure_understanding.py every|nodisgust|faces
+Usage: python scripts/measure_understanding.py every|nodisgust|zoom
 """
 
 from __future__ import annotations
@@ -61,5 +64,36 @@ def nodisgust() -> None:
     print(f"false confident answers on no_disgust: {confident}/{len(ABSENT_QUESTIONS)}")
 
 
+def zoom() -> None:
+    from types import SimpleNamespace
+
+    from tools.index import build_index
+    from tools.labels import EXPRESSION_TO_EMOTION
+    from tools.registry import run_tool
+    from tools.schemas import TimeWindow
+    from tools.settings import get_settings
+    s = get_settings()
+    truth = json.loads((DEV / "small_faces.json").read_text())
+    idx = build_index(DEV / "small_faces.mp4", s, progress=False)
+    ctx = SimpleNamespace(index=idx, settings=s)
+    right = {"index": 0, "zoom": 0}
+    spans = [sp for sp in truth["spans"] if sp.get("label")]
+    for k, sp in enumerate(spans):
+        w = TimeWindow(start=sp["start"], end=sp["end"])
+        t0 = time.monotonic()
+        base, _, _ = run_tool(ctx, "expression", w, f"E{k}a")
+        zoomed, err, _ = run_tool(ctx, "zoom", w, f"E{k}b")
+        tops = {"index": base.values.get("top") if base else None,
+                "zoom": (max((c for c in ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+                              if f"p_{c}" in zoomed.values), key=lambda c: zoomed.values[f"p_{c}"], default=None)
+                         if zoomed else None)}
+        for kind, top in tops.items():
+            right[kind] += EXPRESSION_TO_EMOTION.get(top or "", "") == sp["label"]
+        print(f"{sp['label']:9s} {w.label()} index: {tops['index']!s:9s} zoom: {tops['zoom']!s:9s} "
+              f"({zoomed.values.get('n_zoomed') if zoomed else err} crops, {time.monotonic() - t0:.0f}s)", flush=True)
+    n = len(spans)
+    print(f"label from the top expression on small faces: index {right['index']}/{n}, zoom {right['zoom']}/{n}")
+
+
 if __name__ == "__main__":
-    {"every": every, "nodisgust": nodisgust}[sys.argv[1]]()
+    {"every": every, "nodisgust": nodisgust, "zoom": zoom}[sys.argv[1]]()
