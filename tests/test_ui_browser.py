@@ -154,6 +154,7 @@ def test_two_videos_in_a_row_show_the_second(page):
 def test_bad_upload_after_a_good_one_clears_the_video(page, tmp_path):
     upload(page, SAMPLE)
     ask(page, "when does she cheer up?")
+    expect(page.locator("#al-people")).to_be_visible(timeout=30_000)
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"this is not a video" * 100)
     upload(page, bad, ready=False)
@@ -162,6 +163,7 @@ def test_bad_upload_after_a_good_one_clears_the_video(page, tmp_path):
     expect(status).to_contain_text("not a readable video")
     expect(page.locator("#al-chat")).not_to_contain_text("for “when does she cheer up?”")
     assert page.locator("#al-player video").count() == 0 and page.locator("#al-strip .al-seg").count() == 0
+    expect(page.locator("#al-people")).to_be_hidden(timeout=30_000)  # the old video's people are gone too
     page.locator("#al-question textarea").fill("when does she cheer up?")
     page.locator("#al-ask").click()
     expect(page.locator("#al-chat")).to_contain_text("No video is loaded", timeout=30_000)

@@ -177,6 +177,8 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
         people_outputs = [people_box, people_thumbs, focus, people_note]
         up_ev.then(on_people, [state], people_outputs, **HIDE)
         pk_ev.then(on_people, [state], people_outputs, **HIDE)
+        for start in (upload.upload, pick.input):  # the old video's people go at once (a stopped load runs no .then)
+            start(lambda: gr.update(visible=False), None, [people_box], queue=False, **HIDE)
         focus.input(core.focus, [state, focus], None, queue=False)
 
         def on_name(st, value, name):
