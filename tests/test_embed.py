@@ -34,3 +34,31 @@ def test_embed_from_several_threads_matches_one_thread():
     assert not any(t.is_alive() for t in threads), "an embed call hung"
     for i, a in enumerate(alone):
         np.testing.assert_allclose(out[i], a, atol=1e-5)
+
+
+def test_embed_calls_are_serialised():
+    """Two threads never run the forward pass at once (the tokenizer's padding switch is shared state)."""
+    import threading
+    import time
+
+    from tools.perception.embed import TextEmbedder
+    e = TextEmbedder()
+    inside, most = [0], [0]
+    real = e._embed
+
+    def slow(texts, batch):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.05)
+        try:
+            return real(texts, batch)
+        finally:
+            inside[0] -= 1
+
+    e._embed = slow
+    threads = [threading.Thread(target=e.embed, args=([f"text {i}"],)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert most[0] == 1

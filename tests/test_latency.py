@@ -87,6 +87,31 @@ def test_the_llm_judges_only_the_best_open_candidates(pexels_index, settings, mo
     assert "llm_fallback:judge" in out["flags"] and len(out["verified"]) == 6
 
 
+def test_the_judge_sees_two_lines_per_candidate_the_fused_reading_first(pexels_index, settings, monkeypatch):
+    """Each candidate's block holds JUDGE_LINES lines: the fused emotion reading before the tools it already
+    summarises; a description's candidate shows the index's descriptor of the window first."""
+    import importlib
+
+    from langgraph.runtime import Runtime
+    jn = importlib.import_module("graphs.nodes.judge")
+    ctx = Context(index=pexels_index, retriever=Retriever(pexels_index), settings=settings, llm=object())
+    w = TimeWindow(start=12.0, end=15.0)
+    evs = [run_tool(ctx, tool, w, f"E{i}")[0] for i, tool in enumerate(("motion", "aus", "expression", "emotion"), 1)]
+    assert all(evs)
+    cand = Candidate(window=w, score=0.5, descriptor="face smiling, laughing, cheerful (expression happy 0.97)")
+    v = Verified(candidate=cand, window=w, evidence_ids=[e.id for e in evs], label="Sadness", support=0.4)
+    seen = []
+    monkeypatch.setattr(jn.roles, "judge", lambda llm, q, tools, blocks, options, deadline=None:
+                        seen.append(blocks) or None)
+    for intent in (Intent(emotions=["Joy"]), Intent(emotions=[])):
+        jn.judge({"intent": intent, "candidates": [cand], "verified": [v], "evidence": evs, "query": "q"},
+                 Runtime(context=ctx))
+    asked, described = (b[0].split("<data>\n")[1].split("\n</data>")[0].splitlines() for b in seen)
+    assert len(asked) == jn.JUDGE_LINES == len(described)
+    assert asked[0].startswith("  [E4]") and asked[1].startswith("  [E3]")  # emotion, then expression
+    assert described[0].startswith("  (index) face smiling") and described[1].startswith("  [E4]")
+
+
 def test_ranked_moment_streams_before_the_rationale_and_stats_carry_the_cost(pexels_index, settings, llm):
     with Session(pexels_index.meta.path, settings, llm=llm, index=pexels_index) as s:
         nodes, ranked = [], None

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from graphs.api import Session
+from tests.conftest import SAMPLE
 from graphs.nodes.localise import MIN_FACE, window_channels
 from tools.registry import SMALL_FACE, plan_tools
 from tools.schemas import TimeWindow
@@ -93,3 +94,13 @@ def test_zoom_is_scheduled_and_runs_on_a_small_face(small_face_video, settings):
     assert zoom and zoom[0]["run"] and "small face" in zoom[0]["reason"], zoom
     assert any(e.get("tool") == "zoom" and e.get("evidence") for e in events), "the zoom ran and gave evidence"
     assert ans.moments
+
+
+def test_a_reader_guess_inside_a_family_does_not_label_the_window(pexels_index, settings):
+    """The zero-shot reader hears "Love" in "find the jolliest moment"; the window it finds (her laughing)
+    reads Joy, and no words there say love, so the answer says Joy, not the reader's guess."""
+    with Session(SAMPLE, settings, llm=None, index=pexels_index) as s:
+        ans = s.ask("find the jolliest moment")
+    assert ans.intent.emotions[0] == "Love"  # the guess this test is about
+    m = ans.moments[0]
+    assert m.label == "Joy" and m.verified and m.window.overlaps(TimeWindow(start=10.0, end=19.0))

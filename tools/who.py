@@ -78,12 +78,11 @@ def pick_person(index, state) -> WhoResult:
     a follow-up ("and the next one?", "she") keeps the previous turn's person (`state["person"]`).
     Reads the state only: the localise node writes the result into the turn's state."""
     from tools.people import load_people
-    base = index  # the video's own index (the shared context's; a person's view is never stored there)
     intent = state.get("intent")
     asked = " ".join(x for x in (getattr(intent, "who", None), state.get("query", "")) if x)
     previous = state.get("person")
     try:
-        people = load_people(base)
+        people = load_people(index)  # the video's own index: a person's view is never stored in the context
         focus = state.get("focus")
         if focus is not None:  # the user chose the person (a UI chip, `ask --person`): it wins over the words
             if people.get(focus) is None:
