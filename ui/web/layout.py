@@ -144,18 +144,20 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
                         first = False
                         yield (st2, msg, prog, [], gr.update(choices=[], value=None), *_cleared(),
                                player_html(None), strip_html(None), gr.update(value=None, visible=False),
-                               None if ready else gr.skip())
+                               None if ready else gr.skip(), gr.update(visible=False))
                     else:
                         yield (st2, msg, prog, *[gr.skip()] * (2 + len(panel)), player_html(st2), state_strip(st2),
-                               gr.skip(), None if ready else gr.skip())
+                               gr.skip(), None if ready else gr.skip(), gr.skip())
             except AffectlensError as e:
                 gr.Warning(str(e))
                 yield (st, f"⚠️ {e}\n\n**No video is loaded now**: upload or pick another one.",
                        progress_html("The video was not loaded", None, None, "error"), [],
                        gr.update(choices=[], value=None), *_cleared(), player_html(None), strip_html(None),
-                       gr.update(value=None, visible=False), None)
+                       gr.update(value=None, visible=False), None, gr.update(visible=False))
 
-        load_outputs = [state, status, progress, chat, moment, *panel, player, strip, downloads, upload]
+        # the old video's people go with its first step, in the same event as the load (a separate event
+        # raced it: a fast cached load could show the new chips before the old ones were hidden)
+        load_outputs = [state, status, progress, chat, moment, *panel, player, strip, downloads, upload, people_box]
         up_ev = upload.upload(on_load, [state, upload, gr.State(None)], load_outputs, concurrency_id="index",
                               concurrency_limit=1, **HIDE)
         pk_ev = pick.input(on_load, [state, gr.State(None), pick], load_outputs, concurrency_id="index",
@@ -177,8 +179,6 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
         people_outputs = [people_box, people_thumbs, focus, people_note]
         up_ev.then(on_people, [state], people_outputs, **HIDE)
         pk_ev.then(on_people, [state], people_outputs, **HIDE)
-        for start in (upload.upload, pick.input):  # the old video's people go at once (a stopped load runs no .then)
-            start(lambda: gr.update(visible=False), None, [people_box], queue=False, **HIDE)
         focus.input(core.focus, [state, focus], None, queue=False)
 
         def on_name(st, value, name):
