@@ -33,22 +33,25 @@ def every() -> None:
     from tools.schemas import TimeWindow
     items = [json.loads(x) for x in Path("evals/data/dev_questions_video.jsonl").read_text().splitlines() if x.strip()]
     items = [it for it in items if it["count"] == "every" and it["video"] == "long_dev.mp4"]
-    found_iou = found_any = total = 0
+    tot: dict[str, list[int]] = {}  # split -> [found IoU>=0.3, found any overlap, targets, moments on a target, moments]
     for it in items:
         t0 = time.monotonic()
         with _session("long_dev.mp4") as s:  # a fresh conversation per question
             ans = s.ask(it["query"])
-        if True:
-            tg = [TimeWindow(**t) for t in it["targets"]]
-            hit_iou = sum(any(m.window.iou(t) >= 0.3 for m in ans.moments) for t in tg)
-            hit_any = sum(any(m.window.overlaps(t) for m in ans.moments) for t in tg)
-            found_iou += hit_iou
-            found_any += hit_any
-            total += len(tg)
-            print(f"{it['split']:7s} {it['id']}: {len(ans.moments)} moments, targets {len(tg)}, "
-                  f"found IoU>=0.3 {hit_iou}, overlapping {hit_any} ({time.monotonic() - t0:.0f}s)", flush=True)
-    print(f"every-time recall on long_dev: IoU>=0.3 {found_iou}/{total} = {found_iou / total:.2f}; "
-          f"any overlap {found_any}/{total} = {found_any / total:.2f}")
+        tg = [TimeWindow(**t) for t in it["targets"]]
+        hit_iou = sum(any(m.window.iou(t) >= 0.3 for m in ans.moments) for t in tg)
+        hit_any = sum(any(m.window.overlaps(t) for m in ans.moments) for t in tg)
+        on_target = sum(any(m.window.overlaps(t) for t in tg) for m in ans.moments)
+        for key in (it["split"], "all"):
+            row = tot.setdefault(key, [0, 0, 0, 0, 0])
+            for i, v in enumerate((hit_iou, hit_any, len(tg), on_target, len(ans.moments))):
+                row[i] += v
+        print(f"{it['split']:7s} {it['id']}: {len(ans.moments)} moments ({on_target} on a target; "
+              f"{sum(m.verified for m in ans.moments)} verified), targets {len(tg)}, found IoU>=0.3 {hit_iou}, "
+              f"overlapping {hit_any} ({time.monotonic() - t0:.0f}s)", flush=True)
+    for key, (iou, anyo, n, on, m) in tot.items():
+        print(f"every-time recall on long_dev, {key}: IoU>=0.3 {iou}/{n} = {iou / n:.2f}; any overlap "
+              f"{anyo}/{n} = {anyo / n:.2f}; precision (moments on a target) {on}/{m} = {on / max(m, 1):.2f}")
 
 
 def nodisgust() -> None:

@@ -140,3 +140,21 @@ def test_unreadable_speech_keeps_its_times_and_drops_looping_text(transcriber):
     assert [s.model_dump() for s in transcriber.transcribe(audio, sr=SR)] == [s.model_dump() for s in segs]
     ev = transcript_evidence(segs, TimeWindow(start=segs[0].start, end=segs[0].end), "e1")
     assert "could not read" in ev.text or ev.values["n_words"] > 0
+
+
+def test_words_the_asr_is_unsure_of_are_not_read_for_emotion(transcriber, speech, talk_audio):
+    """Synthetic German (tests/data/speech/synth_de.wav) through the English-only model comes back with low
+    word confidence: its words are quoted with that caveat and are not read for emotion. Real English
+    speech keeps its words."""
+    from tools.perception.speech import ASR_MIN_WORD_PROB, readable_words
+    de = load_audio(speech / "synth_de.wav", sr=SR)
+    segs = transcriber.transcribe(de, sr=SR)
+    whole = TimeWindow(start=0.0, end=de.size / SR)
+    text, conf = readable_words(segs, whole)
+    assert conf is not None and conf < ASR_MIN_WORD_PROB and text == ""
+    ev = transcript_evidence(segs, whole, "d1")
+    assert not ev.values["read_for_emotion"] and "not read for emotion" in ev.text
+    for name in TALKS:
+        segs = transcriber.transcribe(talk_audio[name], sr=SR)
+        text, conf = readable_words(segs, TimeWindow(start=0.0, end=talk_audio[name].size / SR))
+        assert conf >= ASR_MIN_WORD_PROB and len(text.split()) >= 8, (name, conf)

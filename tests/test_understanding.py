@@ -104,3 +104,68 @@ def test_a_reader_guess_inside_a_family_does_not_label_the_window(pexels_index, 
     assert ans.intent.emotions[0] == "Love"  # the guess this test is about
     m = ans.moments[0]
     assert m.label == "Joy" and m.verified and m.window.overlaps(TimeWindow(start=10.0, end=19.0))
+
+
+def test_a_face_or_voice_question_is_not_a_face_question():
+    from agents.schemas import Intent
+    from graphs.nodes.localise import face_question
+    assert face_question(Intent(emotions=["Fear"], modalities=["face"]))
+    assert not face_question(Intent(emotions=["Fear"], modalities=["face", "voice"]))
+    assert not face_question(Intent(emotions=["Fear"], modalities=[]))
+
+
+@pytest.fixture(scope="module")
+def voice_only_anger(faces, tmp_path_factory) -> tuple[Path, TimeWindow]:
+    """A face (single_face.mp4, MIT) for 6 s, then black frames with one EmoDB speaker (research media,
+    ../shared only): neutral sentences, a pause, angry ones, then the face again. Returns the video and
+    the angry stretch. The English-only ASR turns the German into fluent nonsense with low word confidence."""
+    import wave
+
+    import numpy as np
+
+    from tests.conftest import research
+    from tests.test_people import FPS, _frames, compose, pingpong
+    from tools.index.decode import load_audio
+    neutral = research(*(f"speech/emodb_03{n}.wav" for n in ("a01Nc", "a02Nc", "a04Nc", "a05Nd", "a07Nc", "b01Nb")))
+    angry = research("speech/emodb_03a01Wa.wav", "speech/emodb_03a05Wa.wav")
+    gap = np.zeros(8000, np.float32)
+    parts = [np.zeros(10 * 16000, np.float32)]  # 6 s of face, 4 s of black, silent
+    for p in neutral:
+        parts += [load_audio(p), gap]
+    parts.append(np.zeros(3 * 16000, np.float32))
+    t_angry = sum(len(x) for x in parts) / 16000
+    for p in angry:
+        parts += [load_audio(p), gap]
+    t_end = sum(len(x) for x in parts) / 16000
+    parts.append(np.zeros(10 * 16000, np.float32))  # 4 s of black, 6 s of face
+    wav = np.concatenate(parts)
+    folder = tmp_path_factory.mktemp("voice_only")
+    with wave.open(str(folder / "audio.wav"), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        w.writeframes((np.clip(wav, -1, 1) * 32767).astype(np.int16).tobytes())
+    face = pingpong(_frames(faces / "single_face.mp4", 295, 320, 360, fps=FPS))
+    dur = wav.size / 16000
+    def on_screen(s: float):
+        return face(s) if s < 6 or s >= dur - 6 else None
+    out = compose(folder / "voice_only_anger.mp4", on_screen, on_screen, dur, audio=folder / "audio.wav")
+    return out, TimeWindow(start=t_angry, end=t_end)
+
+
+def test_every_angry_voice_moment_is_found_as_a_weak_guess(voice_only_anger, settings):
+    """Angry German speech over black frames: the prosody says only "aroused" (anger, fear, joy and
+    surprise alike) and the ASR's nonsense words are not read for emotion (word confidence below
+    ASR_MIN_WORD_PROB). An "every time" question lists the angry stretch as a verified weak guess with
+    the caveat said; it is never a confident answer."""
+    video, angry = voice_only_anger
+    with Session(video, settings, llm=None) as s:
+        ans, events = _events(s, "every time someone sounds furious")
+    hits = [m for m in ans.moments if m.window.overlaps(angry)]
+    assert hits, [(m.window.label(), m.label) for m in ans.moments]
+    m = hits[0]
+    assert m.label == "Anger" and m.verified and m.confidence < 0.5, m
+    assert "Caveat: only the voice shows here" in m.rationale
+    # the calm-to-slightly-raised neutral sentences are no guess at all (arousal below STRONG_AROUSAL)
+    assert not [m.window.label() for m in ans.moments if m.verified and not m.window.overlaps(angry)]
+    said = [e for e in ans.evidence if e.tool == "speech.transcribe" and e.window.overlaps(angry)
+            and e.values.get("n_words")]
+    assert all(not e.values["read_for_emotion"] and "not read for emotion" in e.text for e in said), said

@@ -77,6 +77,8 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
         text, cited, f = roles.write_rationale(deps.llm_for("rationale") if use_llm else None, state["query"],
                                                v.label, v.window, items, deadline=mono_deadline(state))
         flags += f if use_llm or rank == 1 else [x for x in f if x != "rationale_template"]
+        if v.note:  # verify's caveat (a voice-only window that fits several emotions): said, not hidden
+            text = f"{text} (Caveat: {v.note}.)"
         if state.get("person_label"):  # a question about one person: the answer names them (tools/who.py)
             text = f"{state['person_label']}: {text}"
         moments.append(Moment(rank=rank, window=v.window, label=v.label, confidence=v.confidence,
@@ -104,7 +106,7 @@ def finish(state: State, runtime: Runtime[Context]) -> dict:
     evidence = [e for e in state.get("evidence", []) if e.id in cited or any(e.window.overlaps(m.window)
                                                                             for m in moments)]
     new_flags = ["budget_exhausted"] if out_of_time(state) else []
-    flags = list(state.get("flags", [])) + new_flags
+    flags = list(dict.fromkeys(list(state.get("flags", [])) + new_flags))  # a second round repeats its notes
     llm = deps.llm.stats if deps.llm else None
     answer = Answer(query=state["query"], video=deps.index.meta, intent=state.get("intent"), moments=moments,
                     evidence=evidence, flags=flags,

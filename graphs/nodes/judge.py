@@ -60,7 +60,9 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
             accept = accept and (not intent.emotions or answers(label, intent.emotions) or support(mine, label) < 0.3)
         else:
             label, conf = v.label, v.support
-            accept = target_ok and v.support >= 0.3
+            # a voice-only window that fits the asked label as well as any other (verify's note): a weak
+            # guess, listed with its low confidence, not a confident answer
+            accept = target_ok and (v.support >= 0.3 or (bool(v.note) and v.support >= VOICE_ONLY_MIN))
         verified[j] = v.model_copy(update={"label": label, "confidence": round(float(np.clip(conf, 0, 1)), 3),
                                            "accept": bool(accept), "judged": True})
     accepted = [v for v in verified if v.accept]
@@ -74,6 +76,7 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
 
 DECISIVE = 0.6   # the face's expression probability for an asked-for label that needs no LLM second opinion
 ABSENT = 0.15    # below this for every asked-for label, a candidate is a clear reject
+VOICE_ONLY_MIN = 0.15  # a voice-only window's support for the asked label to be kept as a weak guess
 JUDGE_MAX = 3    # open candidates the LLM judges in one call (the best-retrieved); the rest: the evidence path
 # Evidence lines per candidate, most telling first: the fused emotion reading already names the expression,
 # AU and motion cues that fired, so those tools' own lines mostly repeat it (a 3-candidate prompt had
@@ -96,11 +99,18 @@ def settled(intent, v, ev: dict) -> bool:
 
 
 def after_judge(state: State, runtime: Runtime[Context]) -> Literal["rationale", "localise"]:
-    """Answer when something was accepted (or a description was matched, or time or rounds ran out);
-    otherwise localise again, excluding what was rejected."""
+    """Answer when enough was accepted (or a description was matched, or time or rounds ran out);
+    otherwise localise again, excluding what was rejected and what was accepted. Enough: one moment for
+    a question that wants one; for one that wants several ("every time ..."), search on while the last
+    round still found some (the retrieval's next candidates may hold more: a voice-only moment ranked
+    below ten face windows was never verified)."""
     deps = ctx(runtime)
+    intent = state["intent"]
     accepted = [v for v in state.get("verified", []) if v.accept]
+    this_round = {c.window for c in state.get("candidates", [])}
+    found_now = any(v.candidate.window in this_round for v in accepted)
+    more = intent.n_moments > 1 and len(accepted) < intent.n_moments and found_now
     # a description was ranked by retrieval already: more rounds would only go lower
-    if accepted or state["intent"].descriptive or out_of_time(state) or state.get("rounds", 0) >= deps.max_rounds:
+    if (accepted and not more) or intent.descriptive or out_of_time(state) or state.get("rounds", 0) >= deps.max_rounds:
         return "rationale"
     return "localise"

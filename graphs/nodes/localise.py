@@ -23,9 +23,10 @@ def _temporal_prior(w: TimeWindow, duration: float, hint: str) -> float:
 
 
 def face_question(intent) -> bool:
-    """How someone looks: the face is named, or nothing but the face could show it (no voice/words)."""
+    """How someone looks: the face is named and neither the voice nor the words are ("every scared
+    moment, face or voice" is not a face question: its voice-only windows count)."""
     mods = set(intent.modalities)
-    return "face" in mods
+    return "face" in mods and not mods & {"voice", "words"}
 
 
 def window_channels(index, w: TimeWindow) -> tuple[float, bool]:
@@ -44,7 +45,8 @@ def usable(intent, index, w: TimeWindow) -> tuple[bool, str]:
     face, speech = window_channels(index, w)
     if face_question(intent):
         return (face >= MIN_FACE, f"face question, face in {face:.0%} of frames")
-    if not set(intent.modalities) & {"voice", "words"}:
+    mods = set(intent.modalities)
+    if not mods & {"voice", "words"} or "face" in mods:
         return (face >= MIN_FACE or speech, "no usable face and no speech")
     return True, ""
 
@@ -54,7 +56,8 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
     who = pick_person(ctx(runtime).index, state)  # "the woman on the left" → her track (tools/who.py)
     pid = who.person.id if who.person else None
     deps = view(runtime, {**state, "person": pid})  # retrieval and the usable-face check on that view
-    exclude = list(state.get("rejected", [])) + list(state.get("shown", []))
+    exclude = (list(state.get("rejected", [])) + list(state.get("shown", []))
+               + [v.candidate.window for v in state.get("verified", [])])  # this turn's earlier rounds
     want = max(deps.n_candidates, intent.n_moments, int(deps.extra.get("ranked_moments", 0)))
     cands = deps.retriever.search_moments(intent.search_text or state["query"], list(intent.emotions),
                                           intent.arousal, k=want * 3,

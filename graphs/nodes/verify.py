@@ -10,8 +10,9 @@ from langgraph.runtime import Runtime
 
 from graphs.nodes.common import event, next_id, view
 from graphs.state import Context, State, Verified
-from tools.labels import EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION, lexicon_emotions
+from tools.labels import BASIC, EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION, lexicon_emotions
 from tools.perception.emotion import SPLITS, family
+from tools.perception.prosody import STRONG_AROUSAL
 from tools.backends import tool_models
 from tools.registry import plan_tools, run_tool, support
 from tools.schemas import Evidence, TimeWindow
@@ -44,6 +45,29 @@ def _member(label: str, evidence: list[Evidence], named: list[str]) -> str:
         if isinstance(lab, str) and family(lab) == fam:
             return lab
     return fam  # nothing read the member: say what the evidence supports, the family's basic label
+
+
+VOICE_TIE = 0.75  # a label whose support is at least this share of the top label's ties with it
+
+
+def _voice_only(mine: list[Evidence], label: str, wanted: list[str]) -> str:
+    """A note when an asked label fits a window that only a voice (no face, no readable words that
+    name a feeling) shows, strongly aroused or flat: prosody measures arousal, which fits anger, fear, joy and surprise alike, so
+    the fused reading spreads its mass over them and no label reaches the acceptance bar. The judge then
+    may accept the window as a weak guess (an "every time" question wants it listed), never as a
+    confident answer. "" when the window has a face reading or the asked label is not among the top."""
+    if not wanted or any(e.modality == "face" for e in mine) or not any(e.tool == "emotion" for e in mine):
+        return ""
+    arousal = [abs(float(e.values["arousal"])) for e in mine
+               if e.tool == "prosody.voice" and isinstance(e.values.get("arousal"), (int, float))]
+    if not arousal or max(arousal) <= STRONG_AROUSAL:  # a barely raised voice is no guess at all
+        return ""
+    top = max(support(mine, lab) for lab in BASIC)
+    tied = [lab for lab in BASIC if support(mine, lab) >= VOICE_TIE * top]
+    if family(label) not in tied or len(tied) < 2:
+        return ""
+    return (f"only the voice shows here, and it fits {', '.join(lab.lower() for lab in tied)} alike: "
+            f"{label.lower()} is a guess")
 
 
 def _refine(deps: Context, cand_window: TimeWindow, labels: list[str]) -> TimeWindow:
@@ -115,5 +139,5 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
         wanted = [lab for lab in intent.emotions if support(mine, lab) >= 0.75 * support(mine, best) > 0]
         best = _member(wanted[0], mine, named) if wanted else best
         verified.append(Verified(candidate=c, window=window, evidence_ids=ids, label=best,
-                                 support=round(support(mine, best), 3)))
+                                 support=round(support(mine, best), 3), note=_voice_only(mine, best, wanted)))
     return {"evidence": evidence, "verified": verified, "events": events}

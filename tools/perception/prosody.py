@@ -323,6 +323,11 @@ def arousal_scores(features: Sequence[VoiceFeatures]) -> list[ArousalScore | Non
     return [m.score(f) for f in features]
 
 
+# arousal above which the voice is "strongly aroused" (said so in the evidence; verify lists a voice-only
+# window that fits several aroused emotions as a weak guess only above it)
+STRONG_AROUSAL = 0.6
+
+
 def voice_evidence(features: VoiceFeatures, arousal: ArousalScore | None, window: TimeWindow,
                    id: str) -> Evidence:
     """One sentence on the voice in `window`, e.g. 'voice aroused: pitch +3.1 st above speaker
@@ -333,7 +338,7 @@ def voice_evidence(features: VoiceFeatures, arousal: ArousalScore | None, window
                 else "voice: no speaker baseline, arousal unknown")
     else:
         values.update(arousal=arousal.score, pitch_st=arousal.pitch_st, loudness_delta_db=arousal.loudness_db)
-        level = ("strongly aroused" if arousal.score > 0.6 else "aroused" if arousal.score > 0.25
+        level = ("strongly aroused" if arousal.score > STRONG_AROUSAL else "aroused" if arousal.score > 0.25
                  else "calm/flat" if arousal.score < -0.25 else "typical")
         parts = []
         if arousal.pitch_st is not None:

@@ -225,6 +225,23 @@ def words_in(segments: list[SpeechSegment], window: TimeWindow) -> list[Word]:
     return out
 
 
+# Whisper's mean word probability over a window below which its words are not read for emotion: speech the
+# model cannot read (another language for the .en model, mumbling, music) comes out as fluent-looking
+# English nonsense ("The Swatsine Black Papilla will visit ..." for German), and the words reader found
+# Horror, Pride or Anticipation in it. On the dev videos' speech, English segments had mean word
+# probability 0.82-0.98 and German ones 0.28-0.52 (one German segment 0.97: not caught).
+ASR_MIN_WORD_PROB = 0.6
+
+
+def readable_words(segments: list[SpeechSegment], window: TimeWindow) -> tuple[str, float | None]:
+    """(the words said in `window`, joined, or "" when the ASR was unsure of them; their mean probability)."""
+    words = words_in(segments, window)
+    if not words:
+        return "", None
+    conf = float(np.mean([w.prob for w in words]))
+    return (" ".join(w.text for w in words).strip() if conf >= ASR_MIN_WORD_PROB else ""), round(conf, 3)
+
+
 def transcript_evidence(segments: list[SpeechSegment], window: TimeWindow, id: str,
                         max_chars: int = 300) -> Evidence:
     """Evidence quoting what was said inside `window`. The quote is user content (the speech in the
@@ -234,12 +251,17 @@ def transcript_evidence(segments: list[SpeechSegment], window: TimeWindow, id: s
     if len(quote) > max_chars:
         quote = quote[: max_chars - 1].rstrip() + "…"
     unread = any(not seg.text and min(seg.end, window.end) > max(seg.start, window.start) for seg in segments)
+    conf = float(np.mean([w.prob for w in words])) if words else None
     text = (f'said: "{quote}"' if quote else "speech here, but the ASR could not read it (another language?)"
             if unread else "no speech in this window")
+    if quote and conf is not None and conf < ASR_MIN_WORD_PROB:
+        text = (f'said, as far as the speech recogniser could tell (word confidence {conf:.2f}: another language '
+                f'or unclear speech? not read for emotion): "{quote}"')
     langs = sorted({s.language for s in segments if s.language})
     return Evidence(
         id=id, tool="speech.transcribe", modality="words", window=window,
         values={"transcript": quote, "n_words": len(words),
-                "mean_word_prob": round(float(np.mean([w.prob for w in words])), 3) if words else None,
+                "mean_word_prob": round(conf, 3) if conf is not None else None,
+                "read_for_emotion": bool(quote) and (conf is None or conf >= ASR_MIN_WORD_PROB),
                 "language": langs[0] if langs else None},
         text=text, times=[round(w.start, 3) for w in words])
