@@ -222,3 +222,9 @@ def test_the_evidence_chooses_the_member_unless_the_user_named_it():
     assert _member("Pride", [joy], named=["Pride"]) == "Pride"  # the user said it
     assert _member("Love", [expr], named=[]) == "Joy"         # nothing read the member: the family's label
     assert _member("Anger", [joy], named=[]) == "Anger"       # a basic label is the evidence's to judge elsewhere
+
+
+def test_a_negated_label_is_not_named_by_the_user():
+    from graphs.nodes.verify import named_labels
+    assert "Pride" in named_labels("when does he look proud of himself?")
+    assert "Pride" not in named_labels("when is she not proud at all, just happy")

@@ -13,6 +13,7 @@ from graphs.state import Context, State, Verified
 from tools.labels import BASIC, EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION, lexicon_emotions
 from tools.perception.emotion import SPLITS, family
 from tools.perception.prosody import STRONG_AROUSAL
+from tools.perception.text_emotion import split_negation
 from tools.backends import tool_models
 from tools.registry import plan_tools, run_tool, support
 from tools.schemas import Evidence, TimeWindow
@@ -30,6 +31,12 @@ def _target_label(intent, evidence: list[Evidence]) -> list[str]:
     if "Neutral" not in opts:
         opts.append("Neutral")
     return opts
+
+
+def named_labels(query: str) -> list[str]:
+    """The labels the user's own words name, negated ones left out ("not proud, just relieved" names no
+    Pride): these the evidence does not re-choose inside their family."""
+    return lexicon_emotions(split_negation(query)[0])
 
 
 def _member(label: str, evidence: list[Evidence], named: list[str]) -> str:
@@ -103,7 +110,7 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
         return {"events": [event(node="verify", note="no new candidates")]}
     verified: list[Verified] = list(state.get("verified", []))  # earlier rounds of this turn stay
     budget = deps.tool_budget
-    named = lexicon_emotions(state.get("query", ""))
+    named = named_labels(state.get("query", ""))
     for c in state.get("candidates", []):
         if time.time() > state.get("deadline", float("inf")):
             events.append({"node": "verify", "skip": c.window.label(), "reason": "time budget"})
