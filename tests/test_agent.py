@@ -179,3 +179,31 @@ def test_a_lone_neutral_from_the_llm_is_no_emotion_asked(scripted_llm, query, de
                                             ("when was he angriest", "Anger"), ("she gets angrier", "Anger")])
 def test_lexicon_reads_comparatives_and_superlatives(query, emotion):
     assert keyword_intent(query).emotions == [emotion]
+
+
+def test_a_question_wanting_several_moments_searches_on_while_rounds_find_some(pexels_index):
+    """after_judge: one accepted moment ends a question that wants one; a question that wants up to 10
+    localises again while the last round found some, and stops when a round finds none or rounds run out."""
+    from types import SimpleNamespace
+
+    from agents.schemas import Intent
+    from graphs.nodes.judge import after_judge
+    from graphs.state import Context, Verified
+    from tools.retrieval import Candidate
+
+    def cand(a: float) -> Candidate:
+        return Candidate(window=TimeWindow(start=a, end=a + 3), score=0.5)
+
+    rt = SimpleNamespace(context=Context(index=pexels_index, max_rounds=3))
+    c1, c2 = cand(0), cand(10)
+    found = Verified(candidate=c1, window=c1.window, accept=True, judged=True)
+    missed = Verified(candidate=c2, window=c2.window, accept=False, judged=True)
+
+    def state(n: int, candidates: list, rounds: int = 1) -> dict:
+        return {"intent": Intent(emotions=["Joy"], n_moments=n), "verified": [found, missed],
+                "candidates": candidates, "rounds": rounds}
+
+    assert after_judge(state(1, [c1, c2]), rt) == "rationale"
+    assert after_judge(state(10, [c1, c2]), rt) == "localise"          # this round found one: look further
+    assert after_judge(state(10, [c2]), rt) == "rationale"             # this round found none: done
+    assert after_judge(state(10, [c1, c2], rounds=3), rt) == "rationale"  # out of rounds
