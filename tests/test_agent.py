@@ -207,3 +207,40 @@ def test_a_question_wanting_several_moments_searches_on_while_rounds_find_some(p
     assert after_judge(state(10, [c1, c2]), rt) == "localise"          # this round found one: look further
     assert after_judge(state(10, [c2]), rt) == "rationale"             # this round found none: done
     assert after_judge(state(10, [c1, c2], rounds=3), rt) == "rationale"  # out of rounds
+
+
+def test_a_further_round_of_a_several_moment_search_is_judged_without_the_llm(pexels_index):
+    """judge: an open candidate goes to the LLM in the first round; in a further round of an "every time"
+    search (a moment already accepted) it is judged from the evidence alone (a 3-6 s LLM call saved)."""
+    from types import SimpleNamespace
+
+    from agents.errors import LLMError
+    from agents.schemas import Intent
+    from graphs.nodes.judge import judge
+    from graphs.state import Context, Verified
+    from tools.retrieval import Candidate
+
+    calls = []
+
+    class Recorder:  # stands in for the LLM client (not under test): records the call, then fails
+        def structured(self, *a, **k):
+            calls.append(a)
+            raise LLMError("recorded")
+
+    w1, w2 = TimeWindow(start=0, end=3), TimeWindow(start=10, end=13)
+    ev = Evidence(id="E1", tool="emotion", modality="face", window=w2, text="Joy (0.45)",
+                  values={"label": "Joy", "p_Joy": 0.45, "p_Neutral": 0.4})
+    open_ = Verified(candidate=Candidate(window=w2, score=0.5), window=w2, evidence_ids=["E1"], label="Joy",
+                     support=0.45)
+    done = Verified(candidate=Candidate(window=w1, score=0.6), window=w1, label="Joy", support=0.9,
+                    accept=True, judged=True)
+    rt = SimpleNamespace(context=Context(index=pexels_index, llm=Recorder()))
+    intent = Intent(emotions=["Joy"], n_moments=10)
+    first = judge({"intent": intent, "query": "every time she smiles", "verified": [open_],
+                   "candidates": [open_.candidate], "evidence": [ev]}, rt)
+    assert len(calls) == 1 and "llm_fallback:judge" in first["flags"]
+    further = judge({"intent": intent, "query": "every time she smiles", "verified": [done, open_],
+                     "candidates": [open_.candidate], "evidence": [ev]}, rt)
+    assert len(calls) == 1, "no LLM call in a further round"
+    assert further["events"][0]["skipped"] == "further round: evidence only"
+    assert further["verified"][1].judged and further["verified"][1].accept  # support 0.45 >= 0.3

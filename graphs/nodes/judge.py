@@ -29,6 +29,10 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
     # "every time" question's 10 candidates made a 3,300-token prompt and 370-640 generated tokens: 36-135 s)
     undecided = [j for j in new if not settled(intent, verified[j], ev)]
     undecided = sorted(undecided, key=lambda j: -verified[j].candidate.score)[:JUDGE_MAX]
+    # a further round of a several-moment search ("every time ...", after_judge) is judged from the
+    # evidence alone: a second LLM call there cost 3-6 s per question on 2 cores (bench_query, 30 Nov)
+    further = intent.n_moments > 1 and any(v.accept and v.judged for v in verified)
+    undecided = [] if further else undecided
     options = sorted({*intent.emotions, *(verified[j].label for j in undecided), "Neutral"}, key=EMOTIONS.index)
     blocks = []
     for i, j in enumerate(undecided, 1):
@@ -68,7 +72,8 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
     accepted = [v for v in verified if v.accept]
     rejected = [verified[j].candidate.window for j in new if not verified[j].accept]
     return {"verified": verified, "rejected": rejected, "flags": flags,
-            "events": [event(node="judge", skipped="evidence decisive" if skip else None,
+            "events": [event(node="judge", skipped=("further round: evidence only" if further else
+                                                     "evidence decisive") if skip else None,
                              llm_judged=[verified[j].window.label() for j in undecided], verdicts=[
                 {"window": v.window.label(), "label": v.label, "confidence": v.confidence, "accept": v.accept}
                 for v in (verified[j] for j in new)], accepted=len(accepted))]}
