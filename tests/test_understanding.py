@@ -54,6 +54,11 @@ def test_zoom_plan_reasons():
     assert not big["zoom"].run and "face large enough" in big["zoom"].reason
     amb = {d.tool: d for d in plan_tools(w, 1.0, False, [], 6.0, face_height=0.5, ambiguous=True)}
     assert amb["zoom"].run and "ambiguous" in amb["zoom"].reason
+    voice = {d.tool: d for d in plan_tools(w, 1.0, True, ["voice"], 6.0, face_height=SMALL_FACE / 2, ambiguous=True)}
+    assert not voice["zoom"].run and "about the voice" in voice["zoom"].reason
+    later = {d.tool: d for d in plan_tools(w, 1.0, False, [], 6.0, face_height=0.5, ambiguous=True,
+                                           zoom_off="a further round")}
+    assert not later["zoom"].run and later["zoom"].reason == "not needed: a further round"
 
 
 @pytest.fixture(scope="module")

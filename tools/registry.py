@@ -233,14 +233,17 @@ AMBIGUOUS = 0.45   # top expression probability below which the reading is ambig
 
 def plan_tools(window: TimeWindow, face_ratio: float, has_speech: bool, modalities: list[str],
                budget: float, already: set[str] = frozenset(), ambiguous: bool = False,
-               face_height: float | None = None) -> list[ToolDecision]:
+               face_height: float | None = None, zoom_off: str = "") -> list[ToolDecision]:
     """Choose tools by expected value per cost against the remaining budget; every decision is logged.
 
     The active zoom is decided first: it runs when the face is small (< SMALL_FACE of the frame height) or
     the expression reading is ambiguous, and then it is paid for before the cheap face tools (it re-reads
-    expression and AUs itself); otherwise it is skipped with the reason. The trace says which."""
+    expression and AUs itself); otherwise it is skipped with the reason. The trace says which. It is also
+    skipped for a question about the voice or the words alone, and when the caller says why (`zoom_off`)."""
     out = []
     small = face_height is not None and face_height < SMALL_FACE
+    if bool(modalities) and "face" not in modalities:  # "when does his voice sound furious?"
+        zoom_off = "the question is about the voice or the words"
     zoom_why = (f"small face ({face_height:.0%} of frame height)" if small else "") + \
         (" and " if small and ambiguous else "") + ("ambiguous expression reading" if ambiguous else "")
     for spec in REGISTRY.values():
@@ -254,15 +257,18 @@ def plan_tools(window: TimeWindow, face_ratio: float, has_speech: bool, modaliti
         if spec.name == "emotion":  # the fused reading the label rests on (tools/perception/emotion.py): first
             value *= 1.2
         if spec.name == "zoom":
-            # a small face is often missed at index time: the dense zoomed re-read is how it is seen at all
-            value = max(value, 0.5) * 10.0 if (small or ambiguous) else 0.0
+            # a small face is often missed at index time: the dense zoomed re-read is how it is seen at all;
+            # a question about the voice or the words alone does not pay for it (1-3 s a round on 2 cores)
+            value = max(value, 0.5) * 10.0 if (small or ambiguous) and not zoom_off else 0.0
         if spec.name == "transcript" and not has_speech:
             value = 0.0
         out.append(ToolDecision(tool=spec.name, window=window, run=False, value=round(value, 3),
                                 cost=spec.cost, reason=""))
     spent = 0.0
     for d in sorted((d for d in out if d.reason == ""), key=lambda d: -d.value / d.cost):
-        if d.tool == "zoom" and d.value == 0.0:
+        if d.tool == "zoom" and d.value == 0.0 and zoom_off:
+            d.reason = f"not needed: {zoom_off}"
+        elif d.tool == "zoom" and d.value == 0.0:
             d.reason = ("not needed: face large enough" + (f" ({face_height:.0%} of frame height)"
                                                             if face_height is not None else " (no face size known)")
                         + " and expression reading clear")

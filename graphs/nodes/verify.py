@@ -15,7 +15,7 @@ from tools.perception.emotion import SPLITS, family
 from tools.perception.prosody import STRONG_AROUSAL
 from tools.perception.text_emotion import split_negation
 from tools.backends import tool_models
-from tools.registry import plan_tools, run_tool, support
+from tools.registry import SMALL_FACE, plan_tools, run_tool, support
 from tools.schemas import Evidence, TimeWindow
 
 
@@ -111,6 +111,9 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
     verified: list[Verified] = list(state.get("verified", []))  # earlier rounds of this turn stay
     budget = deps.tool_budget
     named = named_labels(state.get("query", ""))
+    # a further round of an "every time" search (after_judge): the zoom on a large face, 1-3 s a round
+    # on 2 cores, is left to the first round; a small face is still zoomed (it is how it is seen at all)
+    further = intent.n_moments > 1 and any(v.accept for v in verified)
     for c in state.get("candidates", []):
         if time.time() > state.get("deadline", float("inf")):
             events.append({"node": "verify", "skip": c.window.label(), "reason": "time budget"})
@@ -123,7 +126,9 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
         heights = sorted(f.box[3] for f in deps.index.frames_in(c.window) if f.box is not None)
         face_height = heights[len(heights) // 2] if heights else None  # median, as a share of frame height
         decisions = plan_tools(c.window, face_ratio, has_speech, list(intent.modalities), budget,
-                               ambiguous=ambiguous, face_height=face_height)
+                               ambiguous=ambiguous, face_height=face_height,
+                               zoom_off="a further round of a several-moment search, and the face is not small"
+                               if further and not (face_height is not None and face_height < SMALL_FACE) else "")
         ids = []
         for d in decisions:
             events.append({"node": "verify", "tool": d.tool, "window": d.window.label(), "run": d.run,
