@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -34,7 +34,7 @@ CLIPS = ["WolfgangLanger_Pexels.mp4", "mead_happy.mp4", "no_face.mp4", "mead_sad
          "mead_surprised.mp4", "face_noface.mov", "mead_disgusted.mp4", "noface_face.mov", "mead_fear.mp4"]
 
 
-def speech_soundtrack(seconds: float, sr: int = 16000) -> "np.ndarray":
+def speech_soundtrack(seconds: float, sr: int = 16000) -> np.ndarray:
     """The real speech clips of ../shared/media/speech back to back (0.4 s pauses), repeated to `seconds`:
     audio that is speech most of the time, as in an interview (English talks, then German EmoDB)."""
     import numpy as np

@@ -133,7 +133,8 @@ def tool_emotion(ctx, w: TimeWindow, eid: str) -> Evidence:
     voice = [v.arousal for v in segs if v.arousal is not None]
     base = idx.baseline("main") if hasattr(idx, "baseline") else None
     r = read_emotion(_frames(ctx, w), w, base, arousal=max(voice, key=abs) if voice else None,
-                     transcript=readable_words(idx.speech.segments, w)[0], ser=[v.emotion for v in segs if getattr(v, "emotion", None)])
+                     transcript=readable_words(idx.speech.segments, w)[0],  # unsure ASR words: not read
+                     ser=[v.emotion for v in segs if getattr(v, "emotion", None)])
     return emotion_evidence(r, eid)
 
 

@@ -58,11 +58,12 @@ VOICE_TIE = 0.75  # a label whose support is at least this share of the top labe
 
 
 def _voice_only(mine: list[Evidence], label: str, wanted: list[str]) -> str:
-    """A note when an asked label fits a window that only a voice (no face, no readable words that
-    name a feeling) shows, strongly aroused or flat: prosody measures arousal, which fits anger, fear, joy and surprise alike, so
-    the fused reading spreads its mass over them and no label reaches the acceptance bar. The judge then
-    may accept the window as a weak guess (an "every time" question wants it listed), never as a
-    confident answer. "" when the window has a face reading or the asked label is not among the top."""
+    """A note when an asked label fits a window that only a strongly aroused voice shows (no face, no
+    readable words that name a feeling): prosody measures arousal, which fits anger, fear, joy and
+    surprise alike, so the fused reading spreads its mass over them and no label reaches the acceptance
+    bar. The judge then may accept the window as a weak guess (an "every time" question wants it listed),
+    never as a confident answer. "" when the window has a face reading, the voice is not strongly aroused,
+    or the asked label is not among the top."""
     if not wanted or any(e.modality == "face" for e in mine) or not any(e.tool == "emotion" for e in mine):
         return ""
     arousal = [abs(float(e.values["arousal"])) for e in mine
