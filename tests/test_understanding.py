@@ -174,3 +174,14 @@ def test_every_angry_voice_moment_is_found_as_a_weak_guess(voice_only_anger, set
     said = [e for e in ans.evidence if e.tool == "speech.transcribe" and e.window.overlaps(angry)
             and e.values.get("n_words")]
     assert all(not e.values["read_for_emotion"] and "not read for emotion" in e.text for e in said), said
+
+
+@pytest.mark.parametrize("clip", ["face_noface.mov", "noface_face.mov"])
+def test_a_description_is_matched_by_what_the_window_shows_not_by_salience(faces, settings, clip):
+    """No emotion asked: the window the words describe ranks first (here the stretch with no face), not
+    the most emotional one (a smiling face, salience 1.0, ranked first while salience weighed 0.3)."""
+    from tools.retrieval import Retriever
+    with Session(faces / clip, settings, llm=None) as s:
+        top = Retriever(s.index).search_moments("the part where nobody is on screen", [], "any", k=2)[0]
+        face, _ = window_channels(s.index, top.window)
+    assert face == 0.0 and top.descriptor.startswith("no face visible"), top

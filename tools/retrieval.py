@@ -203,7 +203,10 @@ class Retriever:
                 affect = np.full(n, float(d[0].min()), np.float32)
                 affect[i[0][i[0] >= 0]] = d[0][i[0] >= 0]
         sal = self.salience()
-        w_dense, w_aff, w_sal = (0.35, 0.5, 0.15) if proto is not None else (0.7, 0.0, 0.3)
+        # no emotion asked (a description: "the bit where the screen is dark and a man talks"): what the
+        # window shows and says decides; its emotional salience only breaks ties (at 0.3 it ranked crying
+        # and laughing faces above the one dark stretch the words matched best)
+        w_dense, w_aff, w_sal = (0.35, 0.5, 0.15) if proto is not None else (0.9, 0.0, 0.1)
         if modality_hints and "words" in modality_hints and proto is not None:
             w_dense, w_aff = 0.5, 0.35
         score = w_dense * dense + w_aff * affect + w_sal * sal
