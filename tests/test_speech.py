@@ -146,15 +146,18 @@ def test_words_the_asr_is_unsure_of_are_not_read_for_emotion(transcriber, speech
     """Synthetic German (tests/data/speech/synth_de.wav) through the English-only model comes back with low
     word confidence: its words are quoted with that caveat and are not read for emotion. Real English
     speech keeps its words."""
-    from tools.perception.speech import ASR_MIN_WORD_PROB, readable_words
+    from tools.index.store import SpeechTrack
+    from tools.perception.speech import ASR_MIN_WORD_PROB
     de = load_audio(speech / "synth_de.wav", sr=SR)
     segs = transcriber.transcribe(de, sr=SR)
     whole = TimeWindow(start=0.0, end=de.size / SR)
-    text, conf = readable_words(segs, whole)
-    assert conf is not None and conf < ASR_MIN_WORD_PROB and text == ""
     ev = transcript_evidence(segs, whole, "d1")
+    assert ev.values["n_words"] and ev.values["mean_word_prob"] < ASR_MIN_WORD_PROB
     assert not ev.values["read_for_emotion"] and "not read for emotion" in ev.text
+    assert SpeechTrack(segments=segs).text_in(whole, min_prob=ASR_MIN_WORD_PROB) == ""
+    assert SpeechTrack(segments=segs).text_in(whole) != ""  # without the bar the nonsense is there
     for name in TALKS:
         segs = transcriber.transcribe(talk_audio[name], sr=SR)
-        text, conf = readable_words(segs, TimeWindow(start=0.0, end=talk_audio[name].size / SR))
-        assert conf >= ASR_MIN_WORD_PROB and len(text.split()) >= 8, (name, conf)
+        w = TimeWindow(start=0.0, end=talk_audio[name].size / SR)
+        assert transcript_evidence(segs, w, "t1").values["mean_word_prob"] >= ASR_MIN_WORD_PROB, name
+        assert len(SpeechTrack(segments=segs).text_in(w, min_prob=ASR_MIN_WORD_PROB).split()) >= 8, name

@@ -127,13 +127,13 @@ def tool_emotion(ctx, w: TimeWindow, eid: str) -> Evidence:
     """Fused emotion (tools/perception/emotion.py): expression model + FACS rules on AU deltas from the
     person's neutral + facial motion direction + voice arousal + words → probabilities over the 13 labels."""
     from tools.perception.emotion import emotion_evidence, read_emotion
-    from tools.perception.speech import readable_words
+    from tools.perception.speech import ASR_MIN_WORD_PROB
     idx = ctx.index
     segs = [v for v in idx.speech.voice if min(v.end, w.end) > max(v.start, w.start)]
     voice = [v.arousal for v in segs if v.arousal is not None]
     base = idx.baseline("main") if hasattr(idx, "baseline") else None
     r = read_emotion(_frames(ctx, w), w, base, arousal=max(voice, key=abs) if voice else None,
-                     transcript=readable_words(idx.speech.segments, w)[0],  # unsure ASR words: not read
+                     transcript=idx.speech.text_in(w, min_prob=ASR_MIN_WORD_PROB),  # unsure ASR words: not read
                      ser=[v.emotion for v in segs if getattr(v, "emotion", None)])
     return emotion_evidence(r, eid)
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, WindowRecord
 from tools.settings import Settings
 
-INDEX_VERSION = 6  # 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
+INDEX_VERSION = 7  # 7: a window's transcript leaves out words the ASR was unsure of (mean prob < 0.6); 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
 STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
 
 
@@ -68,14 +68,21 @@ class SpeechTrack(BaseModel):
     speech_s: float = 0.0
     _mids: list[float] | None = PrivateAttr(default=None)
     _texts: list[str] = PrivateAttr(default_factory=list)
+    _probs: list[float] = PrivateAttr(default_factory=list)
 
-    def text_in(self, w: TimeWindow) -> str:
+    def text_in(self, w: TimeWindow, min_prob: float = 0.0) -> str:
         """Words (or, for segments without word times, segment texts) whose middle lies in `w`; found by
-        bisection over a time-sorted list built once, since every window of the video asks."""
+        bisection over a time-sorted list built once, since every window of the video asks. "" when their
+        mean recognition probability is below `min_prob` (speech the ASR could not really read: see
+        tools.perception.speech.ASR_MIN_WORD_PROB)."""
         if self._mids is None:
-            items = sorted((0.5 * (x.start + x.end), x.text) for s in self.segments for x in (s.words or [s]))
-            self._mids, self._texts = [m for m, _ in items], [t for _, t in items]
+            items = sorted((0.5 * (x.start + x.end), x.text, float(getattr(x, "prob", 1.0)))
+                           for s in self.segments for x in (s.words or [s]))
+            self._mids, self._texts, self._probs = [m for m, _, _ in items], [t for _, t, _ in items], \
+                [p for _, _, p in items]
         lo, hi = bisect.bisect_left(self._mids, w.start), bisect.bisect_left(self._mids, w.end)
+        if min_prob and hi > lo and sum(self._probs[lo:hi]) / (hi - lo) < min_prob:
+            return ""
         return " ".join(t.strip() for t in self._texts[lo:hi] if t.strip())
 
 

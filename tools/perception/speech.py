@@ -225,21 +225,13 @@ def words_in(segments: list[SpeechSegment], window: TimeWindow) -> list[Word]:
     return out
 
 
-# Whisper's mean word probability over a window below which its words are not read for emotion: speech the
+# Whisper's mean word probability over a window below which its words are not read for emotion and not
+# kept in the index's window transcripts (what retrieval embeds; tools/index/windows.py): speech the
 # model cannot read (another language for the .en model, mumbling, music) comes out as fluent-looking
 # English nonsense ("The Swatsine Black Papilla will visit ..." for German), and the words reader found
 # Horror, Pride or Anticipation in it. On the dev videos' speech, English segments had mean word
 # probability 0.82-0.98 and German ones 0.28-0.52 (one German segment 0.97: not caught).
 ASR_MIN_WORD_PROB = 0.6
-
-
-def readable_words(segments: list[SpeechSegment], window: TimeWindow) -> tuple[str, float | None]:
-    """(the words said in `window`, joined, or "" when the ASR was unsure of them; their mean probability)."""
-    words = words_in(segments, window)
-    if not words:
-        return "", None
-    conf = float(np.mean([w.prob for w in words]))
-    return (" ".join(w.text for w in words).strip() if conf >= ASR_MIN_WORD_PROB else ""), round(conf, 3)
 
 
 def transcript_evidence(segments: list[SpeechSegment], window: TimeWindow, id: str,
