@@ -168,7 +168,9 @@ def tool_zoom(ctx, w: TimeWindow, eid: str) -> Evidence:
     track = [(f.t, f.box) for f in ctx.index.frames_in(w) if f.box is not None] if person is not None else []
     frames: list[FaceFrame] = []
     crops_seen = 0
-    with FaceAnalyzer(max_faces=ctx.settings.max_faces) as fa:
+    # the crops get their own analyzer: fed through the full frames' tracker, their boxes (crop coordinates)
+    # mixed track ids, and with them the per-track neutral baselines, with the full frames'
+    with FaceAnalyzer(max_faces=ctx.settings.max_faces) as fa, FaceAnalyzer(max_faces=1) as fz:
         for t, rgb in iter_frames(ctx.index.meta.path, fps=8.0, max_side=1280, start=w.start, end=w.end):
             base = fa.analyze(t, rgb)
             h, wd = rgb.shape[:2]
@@ -180,7 +182,7 @@ def tool_zoom(ctx, w: TimeWindow, eid: str) -> Evidence:
                 continue
             crop, _ = zoom(rgb, base.box, "face", size=256, fractional=True)
             crops_seen += 1
-            z = fa.analyze(t, crop)
+            z = fz.analyze(t, crop)
             frames.append(z if z.n_faces else base)
     s = summarize_aus(frames, w)
     expr = mean_expression(frames)
