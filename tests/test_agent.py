@@ -244,3 +244,38 @@ def test_a_further_round_of_a_several_moment_search_is_judged_without_the_llm(pe
     assert len(calls) == 1, "no LLM call in a further round"
     assert further["events"][0]["skipped"] == "further round: evidence only"
     assert further["verified"][1].judged and further["verified"][1].accept  # support 0.45 >= 0.3
+
+
+def test_a_self_contradicting_llm_verdict_is_left_to_the_evidence(pexels_index):
+    """The judge LLM "accepts" a window for a furious question but calls it Neutral: the evidence path
+    decides instead (flagged), and a voice-only weak guess keeps its cap on confidence and its caveat."""
+    from types import SimpleNamespace
+
+    from agents.schemas import Intent
+    from graphs.nodes.judge import VOICE_ONLY_CAP, judge
+    from graphs.state import Context, Verified
+    from tools.retrieval import Candidate
+    from ui.notes import human_notes
+
+    class Says:  # stands in for the LLM client (not under test): one fixed verdict
+        def __init__(self, emotion: str):
+            self.emotion = emotion
+
+        def structured(self, prompt, schema, **k):
+            return schema.model_validate({"verdicts": [{"candidate": 1, "accept": True, "emotion": self.emotion,
+                                                        "confidence": 0.95}]})
+
+    w = TimeWindow(start=10, end=13)
+    ev = Evidence(id="E1", tool="emotion", modality="voice", window=w, text="Anger (0.22) from voice",
+                  values={"label": "Anger", "p_Anger": 0.22, "p_Fear": 0.22, "p_Joy": 0.22, "p_Surprise": 0.22,
+                          "p_Neutral": 0.01})
+    v = Verified(candidate=Candidate(window=w, score=0.5), window=w, evidence_ids=["E1"], label="Anger",
+                 support=0.22, note="only the voice shows here, and it fits anger, fear, joy, surprise alike")
+    state = {"intent": Intent(emotions=["Anger"], n_moments=10), "query": "every time someone sounds furious",
+             "verified": [v], "candidates": [v.candidate], "evidence": [ev]}
+    out = judge(state, SimpleNamespace(context=Context(index=pexels_index, llm=Says("Neutral"))))
+    got = out["verified"][0]
+    assert "llm_verdict_inconsistent:1" in out["flags"] and human_notes(out["flags"])[0].startswith("The language")
+    assert got.label == "Anger" and got.accept and got.confidence <= VOICE_ONLY_CAP and got.note
+    agree = judge(state, SimpleNamespace(context=Context(index=pexels_index, llm=Says("Anger"))))["verified"][0]
+    assert agree.accept and agree.label == "Anger" and agree.confidence <= VOICE_ONLY_CAP  # 0.5*0.95+0.5*0.22 capped

@@ -19,6 +19,8 @@ _NOTES: list[tuple[str, str]] = [
                            "measured evidence alone decided which moments fit."),
     ("intent_without_llm", "Your question was read without the language model (from its words and examples)."),
     ("label_overridden_by_evidence", "The measured evidence changed the emotion the language model proposed."),
+    ("llm_verdict_inconsistent", "The language model accepted a moment but named another emotion for it, so "
+                                 "the measured evidence alone decided that moment."),
     ("budget_exhausted", "The time budget ran out; the answer uses what was checked by then."),
     ("descriptive_query", "Your question describes a scene, so moments are ranked by how well they match it."),
     ("unverified", "Not confirmed: the tools could not confirm the emotion, so this is a best guess."),

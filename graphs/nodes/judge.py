@@ -53,6 +53,10 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
         v = verified[j]
         mine = [ev[eid] for eid in v.evidence_ids]
         vd = by_cand.get(j)
+        if vd is not None and intent.emotions and vd.accept and not answers(vd.emotion, intent.emotions):
+            # "accepted, and it is Neutral" for a furious question contradicts itself: the evidence decides
+            flags.append(f"llm_verdict_inconsistent:{i}")
+            vd = None
         target_ok = not intent.emotions or answers(v.label, intent.emotions)
         if vd is not None:
             llm_sup = support(mine, vd.emotion)
@@ -67,8 +71,11 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
             # a voice-only window that fits the asked label as well as any other (verify's note): a weak
             # guess, listed with its low confidence, not a confident answer
             accept = target_ok and (v.support >= 0.3 or (bool(v.note) and v.support >= VOICE_ONLY_MIN))
+        note = v.note if label == v.label else ""  # verify's caveat is about its own label
+        if note:  # only a voice that fits several emotions: the LLM read the same evidence, a guess stays one
+            conf = min(conf, VOICE_ONLY_CAP)
         verified[j] = v.model_copy(update={"label": label, "confidence": round(float(np.clip(conf, 0, 1)), 3),
-                                           "accept": bool(accept), "judged": True})
+                                           "accept": bool(accept), "judged": True, "note": note})
     accepted = [v for v in verified if v.accept]
     rejected = [verified[j].candidate.window for j in new if not verified[j].accept]
     return {"verified": verified, "rejected": rejected, "flags": flags,
@@ -82,6 +89,7 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
 DECISIVE = 0.6   # the face's expression probability for an asked-for label that needs no LLM second opinion
 ABSENT = 0.15    # below this for every asked-for label, a candidate is a clear reject
 VOICE_ONLY_MIN = 0.15  # a voice-only window's support for the asked label to be kept as a weak guess
+VOICE_ONLY_CAP = 0.3   # ... and its confidence at most ("a weak guess" in the UI, below 0.4)
 JUDGE_MAX = 3    # open candidates the LLM judges in one call (the best-retrieved); the rest: the evidence path
 # Evidence lines per candidate, most telling first: the fused emotion reading already names the expression,
 # AU and motion cues that fired, so those tools' own lines mostly repeat it (a 3-candidate prompt had
