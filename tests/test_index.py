@@ -162,6 +162,22 @@ def test_transcript_lookup_matches_word_midpoints():
     assert sp.text_in(TimeWindow(start=5, end=6)) == ""
 
 
+def test_a_window_record_leaves_out_words_the_asr_was_unsure_of(speech):
+    """Synthetic German through the English-only ASR: the window record (what retrieval embeds) keeps no
+    transcript; real English keeps its words."""
+    from tools.index import SpeechTrack
+    from tools.index.decode import load_audio
+    from tools.index.windows import summarise_window
+    from tools.perception.speech import Transcriber
+    from tools.schemas import TimeWindow
+    asr = Transcriber()
+    for name, kept in (("synth_de.wav", False), ("synth_en.wav", True)):
+        audio = load_audio(speech / name, sr=16000)
+        sp = SpeechTrack(segments=asr.transcribe(audio, sr=16000))
+        rec = summarise_window(0, TimeWindow(start=0, end=audio.size / 16000), [], sp)
+        assert bool(rec.transcript) == kept, (name, rec.transcript)
+
+
 def test_speech_in_parallel_gives_the_same_index(faces, clips, speech, tmp_path):
     """Faces with speech over them: whisper running beside the frame pass (the default) and after it
     give the same windows, transcripts and affect records."""

@@ -42,3 +42,9 @@ def out_of_time(state: State) -> bool:
 def mono_deadline(state: State) -> float:
     """The turn's deadline on the monotonic clock (what the LLM client's timeouts use)."""
     return time.monotonic() + max(0.0, state.get("deadline", time.time() + 600) - time.time())
+
+
+def further_round(intent, verified) -> bool:
+    """This round continues a several-moment search ("every time ...": after_judge searched on because an
+    earlier round accepted some). verify then skips the zoom on large faces and judge the LLM (latency)."""
+    return intent.n_moments > 1 and any(v.accept and v.judged for v in verified)

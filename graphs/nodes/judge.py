@@ -9,7 +9,7 @@ import numpy as np
 from langgraph.runtime import Runtime
 
 from agents import roles
-from graphs.nodes.common import ctx, event, view, mono_deadline, out_of_time
+from graphs.nodes.common import ctx, event, further_round, view, mono_deadline, out_of_time
 from graphs.state import Context, State
 from tools.labels import EMOTIONS
 from tools.perception.emotion import answers
@@ -31,7 +31,7 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
     undecided = sorted(undecided, key=lambda j: -verified[j].candidate.score)[:JUDGE_MAX]
     # a further round of a several-moment search ("every time ...", after_judge) is judged from the
     # evidence alone: a second LLM call there cost 3-6 s per question on 2 cores (bench_query, 30 Nov)
-    further = intent.n_moments > 1 and any(v.accept and v.judged for v in verified)
+    further = further_round(intent, verified)
     undecided = [] if further else undecided
     options = sorted({*intent.emotions, *(verified[j].label for j in undecided), "Neutral"}, key=EMOTIONS.index)
     blocks = []

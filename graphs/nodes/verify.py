@@ -8,7 +8,7 @@ import time
 import numpy as np
 from langgraph.runtime import Runtime
 
-from graphs.nodes.common import event, next_id, view
+from graphs.nodes.common import event, further_round, next_id, view
 from graphs.state import Context, State, Verified
 from tools.labels import BASIC, EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION, lexicon_emotions
 from tools.perception.emotion import SPLITS, family
@@ -54,7 +54,7 @@ def _member(label: str, evidence: list[Evidence], named: list[str]) -> str:
     return fam  # nothing read the member: say what the evidence supports, the family's basic label
 
 
-VOICE_TIE = 0.75  # a label whose support is at least this share of the top label's ties with it
+TIE = 0.75  # a label whose support is at least this share of the top label's ties with it
 
 
 def _voice_only(mine: list[Evidence], label: str, wanted: list[str]) -> str:
@@ -70,8 +70,8 @@ def _voice_only(mine: list[Evidence], label: str, wanted: list[str]) -> str:
                if e.tool == "prosody.voice" and isinstance(e.values.get("arousal"), (int, float))]
     if not arousal or max(arousal) <= STRONG_AROUSAL:  # a barely raised voice is no guess at all
         return ""
-    top = max(support(mine, lab) for lab in BASIC)
-    tied = [lab for lab in BASIC if support(mine, lab) >= VOICE_TIE * top]
+    sup = {lab: support(mine, lab) for lab in BASIC}
+    tied = [lab for lab in BASIC if sup[lab] >= TIE * max(sup.values())]
     if family(label) not in tied or len(tied) < 2:
         return ""
     return (f"only the voice shows here, and it fits {', '.join(lab.lower() for lab in tied)} alike: "
@@ -112,9 +112,9 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
     verified: list[Verified] = list(state.get("verified", []))  # earlier rounds of this turn stay
     budget = deps.tool_budget
     named = named_labels(state.get("query", ""))
-    # a further round of an "every time" search (after_judge): the zoom on a large face, 1-3 s a round
-    # on 2 cores, is left to the first round; a small face is still zoomed (it is how it is seen at all)
-    further = intent.n_moments > 1 and any(v.accept for v in verified)
+    # a further round of an "every time" search: the zoom on a large face, 1-3 s a round on 2 cores, is
+    # left to the first round; a small face is still zoomed (it is how it is seen at all)
+    further = further_round(intent, verified)
     for c in state.get("candidates", []):
         if time.time() > state.get("deadline", float("inf")):
             events.append({"node": "verify", "skip": c.window.label(), "reason": "time budget"})
@@ -149,7 +149,7 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
         # boundaries follow the asked-for emotion; a description (no emotion asked) keeps the matched window
         window = c.window if intent.descriptive else _refine(deps, c.window, labels)
         best = max(labels, key=lambda lab: support(mine, lab))
-        wanted = [lab for lab in intent.emotions if support(mine, lab) >= 0.75 * support(mine, best) > 0]
+        wanted = [lab for lab in intent.emotions if support(mine, lab) >= TIE * support(mine, best) > 0]
         best = _member(wanted[0], mine, named) if wanted else best
         verified.append(Verified(candidate=c, window=window, evidence_ids=ids, label=best,
                                  support=round(support(mine, best), 3), note=_voice_only(mine, best, wanted)))
