@@ -60,6 +60,12 @@ class Session:
         self._conn = sqlite3.connect(str(db), check_same_thread=False)
         self.graph = compile_with(SqliteSaver(self._conn, serde=JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES)))
         self.id = session_id or uuid.uuid4().hex[:12]
+        # close() while a question runs in another thread (the UI's Stop / New conversation) must not pull
+        # the SQLite handle from under the checkpointer (a crash in the sqlite module): the running stream
+        # closes it when it ends.
+        self._guard = threading.Lock()
+        self._running = 0
+        self._closed = False
 
     def _config(self) -> dict:
         return {"configurable": {"thread_id": f"{self.index.meta.content_key}:{self.id}"},
@@ -89,6 +95,20 @@ class Session:
         {"node": "ranked", "moments": [Moment, ...]} carries them, with empty rationales.
         `person`: ask about that person's track (`affectlens people VIDEO` lists them) whatever the
         question's words say; None: the person the question names, or everyone."""
+        with self._guard:
+            if self._closed:
+                raise RuntimeError("this Session is closed; open a new one to ask")
+            self._running += 1
+        try:
+            yield from self._stream(query, person)
+        finally:
+            with self._guard:
+                self._running -= 1
+                last = self._closed and self._running == 0
+            if last:
+                self._conn.close()
+
+    def _stream(self, query: str, person: int | None) -> Iterator[dict]:
         for mode, update in self.graph.stream({"query": query, "focus": person}, self._config(), context=self.context,
                                               stream_mode=["updates", "custom"]):
             if mode == "custom":
@@ -128,6 +148,14 @@ class Session:
         return answer.model_copy(update={"stats": stats})
 
     def close(self) -> None:
+        """Close the checkpoint database; while a question still runs in another thread, it is closed
+        when that question's stream ends (no new question may start)."""
+        with self._guard:
+            if self._closed:
+                return
+            self._closed = True
+            if self._running:
+                return
         self._conn.close()
 
     def __enter__(self) -> Session:

@@ -144,6 +144,44 @@ def test_planted_instructions_in_speech_do_not_steer_the_answer(tmp_path, llm):
     assert not any(m.label == "Anger" for m in ans.moments)
 
 
+def test_closing_a_session_while_a_question_runs_elsewhere(settings, pexels_index):
+    """The UI closes a Session (New conversation, another video) while its question still runs in a worker
+    thread: the checkpoint database stays open until that question ends (closing it under the running
+    checkpointer crashed the sqlite module in CI), then it is closed, and the closed Session refuses a new
+    question with a clear error."""
+    import sqlite3
+    import threading
+
+    s = Session(SAMPLE, settings, llm=None, index=pexels_index)
+    first, done = threading.Event(), threading.Event()
+    got: dict = {}
+
+    def work():
+        try:
+            for ev in s.stream("when does she cheer up?"):
+                first.set()
+                got["answer"] = ev.get("answer", got.get("answer"))
+        except BaseException as e:  # noqa: BLE001 - the test reports it
+            got["error"] = e
+        finally:
+            first.set()
+            done.set()
+
+    th = threading.Thread(target=work, daemon=True)
+    th.start()
+    assert first.wait(120)
+    s.close()
+    assert not done.is_set(), "the question should still be running when close() is called"
+    th.join(180)
+    assert "error" not in got, got.get("error")
+    assert got.get("answer") is not None and got["answer"].moments
+    with pytest.raises(sqlite3.ProgrammingError):
+        s._conn.execute("select 1")  # closed once the question ended
+    with pytest.raises(RuntimeError, match="closed"):
+        next(s.stream("and then?"))
+    s.close()  # twice is harmless
+
+
 def test_context_overflow_is_a_typed_error(llm):
     from pydantic import BaseModel
 
