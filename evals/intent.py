@@ -150,7 +150,7 @@ def grid(items: list[dict], votes: list[dict]) -> tuple[dict, float]:
     tv = [(it, v) for it, v in zip(items, votes) if it["split"] == "tune"]
     tune, tvotes = [it for it, _ in tv], [v for _, v in tv]
     best, best_acc = {}, -1.0
-    for wl, we, wx, keep, pn in itertools.product((0.0, 0.5, 1.0, 1.5), (0.5, 1.0, 1.5, 2.0), (0.5, 1.0),
+    for wl, we, wx, keep, pn in itertools.product((0.0, 0.25, 0.5, 1.0, 1.5), (0.5, 1.0, 1.5, 2.0), (0.5, 1.0),
                                                   (0.5, 0.6, 0.8), (0.2, 0.3, 0.5)):
         rule = {"weights": {"llm": wl, "embedding": we, "lexicon": wx}, "keep": keep, "p_none": pn}
         preds = predictions(tune, tvotes, **rule)
