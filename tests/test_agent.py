@@ -279,3 +279,31 @@ def test_a_self_contradicting_llm_verdict_is_left_to_the_evidence(pexels_index):
     assert got.label == "Anger" and got.accept and got.confidence <= VOICE_ONLY_CAP and got.note
     agree = judge(state, SimpleNamespace(context=Context(index=pexels_index, llm=Says("Anger"))))["verified"][0]
     assert agree.accept and agree.label == "Anger" and agree.confidence <= VOICE_ONLY_CAP  # 0.5*0.95+0.5*0.22 capped
+
+
+def test_an_accepted_moment_always_answers_the_asked_emotion(pexels_index):
+    """The judge LLM accepts a window as Joy, but the evidence reads it strongly as Sadness: the evidence
+    relabels it (flagged), and a relabelled window that no longer answers the question is not accepted."""
+    from types import SimpleNamespace
+
+    from agents.schemas import Intent
+    from graphs.nodes.judge import judge
+    from graphs.state import Context, Verified
+    from tools.retrieval import Candidate
+
+    class Says:  # stands in for the LLM client (not under test): one fixed verdict
+        def structured(self, prompt, schema, **k):
+            return schema.model_validate({"verdicts": [{"candidate": 1, "accept": True, "emotion": "Joy",
+                                                        "confidence": 0.9}]})
+
+    w = TimeWindow(start=2, end=5)
+    ev = Evidence(id="E1", tool="emotion", modality="face", window=w, text="Sadness (0.70)",
+                  values={"label": "Sadness", "p_Sadness": 0.7, "p_Joy": 0.2, "p_Neutral": 0.1})
+    v = Verified(candidate=Candidate(window=w, score=0.5), window=w, evidence_ids=["E1"], label="Sadness",
+                 support=0.7)  # Joy 0.2: not settled by the evidence, so the LLM is asked
+    out = judge({"intent": Intent(emotions=["Joy"]), "query": "when is she in a good mood?", "verified": [v],
+                 "candidates": [v.candidate], "evidence": [ev]},
+                SimpleNamespace(context=Context(index=pexels_index, llm=Says())))
+    got = out["verified"][0]
+    assert "label_overridden_by_evidence:1" in out["flags"]
+    assert got.label == "Sadness" and not got.accept

@@ -65,7 +65,9 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
                 flags.append(f"label_overridden_by_evidence:{i}")
             conf = 0.5 * vd.confidence + 0.5 * support(mine, label)
             accept = vd.accept or (answers(label, intent.emotions) and support(mine, label) >= 0.35)
-            accept = accept and (not intent.emotions or answers(label, intent.emotions) or support(mine, label) < 0.3)
+            # an accepted moment answers the asked emotion (a label the evidence put in its place has support
+            # >= 0.35 by the override rule above, so it is rejected here, not kept as a "weak" other label)
+            accept = accept and (not intent.emotions or answers(label, intent.emotions))
         else:
             label, conf = v.label, v.support
             # a voice-only window that fits the asked label as well as any other (verify's note): a weak
