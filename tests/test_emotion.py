@@ -228,3 +228,24 @@ def test_a_negated_label_is_not_named_by_the_user():
     from graphs.nodes.verify import named_labels
     assert "Pride" in named_labels("when does he look proud of himself?")
     assert "Pride" not in named_labels("when is she not proud at all, just happy")
+
+
+def test_voice_and_emotion_tools_read_the_same_voice_segment(settings, pexels_index):
+    """Of two voiced segments in a window (arousal +0.30 and -0.80 for this speaker), both tools read the
+    one that departs most from the speaker's baseline, the flat one: the voice evidence describes the
+    segment the fused emotion reading used (before, the voice tool showed the highest, +0.30)."""
+    import copy
+
+    from tools.index.store import SpeechTrack, VoiceSegment
+    from tools.registry import ToolContext, run_tool
+
+    idx = copy.copy(pexels_index)  # the module's index stays as it is
+    feats = {"speech_s": 1.0, "voiced_ratio": 0.8, "f0_median_hz": 200.0}
+    idx.speech = SpeechTrack(voice=[VoiceSegment(start=12.0, end=13.0, arousal=0.3, pitch_st=1.0, features=feats),
+                                    VoiceSegment(start=13.2, end=14.5, arousal=-0.8, pitch_st=-3.0, features=feats)])
+    ctx, w = ToolContext(idx, settings), TimeWindow(start=12, end=15)
+    voice, err, _ = run_tool(ctx, "voice", w, "E1")
+    assert err is None and voice.values["arousal"] == -0.8 and voice.times == [13.2, 14.5]
+    assert "calm/flat" in voice.text
+    emo, err, _ = run_tool(ctx, "emotion", w, "E2")
+    assert err is None and "voice arousal -0.80" in emo.text + " ".join(map(str, emo.values.values()))

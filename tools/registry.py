@@ -97,13 +97,26 @@ def tool_motion(ctx, w: TimeWindow, eid: str) -> Evidence:
                     times=[f.t for f in frames])
 
 
+def voice_segments(ctx, w: TimeWindow) -> list:
+    """The index's voiced segments that overlap the window."""
+    return [v for v in ctx.index.speech.voice if min(v.end, w.end) > max(v.start, w.start)]
+
+
+def telling_voice(segs: list):
+    """The segment whose arousal departs most from the speaker's baseline, either way (a flat, low voice
+    tells as much as a raised one); segments without a score last. The voice and emotion tools read the
+    same one, so the voice evidence shows the segment the fused reading used. (The index's window record
+    keeps the highest arousal instead: there it ranks excited moments for retrieval.)"""
+    return max(segs, key=lambda v: abs(v.arousal) if v.arousal is not None else -1.0, default=None)
+
+
 def tool_voice(ctx, w: TimeWindow, eid: str) -> Evidence:
     from tools.perception.prosody import ArousalScore, VoiceFeatures, voice_evidence
-    segs = [v for v in ctx.index.speech.voice if min(v.end, w.end) > max(v.start, w.start)]
+    segs = voice_segments(ctx, w)
     if not segs:
         return Evidence(id=eid, tool="prosody.voice", modality="voice", window=w, values={"speech_s": 0.0},
                         text=f"No speech in {w.label()}.")
-    best = max(segs, key=lambda v: (v.arousal if v.arousal is not None else -9))
+    best = telling_voice(segs)
     fields = set(VoiceFeatures.model_fields)
     feats = VoiceFeatures(start=best.start, end=best.end, **{k: v for k, v in best.features.items() if k in fields})
     score = None if best.arousal is None else ArousalScore(score=best.arousal, pitch_st=best.pitch_st,
@@ -129,10 +142,10 @@ def tool_emotion(ctx, w: TimeWindow, eid: str) -> Evidence:
     from tools.perception.emotion import emotion_evidence, read_emotion
     from tools.perception.speech import ASR_MIN_WORD_PROB
     idx = ctx.index
-    segs = [v for v in idx.speech.voice if min(v.end, w.end) > max(v.start, w.start)]
-    voice = [v.arousal for v in segs if v.arousal is not None]
+    segs = voice_segments(ctx, w)
+    told = telling_voice(segs)
     base = idx.baseline("main") if hasattr(idx, "baseline") else None
-    r = read_emotion(_frames(ctx, w), w, base, arousal=max(voice, key=abs) if voice else None,
+    r = read_emotion(_frames(ctx, w), w, base, arousal=told.arousal if told is not None else None,
                      transcript=idx.speech.text_in(w, min_prob=ASR_MIN_WORD_PROB),  # unsure ASR words: not read
                      ser=[v.emotion for v in segs if getattr(v, "emotion", None)])
     return emotion_evidence(r, eid)
