@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents import prompts  # noqa: E402
 from agents.prompts import LABEL_GLOSSES  # noqa: E402
-from evals.intent import FAMILY, load  # noqa: E402
+from evals.intent import family_of, load  # noqa: E402
 from tools.labels import Emotion  # noqa: E402
 
 DEV_SET = Path(__file__).resolve().parents[1] / "evals/data/intent_dev.jsonl"
@@ -34,6 +34,9 @@ GLOSS = dict(x.split(": ", 1) for x in LABEL_GLOSSES.split("; "))
 
 
 class GistRead(BaseModel):
+    """agents.intent.readers.LLMRead with `feeling` first (not a subclass: the model writes the fields in
+    the schema's order, and the words should come before the labels)."""
+
     model_config = ConfigDict(extra="ignore")
 
     feeling: str = Field(default="", max_length=40)
@@ -43,15 +46,12 @@ class GistRead(BaseModel):
 
 
 def gist_messages(q: str) -> list[dict]:
-    return prompts.prefix() + [{"role": "user", "content": (
-        "Task: which feeling is the user looking for in the video?\n"
+    """The shipped `interpret` prompt with one line added before the labels: the feeling in plain words."""
+    msgs = prompts.interpret(q)
+    ask = msgs[-1]["content"].replace("emotions:", (
         "feeling: first, in 1-3 plain everyday words, how the person in that moment feels "
-        "(\"nothing\" if the user describes no feeling).\n"
-        f"emotions: the emotions the user wants, most likely first, from: {LABEL_GLOSSES}. "
-        "Read idioms and situations by what the person feels. If the user says it is NOT some emotion "
-        "(\"not X, just Y\"), leave X out. Empty list if the user describes no feeling at all.\n"
-        "arousal: high/low/any. every: true if they want every time it happens.\n"
-        f"User query: <data>{q}</data>")}]
+        "(\"nothing\" if the user describes no feeling).\nemotions:"), 1)
+    return msgs[:-1] + [{**msgs[-1], "content": ask}]
 
 
 def rerank_call(client, q: str, options: list[str]) -> dict:
@@ -97,7 +97,7 @@ def answers(variant: str, model: str, items: list[dict], tes) -> list[dict]:
 
 
 def family(label: str | None) -> str:
-    return FAMILY[label] if label and label != "none" else "none"
+    return family_of([label] if label and label != "none" else [])
 
 
 def score(items: list[dict], preds: list[str], part: str) -> str:
