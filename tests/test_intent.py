@@ -136,3 +136,24 @@ def test_eval_intent_prints_per_reader_per_part(tmp_path):
     assert "tune part: 1 items" in out and "heldout part: 1 items" in out
     for reader in ("embedding", "lexicon", "reconciled"):
         assert f"| {reader} |" in out
+
+
+def test_the_reader_compares_with_the_packaged_everyday_expressions():
+    """The zero-shot reader's examples are the hand-written ones plus the packaged expressions (40 a label,
+    written without sight of the dev sets); the data file is declared as package data, so a non-editable
+    install ships it too."""
+    import tomllib
+    from pathlib import Path
+
+    from tools.labels import EMOTIONS
+    from tools.perception.text_emotion import EXPRESSIONS_FILE, LABEL_TEXTS, NONE_TEXTS, examples
+
+    ex = examples()
+    assert set(ex) == {*EMOTIONS, "none"}
+    for lab in EMOTIONS:
+        assert len(ex[lab]) >= len(LABEL_TEXTS[lab]) + 40 and ex[lab][0] == LABEL_TEXTS[lab][0]
+    assert len(ex["none"]) >= len(NONE_TEXTS) + 40
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    declared = pyproject["tool"]["setuptools"]["package-data"]["tools"]
+    assert any(Path("tools", pat).parent == EXPRESSIONS_FILE.relative_to(Path(__file__).parents[1]).parent
+               for pat in declared)
