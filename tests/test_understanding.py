@@ -187,3 +187,26 @@ def test_a_description_is_matched_by_what_the_window_shows_not_by_salience(faces
         top = Retriever(s.index).search_moments("the part where nobody is on screen", [], "any", k=2)[0]
         face, _ = window_channels(s.index, top.window)
     assert face == 0.0 and top.descriptor.startswith("no face visible"), top
+
+
+def test_the_index_describes_the_picture_where_no_face_is_seen(faces, settings):
+    """face_noface.mov: a face, then a colourful picture with no face. The no-face windows' descriptor names
+    the picture (not only "no face visible"), the face windows' do not, and a question about the colourful
+    picture ranks the no-face stretch first (a candidate may join it with the window before). Black frames read as a dark screen."""
+    import numpy as np
+
+    from tools.perception.scene import describe, scene_stats, thumbnail
+    from tools.retrieval import Retriever, describe as describe_window
+
+    black = np.zeros((360, 640, 3), np.uint8)
+    assert describe(scene_stats(thumbnail(black), None)) == "dark screen, black picture"
+    with Session(faces / "face_noface.mov", settings, llm=None) as s:
+        recs = s.index.records
+        assert all(r.scene and 0 <= r.scene["brightness"] <= 1 for r in recs if r.n_frames)
+        noface = [r for r in recs if r.n_frames and r.face_frames == 0]
+        withface = [r for r in recs if r.face_frames]
+        assert noface and withface
+        assert all("picture" in describe_window(r, numbers=False) for r in noface), [describe_window(r) for r in noface]
+        assert not any("picture" in describe_window(r, numbers=False) for r in withface)
+        top = Retriever(s.index).search_moments("the colourful animated bit with nobody in it", [], "any", k=2)[0]
+        assert "picture" in top.descriptor and any(top.window.overlaps(r.window) for r in noface), top

@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.labels import EXPRESSIONS, PROFILES
+from tools.perception.scene import describe as describe_scene
 from tools.schemas import TimeWindow, WindowRecord
 
 IVF_THRESHOLD = 20000  # windows (about 17 h of video at 3 s): exact flat search below, IVF-Flat above
@@ -60,8 +61,9 @@ def describe(r: WindowRecord, numbers: bool = True) -> str:
     """Textual descriptor of a window, for the LLM to read (numbers=True) and, without the numbers (which
     cost about half the tokens and carry no meaning for a sentence embedder), for embedding."""
     parts = []
+    picture = describe_scene(r.scene)
     if r.face_frames == 0:
-        parts.append("no face visible")
+        parts.append("no face visible" + (f", {picture}" if picture else ""))
     else:
         aus = sorted(((k, v) for k, v in r.au_mean.items() if v >= 0.15), key=lambda kv: -kv[1])[:5]
         top = r.top_expression()
@@ -81,6 +83,8 @@ def describe(r: WindowRecord, numbers: bool = True) -> str:
                      else "voice typical")
     if r.transcript:
         parts.append(f'says: "{r.transcript[:200]}"')
+    elif r.arousal is None and r.n_frames:
+        parts.append("no speech")
     return "; ".join(parts)
 
 

@@ -161,6 +161,8 @@ class FaceFrame(Frozen):
                                         description="per-region mean vertical flow since the previous sample, "
                                         "px per 0.25 s in the aligned crop (negative = towards the forehead)")
     people: list[PersonFace] = Field(default_factory=list, description="every tracked face in the frame")
+    scene: dict[str, float] = Field(default_factory=dict, description="picture numbers: brightness, colour, "
+                                    "change since the previous sample (tools.perception.scene)")
 
 
 class WindowRecord(BaseModel):
@@ -180,6 +182,8 @@ class WindowRecord(BaseModel):
     transcript: str = ""
     arousal: float | None = None
     voice: dict[str, float] = Field(default_factory=dict)
+    scene: dict[str, float] = Field(default_factory=dict, description="mean picture numbers of the window's "
+                                    "frames (tools.perception.scene)")
 
     @property
     def face_ratio(self) -> float:

@@ -1,4 +1,5 @@
-"""The frame pass: streamed, adaptively sampled frames → face, AUs, expression, facial flow per frame →
+"""The frame pass: streamed, adaptively sampled frames → face, AUs, expression, facial flow and the picture's
+brightness, colour and change per frame →
 finished windows appended to disk (records.jsonl, frames.jsonl) once the speech pass has cut them."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tools.index.store import (
     save_state,
 )
 from tools.index.windows import loud_stretches, summarise_window
+from tools.perception.scene import scene_stats, thumbnail
 from tools.schemas import FaceFrame, TimeWindow, VideoMeta
 from tools.settings import Settings
 
@@ -31,8 +33,9 @@ ProgressFn = Callable[[str, float], None]
 
 
 class FrameAnalyzer:
-    """Face + AUs + expression per frame, and facial flow against the previous sampled frame (only the
-    previous frame is kept, so memory is flat)."""
+    """Face + AUs + expression per frame, facial flow against the previous sampled frame, and the picture's
+    numbers (tools.perception.scene; its change against the previous sample's thumbnail). Only the previous
+    frame is kept, so memory is flat."""
 
     def __init__(self, s: Settings):
         from tools.perception.face import FaceAnalyzer
@@ -40,11 +43,15 @@ class FrameAnalyzer:
         self.face = FaceAnalyzer(max_faces=s.max_faces)
         self.flow = FlowAnalyzer(128)
         self._prev = None
+        self._thumb = None  # the previous sample's thumbnail (picture change)
         from tools.perception.tracks import PeopleTracker
         self.people = PeopleTracker()  # every face, as persons with stable ids (FaceFrame.people)
 
     def analyze(self, t: float, rgb: np.ndarray) -> FaceFrame:
         frame, face = self.face.analyze_face(t, rgb)
+        thumb = thumbnail(rgb)
+        frame = frame.model_copy(update={"scene": scene_stats(thumb, self._thumb)})
+        self._thumb = thumb
         people = self.people.update(t, rgb, self.face.last_faces, face, frame.expression, self.face._expr)
         if people:
             frame = frame.model_copy(update={"people": people})
@@ -65,7 +72,7 @@ class FrameAnalyzer:
         """Everything that carries over between frames (tracks, per-track AU baselines, last frame)."""
         f = self.face
         return {"tracker": f.tracker, "aus": f.aus, "main": f._main, "last_face": f.last_face, "prev": self._prev,
-                "tiles_due": f.tiles_due, "people": self.people}
+                "tiles_due": f.tiles_due, "people": self.people, "thumb": self._thumb}
 
     def set_state(self, st: dict) -> None:
         f = self.face
@@ -74,6 +81,7 @@ class FrameAnalyzer:
         f.tiles_due = st["tiles_due"]
         if "people" in st:
             self.people = st["people"]
+        self._thumb = st.get("thumb")
 
     def close(self) -> None:
         self.face.close()

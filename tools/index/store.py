@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, WindowRecord
 from tools.settings import Settings
 
-INDEX_VERSION = 7  # 7: a window's transcript leaves out words the ASR was unsure of (mean prob < 0.6); 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
+INDEX_VERSION = 8  # 8: picture numbers per frame and window (FaceFrame.scene, WindowRecord.scene); 7: a window's transcript leaves out words the ASR was unsure of (mean prob < 0.6); 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
 STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
 
 

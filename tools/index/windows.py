@@ -11,6 +11,7 @@ import numpy as np
 
 from tools.index.speech_pass import audio_chunks
 from tools.index.store import SpeechTrack, atomic_write
+from tools.perception.scene import mean_scene
 from tools.perception.speech import ASR_MIN_WORD_PROB
 from tools.schemas import FaceFrame, TimeWindow, VideoMeta, WindowRecord
 
@@ -36,7 +37,8 @@ def summarise_window(index: int, window: TimeWindow, frames: list[FaceFrame], sp
         motion=round(float(np.mean(motion_vals)), 4) if motion_vals else 0.0,
         occluded_frames=sum(1 for f in frames if f.occluded),
         transcript=speech.text_in(window, min_prob=ASR_MIN_WORD_PROB),  # not English nonsense made of German
-        arousal=round(float(max(ar)), 4) if ar else None)
+        arousal=round(float(max(ar)), 4) if ar else None,
+        scene=mean_scene([f.scene for f in frames if f.scene]))
 
 
 def windows_for(duration: float, window_s: float, cuts: list[float] | None = None) -> list[TimeWindow]:
