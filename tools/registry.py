@@ -99,7 +99,7 @@ def tool_motion(ctx, w: TimeWindow, eid: str) -> Evidence:
 
 def voice_segments(ctx, w: TimeWindow) -> list:
     """The index's voiced segments that overlap the window."""
-    return [v for v in ctx.index.speech.voice if min(v.end, w.end) > max(v.start, w.start)]
+    return [v for v in ctx.index.speech.voice if w.overlaps(v)]
 
 
 def telling_voice(segs: list):

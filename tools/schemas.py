@@ -36,6 +36,11 @@ class VideoMeta(Frozen):
     rotation: int = 0
 
 
+def spans_overlap(a, b) -> bool:
+    """Whether two spans (anything with `start` and `end` in seconds) share some time."""
+    return min(a.end, b.end) > max(a.start, b.start)
+
+
 class TimeWindow(Frozen):
     """A half-open interval [start, end) in seconds; always start < end and start >= 0."""
 
@@ -88,8 +93,10 @@ class TimeWindow(Frozen):
         union = max(self.end, other.end) - min(self.start, other.start)
         return inter / union if union > 0 else 0.0
 
-    def overlaps(self, other: TimeWindow) -> bool:
-        return min(self.end, other.end) > max(self.start, other.start)
+    def overlaps(self, other) -> bool:
+        """Whether the two spans share some time; `other` is anything with `start` and `end` (a window, a
+        speech or voice segment)."""
+        return spans_overlap(self, other)
 
     def contains(self, other: TimeWindow, tol: float = 1e-3) -> bool:
         return other.start >= self.start - tol and other.end <= self.end + tol

@@ -324,7 +324,7 @@ def transcript_rows(index: VideoIndex, window: TimeWindow) -> list[list]:
             for w in s.words:
                 if window.start <= 0.5 * (w.start + w.end) < window.end:
                     rows.append([fmt_time(w.start), fmt_time(w.end), w.text.strip()])
-        elif s.text.strip() and min(s.end, window.end) > max(s.start, window.start):
+        elif s.text.strip() and window.overlaps(s):
             rows.append([fmt_time(s.start), fmt_time(s.end), s.text.strip()])
     return rows
 

@@ -30,7 +30,7 @@ def summarise_window(index: int, window: TimeWindow, frames: list[FaceFrame], sp
         for k in (with_expr[0].expression if with_expr else {}):
             expr[k] = round(float(np.mean([f.expression.get(k, 0.0) for f in with_expr])), 4)
     motion_vals = [float(np.mean(list(f.motion.values()))) for f in frames if f.motion]
-    ar = [v.arousal for v in speech.voice if v.arousal is not None and min(v.end, window.end) > max(v.start, window.start)]
+    ar = [v.arousal for v in speech.voice if v.arousal is not None and window.overlaps(v)]
     return WindowRecord(
         index=index, window=window, n_frames=len(frames), face_frames=sum(1 for f in frames if f.n_faces > 0),
         au_mean=au_mean, au_max=au_max, expression=expr,

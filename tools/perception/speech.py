@@ -242,7 +242,7 @@ def transcript_evidence(segments: list[SpeechSegment], window: TimeWindow, id: s
     quote = " ".join(w.text for w in words).replace('"', "'").strip()
     if len(quote) > max_chars:
         quote = quote[: max_chars - 1].rstrip() + "…"
-    unread = any(not seg.text and min(seg.end, window.end) > max(seg.start, window.start) for seg in segments)
+    unread = any(not seg.text and window.overlaps(seg) for seg in segments)
     conf = float(np.mean([w.prob for w in words])) if words else None
     text = (f'said: "{quote}"' if quote else "speech here, but the ASR could not read it (another language?)"
             if unread else "no speech in this window")
