@@ -192,7 +192,8 @@ def test_a_description_is_matched_by_what_the_window_shows_not_by_salience(faces
 def test_the_index_describes_the_picture_where_no_face_is_seen(faces, settings):
     """face_noface.mov: a face, then a colourful picture with no face. The no-face windows' descriptor names
     the picture (not only "no face visible"), the face windows' do not, and a question about the colourful
-    picture ranks the no-face stretch first (a candidate may join it with the window before). Black frames read as a dark screen."""
+    picture ranks the no-face stretch first (a candidate may join it with the window before); emotional
+    questions are matched against the descriptor without the picture. Black frames read as a dark screen."""
     import numpy as np
 
     from tools.perception.scene import describe, scene_stats, thumbnail
@@ -210,3 +211,13 @@ def test_the_index_describes_the_picture_where_no_face_is_seen(faces, settings):
         assert not any("picture" in describe_window(r, numbers=False) for r in withface)
         top = Retriever(s.index).search_moments("the colourful animated bit with nobody in it", [], "any", k=2)[0]
         assert "picture" in top.descriptor and any(top.window.overlaps(r.window) for r in noface), top
+        # emotional questions match the descriptor without the picture (it pulled voice-only moments away)
+        import faiss
+
+        from tools.retrieval import embedder
+        j = recs.index(noface[0])
+        text = faiss.read_index(str(s.index.folder / "text.faiss")).reconstruct(j)
+        shows = faiss.read_index(str(s.index.folder / "shows.faiss")).reconstruct(j)
+        assert np.allclose(text, embedder().embed([describe_window(noface[0], numbers=False, picture=False)])[0], atol=1e-5)
+        assert np.allclose(shows, embedder().embed([describe_window(noface[0], numbers=False)])[0], atol=1e-5)
+        assert not np.allclose(text, shows, atol=1e-3)

@@ -188,7 +188,7 @@ class LibrarySearch:
         config = IndexConfig.from_settings(s)
         self.missing: list[str] = []
         self.owner: list[tuple[str, int]] = []  # (video, record index) per stacked window
-        text, aff, sal, self.records, self.desc = [], [], [], [], []
+        text, shows, aff, sal, self.records, self.desc = [], [], [], [], [], []
         self.videos: list[str] = []
         for v in find_videos(paths):
             try:
@@ -205,6 +205,7 @@ class LibrarySearch:
                 continue
             self.videos.append(str(v))
             text.append(_vectors(faiss.read_index(str(folder / "text.faiss"))))
+            shows.append(_vectors(faiss.read_index(str(folder / "shows.faiss"))))
             aff.append(np.stack([affect_vector(r) for r in ret.records]))
             sal.append(ret.salience() * _peak_salience(ret))  # back to one scale across videos
             self.records += ret.records
@@ -212,13 +213,19 @@ class LibrarySearch:
             self.owner += [(str(v), i) for i in range(len(ret.records))]
         if not self.videos:
             raise MediaError("no indexed video found there: run `affectlens index DIR` first")
-        mat = np.ascontiguousarray(np.concatenate(text), dtype=np.float32)
-        self.text = faiss.IndexFlatIP(mat.shape[1])
-        self.text.add(mat)
+        # affect wording for emotional questions, with the picture for descriptions (tools.retrieval)
+        self.text, self.shows = (self._flat(text), self._flat(shows))
         a = np.concatenate(aff)
         self.affn = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-6)
         self.sal = np.concatenate(sal)
         self.sal = self.sal / max(float(self.sal.max()), 1e-6)
+
+    @staticmethod
+    def _flat(parts: list[np.ndarray]) -> faiss.Index:
+        mat = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+        index = faiss.IndexFlatIP(mat.shape[1])
+        index.add(mat)
+        return index
 
     def search(self, query_text: str, emotions: list[str], arousal: str = "any", k: int = 5) -> list[LibraryHit]:
         """Rank every window of every video (dense text + affect prototype + salience, the single-video
@@ -227,11 +234,11 @@ class LibrarySearch:
         from tools.retrieval import embedder, prototype
         n = len(self.records)
         dense = np.zeros(n, np.float32)
+        proto = prototype(emotions, arousal)
         if query_text.strip():
-            d, i = self.text.search(embedder().embed([query_text]), min(n, 2048))
+            d, i = (self.text if proto is not None else self.shows).search(embedder().embed([query_text]), min(n, 2048))
             ok = i[0] >= 0
             dense[i[0][ok]] = d[0][ok]
-        proto = prototype(emotions, arousal)
         affect = self.affn @ proto if proto is not None else np.zeros(n, np.float32)
         # the single-video weights, except that without an emotion the text match leads more: across
         # videos, salience (any strong face) would otherwise outrank the one talk that says the words

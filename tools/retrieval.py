@@ -57,13 +57,18 @@ def prototype(emotions: list[str], arousal: str = "any") -> np.ndarray | None:
     return p / n if n > 0 else None
 
 
-def describe(r: WindowRecord, numbers: bool = True) -> str:
+def describe(r: WindowRecord, numbers: bool = True, picture: bool = True) -> str:
     """Textual descriptor of a window, for the LLM to read (numbers=True) and, without the numbers (which
-    cost about half the tokens and carry no meaning for a sentence embedder), for embedding."""
+    cost about half the tokens and carry no meaning for a sentence embedder), for embedding.
+
+    `picture`: also what a window with no face looks like ("dark screen", "colourful moving picture") and
+    "no speech". Descriptions are matched with it; emotional questions without it (with it, the "every
+    time" recall on long_dev fell from 21/21 to 17/21 on the tune part: "dark screen" and "no speech" pulled
+    the voice-only and face windows away from emotional wording)."""
     parts = []
-    picture = describe_scene(r.scene)
+    scene = describe_scene(r.scene) if picture else ""
     if r.face_frames == 0:
-        parts.append("no face visible" + (f", {picture}" if picture else ""))
+        parts.append("no face visible" + (f", {scene}" if scene else ""))
     else:
         aus = sorted(((k, v) for k, v in r.au_mean.items() if v >= 0.15), key=lambda kv: -kv[1])[:5]
         top = r.top_expression()
@@ -83,7 +88,7 @@ def describe(r: WindowRecord, numbers: bool = True) -> str:
                      else "voice typical")
     if r.transcript:
         parts.append(f'says: "{r.transcript[:200]}"')
-    elif r.arousal is None and r.n_frames:
+    elif picture and r.arousal is None and r.n_frames:
         parts.append("no speech")
     return "; ".join(parts)
 
@@ -127,17 +132,20 @@ def to_gpu(index: faiss.Index) -> faiss.Index:
 
 
 def build_vectors(idx) -> None:
-    """Write descriptors.json, text.faiss and affect.faiss into the index folder."""
+    """Write descriptors.json, text.faiss (affect wording, for emotional questions), shows.faiss (with the
+    picture and "no speech", for descriptions) and affect.faiss into the index folder."""
     recs = idx.records
     desc = [describe(r) for r in recs]
-    plain = [describe(r, numbers=False) for r in recs]
-    unique = sorted(set(plain))  # long videos repeat themselves ("no face visible"): embed each text once
+    plain = [describe(r, numbers=False, picture=False) for r in recs]
+    shows = [describe(r, numbers=False) for r in recs]
+    unique = sorted(set(plain) | set(shows))  # long videos repeat themselves ("no face visible"): embed each once
     rows = {t: i for i, t in enumerate(unique)}
     emb = embedder().embed(unique) if unique else np.zeros((0, 384), np.float32)
     text = emb[[rows[t] for t in plain]] if recs else emb
+    shown = emb[[rows[t] for t in shows]] if recs else emb
     aff = np.stack([affect_vector(r) for r in recs]) if recs else np.zeros((0, AFFECT_DIM), np.float32)
     affn = aff / np.maximum(np.linalg.norm(aff, axis=1, keepdims=True), 1e-6)
-    for name, mat in (("text", text), ("affect", affn)):
+    for name, mat in (("text", text), ("shows", shown), ("affect", affn)):
         mat = np.ascontiguousarray(mat, dtype=np.float32)
         index = _make_index(mat.shape[1], mat)
         if len(mat):
@@ -169,6 +177,7 @@ class Retriever:
         self.idx = idx
         folder: Path = idx.folder
         self.text = to_gpu(faiss.read_index(str(folder / "text.faiss")))
+        self.shows = to_gpu(faiss.read_index(str(folder / "shows.faiss")))
         self.affect = to_gpu(faiss.read_index(str(folder / "affect.faiss")))
         self.desc: list[str] = json.loads((folder / "descriptors.json").read_text())
         self.records: list[WindowRecord] = idx.records
@@ -193,12 +202,12 @@ class Retriever:
             return []
         nn = min(n, 512)
         dense = np.zeros(n, np.float32)
+        proto = prototype(emotion_hint or [], arousal)
         if query_text.strip():
             q = embedder().embed([query_text])
-            d, i = self.text.search(q, nn)
+            d, i = (self.text if proto is not None else self.shows).search(q, nn)
             dense[i[0][i[0] >= 0]] = d[0][i[0] >= 0]
         affect = np.zeros(n, np.float32)
-        proto = prototype(emotion_hint or [], arousal)
         if proto is not None:
             affn = self.aff / np.maximum(np.linalg.norm(self.aff, axis=1, keepdims=True), 1e-6)
             affect = affn @ proto  # exact for all windows; the FAISS affect index serves large videos

@@ -4,7 +4,7 @@ frames, read back by `VideoIndex`; atomic writes and analyzer checkpoints (what 
 Cache layout: <cache_dir>/index/<content key>/<config key>/
     meta.json config.json speech.json shots.json loud.json frames.jsonl records.jsonl state.pkl (analyzer
     checkpoint every STATE_EVERY windows) baseline.json (neutral face per track) deltas.jsonl (per-window AU
-    deltas from it) descriptors.json text.faiss affect.faiss done.json
+    deltas from it) descriptors.json text.faiss shows.faiss affect.faiss done.json
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, WindowRecord
 from tools.settings import Settings
 
-INDEX_VERSION = 8  # 8: picture numbers per frame and window (FaceFrame.scene, WindowRecord.scene); 7: a window's transcript leaves out words the ASR was unsure of (mean prob < 0.6); 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
+INDEX_VERSION = 9  # 9: shows.faiss (descriptors with the picture, for descriptions); 8: picture numbers per frame and window (FaceFrame.scene, WindowRecord.scene); 7: a window's transcript leaves out words the ASR was unsure of (mean prob < 0.6); 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
 STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
 
 
