@@ -206,6 +206,8 @@ def test_who_question_answers_with_the_right_persons_moment(two_people, two_inde
     assert (s.context.index, s.context.retriever) == shared and type(s.context.index).__name__ == "VideoIndex"
     ans = s.ask("when does anyone look happy?")  # no person asked: the whole video, nobody named
     assert ans.moments and not re.match(r"^(Anna \()?person \d+", ans.moments[0].rationale)
+    ans = s.ask("when does the woman on the left walk out of the picture?")  # a description, about her
+    assert ans.moments and ans.intent.emotions == [] and "on the left" in ans.moments[0].rationale
 
 
 # ---------------------------------------------------------------- active speaker

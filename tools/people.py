@@ -235,24 +235,9 @@ class PersonIndex(VideoIndex):
 
 
 def person_retriever(view: PersonIndex):
-    """A Retriever over one person's window records (text and affect vectors built in memory)."""
-    import faiss
-
-    from tools.retrieval import AFFECT_DIM, Retriever, affect_vector, describe, embedder
-    r = Retriever.__new__(Retriever)
-    r.idx, r.records = view, view.records
-    r.desc = [describe(x) for x in view.records]
-    plain = [describe(x, numbers=False) for x in view.records]
-    emb = embedder().embed(plain) if plain else np.zeros((0, 384), np.float32)
-    r.text = faiss.IndexFlatIP(emb.shape[1])
-    if len(emb):
-        r.text.add(np.ascontiguousarray(emb, dtype=np.float32))
-    r.aff = np.stack([affect_vector(x) for x in view.records]) if view.records else np.zeros((0, AFFECT_DIM))
-    affn = r.aff / np.maximum(np.linalg.norm(r.aff, axis=1, keepdims=True), 1e-6)
-    r.affect = faiss.IndexFlatIP(AFFECT_DIM)
-    if len(affn):
-        r.affect.add(np.ascontiguousarray(affn, dtype=np.float32))
-    return r
+    """A Retriever over one person's window records (vectors built in memory)."""
+    from tools.retrieval import Retriever
+    return Retriever.in_memory(view)
 
 
 # ---------------------------------------------------------------- `affectlens people VIDEO`

@@ -131,10 +131,10 @@ def to_gpu(index: faiss.Index) -> faiss.Index:
     return index
 
 
-def build_vectors(idx) -> None:
-    """Write descriptors.json, text.faiss (affect wording, for emotional questions), shows.faiss (with the
-    picture and "no speech", for descriptions) and affect.faiss into the index folder."""
-    recs = idx.records
+def window_vectors(recs: list[WindowRecord]) -> tuple[list[str], dict[str, faiss.Index]]:
+    """The windows' descriptors (with numbers, for the LLM) and their three FAISS indexes: "text" (the
+    affect wording, for emotional questions), "shows" (with the picture and "no speech", for descriptions)
+    and "affect" (normalised affect vectors)."""
     desc = [describe(r) for r in recs]
     plain = [describe(r, numbers=False, picture=False) for r in recs]
     shows = [describe(r, numbers=False) for r in recs]
@@ -145,11 +145,20 @@ def build_vectors(idx) -> None:
     shown = emb[[rows[t] for t in shows]] if recs else emb
     aff = np.stack([affect_vector(r) for r in recs]) if recs else np.zeros((0, AFFECT_DIM), np.float32)
     affn = aff / np.maximum(np.linalg.norm(aff, axis=1, keepdims=True), 1e-6)
+    out = {}
     for name, mat in (("text", text), ("shows", shown), ("affect", affn)):
         mat = np.ascontiguousarray(mat, dtype=np.float32)
-        index = _make_index(mat.shape[1], mat)
+        out[name] = _make_index(mat.shape[1], mat)
         if len(mat):
-            index.add(mat)
+            out[name].add(mat)
+    return desc, out
+
+
+def build_vectors(idx) -> None:
+    """Write descriptors.json, text.faiss, shows.faiss and affect.faiss (`window_vectors`) into the index
+    folder."""
+    desc, indexes = window_vectors(idx.records)
+    for name, index in indexes.items():
         tmp = idx.folder / f"{name}.faiss.tmp"
         faiss.write_index(index, str(tmp))
         tmp.replace(idx.folder / f"{name}.faiss")
@@ -171,17 +180,24 @@ class Candidate(BaseModel):
 
 
 class Retriever:
-    """search_moments over one index folder."""
+    """search_moments over one index folder (or, `in_memory`, over any window records)."""
 
-    def __init__(self, idx):
+    def __init__(self, idx, indexes: dict[str, faiss.Index] | None = None, desc: list[str] | None = None):
         self.idx = idx
         folder: Path = idx.folder
-        self.text = to_gpu(faiss.read_index(str(folder / "text.faiss")))
-        self.shows = to_gpu(faiss.read_index(str(folder / "shows.faiss")))
-        self.affect = to_gpu(faiss.read_index(str(folder / "affect.faiss")))
-        self.desc: list[str] = json.loads((folder / "descriptors.json").read_text())
+        if indexes is None:
+            indexes = {name: faiss.read_index(str(folder / f"{name}.faiss")) for name in ("text", "shows", "affect")}
+            desc = json.loads((folder / "descriptors.json").read_text())
+        self.text, self.shows, self.affect = (to_gpu(indexes[k]) for k in ("text", "shows", "affect"))
+        self.desc: list[str] = desc or []
         self.records: list[WindowRecord] = idx.records
         self.aff = np.stack([affect_vector(r) for r in self.records]) if self.records else np.zeros((0, AFFECT_DIM))
+
+    @classmethod
+    def in_memory(cls, view) -> Retriever:
+        """A Retriever over `view.records` with its vectors built now, nothing written (a person's view)."""
+        desc, indexes = window_vectors(view.records)
+        return cls(view, indexes, desc)
 
     def salience(self) -> np.ndarray:
         """Affect-salience prior in [0,1]: non-neutral expression, AU activity, arousal, motion."""
