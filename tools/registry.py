@@ -315,14 +315,10 @@ def support(ev: list[Evidence], label: str) -> float:
     probability decides when it ran (for a non-basic label, with its parent basic label: the face cannot
     tell Pride from Joy). Without it: the expression probability or zoomed re-read; the AU12 smile proxy
     only without an expression reading, since crying stretches the mouth too; else the voice's arousal."""
-    from tools.perception.emotion import SPLITS
+    from tools.perception.emotion import family, kin
     fused = [e for e in ev if e.tool == "emotion" and isinstance(e.values.get(f"p_{label}"), (int, float))]
-    if fused:  # a label's family: a basic label with the labels split off it (Joy: + Satisfaction, Love,
-        # Pride), a split-off label with its parent
-        family = {label, *(k for k, (p, _) in SPLITS.items() if p == label)}
-        if label in SPLITS:
-            family.add(SPLITS[label][0])
-        return float(np.clip(max(sum(float(e.values.get(f"p_{lab}", 0.0)) for lab in family) for e in fused), 0, 1))
+    if fused:
+        return float(np.clip(max(sum(float(e.values.get(f"p_{lab}", 0.0)) for lab in kin(label)) for e in fused), 0, 1))
     cls = EMOTION_TO_EXPRESSION.get(label)
     face, smile, voice = [], [], []
     for e in ev:
@@ -330,7 +326,7 @@ def support(ev: list[Evidence], label: str) -> float:
             face.append(float(e.values[cls]))
         if e.tool == "zoom" and cls and isinstance(e.values.get(f"p_{cls}"), (int, float)):
             face.append(float(e.values[f"p_{cls}"]))
-        if e.tool == "aus" and label in ("Joy", "Satisfaction", "Pride", "Love"):
+        if e.tool == "aus" and family(label) == "Joy":
             v = e.values.get("AU12_mean")
             if isinstance(v, (int, float)):
                 smile.append(min(1.0, float(v)))

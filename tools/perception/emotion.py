@@ -263,6 +263,15 @@ def family(label: str) -> str:
     return SPLITS[label][0] if label in SPLITS else label
 
 
+def kin(label: str) -> set[str]:
+    """`label` with the labels split off it (Joy: + Satisfaction, Love, Pride) and, for a split-off label,
+    its parent (Pride: + Joy): the labels whose fused probabilities count for it."""
+    out = {label, *(k for k, (p, _) in SPLITS.items() if p == label)}
+    if label in SPLITS:
+        out.add(SPLITS[label][0])
+    return out
+
+
 def answers(label: str, asked: Sequence[str]) -> bool:
     """Whether `label` answers a question asking for `asked` (ranked, most likely first): one of the asked
     labels, or of the first one's family (the face cannot tell Love from Joy, so a Joy window answers a
