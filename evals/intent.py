@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from agents import prompts
-from agents.intent.readers import LLMRead, lexicon_reader, vote_from_llm_intent
+from agents.intent.readers import LLMRead, face_reader, lexicon_reader, vote_from_llm_intent
 from agents.intent.reconcile import DESCRIPTIVE_P_NONE, reconcile
 from agents.schemas import Intent
 
@@ -27,7 +27,7 @@ FAMILY = {"Anger": "anger", "Joy": "joy", "Sadness": "sadness", "Fear": "fear", 
           "Disgust": "disgust", "Surprise": "surprise", "Neutral": "neutral", "Love": "positive_other",
           "Pride": "positive_other", "Satisfaction": "positive_other", "Trust": "positive_other",
           "Anticipation": "positive_other"}
-READERS = ("llm", "embedding", "lexicon", "reconciled", "reconciled_no_llm")
+READERS = ("llm", "embedding", "lexicon", "face", "reconciled", "reconciled_no_llm")
 
 
 def family_of(labels: list[str]) -> str:
@@ -92,7 +92,7 @@ def votes_for(items: list[dict], llm: dict[str, Intent | None]) -> list[dict]:
         emb = ReaderVote(reader="embedding", scores={k: round(p, 3) for k, p in te.top(4)}, negated=te.negated,
                          none=te.p_none, note="; ".join(te.reasons))
         li = llm.get(q)
-        out.append({"embedding": emb, "lexicon": lexicon_reader(q),
+        out.append({"embedding": emb, "lexicon": lexicon_reader(q), "face": face_reader(q),
                     "llm": vote_from_llm_intent(li) if li is not None else None, "llm_intent": li})
     return out
 
@@ -102,13 +102,16 @@ def predictions(items: list[dict], votes: list[dict], **rule) -> list[dict[str, 
     out = []
     p_none = rule.get("p_none", DESCRIPTIVE_P_NONE)
     for it, v in zip(items, votes):
-        vs = [v["embedding"], v["lexicon"]] + ([v["llm"]] if v["llm"] is not None else [])
+        base = [v["embedding"], v["lexicon"], v["face"]]
+        vs = base + ([v["llm"]] if v["llm"] is not None else [])
         rec = reconcile(it["query"], vs, v["llm_intent"], **rule)
         emb = v["embedding"]
         row = {"reconciled": family_of(rec.intent.emotions),
-               "reconciled_no_llm": family_of(reconcile(it["query"], vs[:2], None, **rule).intent.emotions),
+               "reconciled_no_llm": family_of(reconcile(it["query"], base, None, **rule).intent.emotions),
                "embedding": "none" if emb.none >= p_none else family_of(emb.ranked()[:1]),
                "lexicon": family_of(v["lexicon"].ranked()[:1])}
+        if v["face"].scores:  # scored on the questions that describe a facial action
+            row["face"] = family_of(v["face"].ranked()[:1])
         if v["llm"] is not None:
             row["llm"] = family_of(v["llm"].ranked()[:1])
         out.append(row)
@@ -150,9 +153,9 @@ def grid(items: list[dict], votes: list[dict]) -> tuple[dict, float]:
     tv = [(it, v) for it, v in zip(items, votes) if it["split"] == "tune"]
     tune, tvotes = [it for it, _ in tv], [v for _, v in tv]
     best, best_acc = {}, -1.0
-    for wl, we, wx, keep, pn in itertools.product((0.0, 0.25, 0.5, 1.0, 1.5), (0.5, 1.0, 1.5, 2.0), (0.5, 1.0),
-                                                  (0.5, 0.6, 0.8), (0.2, 0.3, 0.5)):
-        rule = {"weights": {"llm": wl, "embedding": we, "lexicon": wx}, "keep": keep, "p_none": pn}
+    for wl, we, wx, wf, keep, pn in itertools.product((0.0, 0.25, 0.5, 1.0, 1.5), (0.5, 1.0, 1.5, 2.0), (0.5, 1.0),
+                                                      (1.0, 2.0), (0.5, 0.6, 0.8), (0.2, 0.3, 0.5)):
+        rule = {"weights": {"llm": wl, "embedding": we, "lexicon": wx, "face": wf}, "keep": keep, "p_none": pn}
         preds = predictions(tune, tvotes, **rule)
         acc = sum(p["reconciled"] == it["family"] for it, p in zip(tune, preds)) / len(tune)
         if acc > best_acc:

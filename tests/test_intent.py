@@ -32,7 +32,7 @@ def test_llm_and_lexicon_disagree_the_vote_decides(scripted_llm):
 def test_a_wrong_llm_is_outvoted_by_lexicon_and_embedding(scripted_llm):
     reading = read_intent(_llm(scripted_llm, ["Joy"]), "when does he look scared stiff?")
     assert reading.intent.emotions[0] == "Fear"
-    assert {v.reader for v in reading.votes} == {"llm", "embedding", "lexicon"}
+    assert {v.reader for v in reading.votes} == {"llm", "embedding", "lexicon", "face"}
 
 
 def test_negation_removes_the_denied_label():
@@ -157,3 +157,22 @@ def test_the_reader_compares_with_the_packaged_everyday_expressions():
     declared = pyproject["tool"]["setuptools"]["package-data"]["tools"]
     assert any(Path("tools", pat).parent == EXPRESSIONS_FILE.relative_to(Path(__file__).parents[1]).parent
                for pat in declared)
+
+
+def test_described_facial_actions_are_read_as_action_units():
+    """The face reader turns described facial actions into FACS Action Units and scores them against the
+    emotion prototypes: brows drawn together and pressed lips (AU4, AU23, AU24) are anger, which the text
+    reader alone reads as Surprise; a question describing facial actions is never descriptive."""
+    from agents.intent import face_reader
+    from tools.labels import face_actions
+
+    q = "when do his eyebrows pull together and his lips press tight?"
+    assert face_actions(q) == ["AU4", "AU23", "AU24"]
+    assert face_actions("every time her eyebrows shoot up and her jaw drops") == ["AU1", "AU2", "AU26"]
+    assert face_reader("the part where the corners of his mouth turn down").ranked()[0] == "Sadness"
+    assert face_reader("when does he open the door?").scores == {}
+    reading = read_intent(None, q)
+    votes = {v.reader: v for v in reading.votes}
+    assert votes["embedding"].ranked()[0] != "Anger" and votes["face"].ranked()[0] == "Anger"
+    assert reading.intent.emotions[0] == "Anger"
+    assert "descriptive_query" not in read_intent(None, "the part where her nose wrinkles").flags

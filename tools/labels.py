@@ -103,6 +103,45 @@ EMOTION_TO_EXPRESSION: dict[str, str] = {
 
 # ---------------------------------------------------------------- Action Units
 
+# Facial actions as people describe them ("her brows knit", "his jaw drops") -> FACS Action Units, written from
+# the FACS manual's descriptions of each unit (not from any dev set); read by agents.intent.readers.face_reader.
+_B = r"(?:eye)?brows?"
+_M = r"(?:the |his |her |their |its |someone's |somebody's )?"
+AU_PHRASES = [
+    (rf"\binner (?:corners of {_M})?{_B}\b.{{0,20}}\b(?:raise|rise|go up|lift|slant)", ("AU1",)),
+    (rf"\b{_B} (?:shoot|go|fly|jump|lift|shot|went|flew|jumped|goes|shoots|flies|jumps|lifts|rise|rises|rose|raise|raises|raised|arch|arches|arched)(?: way)?(?: up)?\b", ("AU1", "AU2")),
+    (rf"\b(?:raise[sd]?|raising|lift(?:s|ed|ing)?|arch(?:es|ed|ing)?) {_M}{_B}", ("AU1", "AU2")),
+    (rf"\b{_B} (?:furrow|knit|pull together|pulls together|pulled together|draw together|draws together|drawn together|lower|lowers|lowered|come down|comes down|came down|crease|creases|creased|scrunch|scrunches|scrunched|knot|knots|knotted|bunch|bunches)", ("AU4",)),
+    (rf"\b(?:furrow(?:s|ed|ing)?|knit(?:s|ted|ting)?|lower(?:s|ed|ing)?|scrunch(?:es|ed|ing)?) {_M}{_B}", ("AU4",)),
+    (r"\b(?:frown(?:s|ed|ing)?|scowl(?:s|ed|ing)?)\b", ("AU4",)),
+    (r"\beyes? (?:go |went |get |got |grow |grew )?(?:wide|widen|widens|widened|huge|big|saucers|pop|pops|popped|bulge|bulges|bulged)\b", ("AU5",)),
+    (r"\bwide[- ]eyed\b|\beyes? wide open\b", ("AU5",)),
+    (r"\bcheeks? (?:lift|lifts|lifted|raise|raises|raised|rise|rises|rose|go up|push up|pushes up|bunch up)", ("AU6",)),
+    (r"\b(?:eyes? (?:crinkle|crinkles|crinkled|twinkle|twinkles)|crow's feet)", ("AU6",)),
+    (r"\beyes? (?:narrow|narrows|narrowed|squint|squints|squinted)\b|\b(?:narrow(?:s|ed|ing)?|squint(?:s|ed|ing)?) (?:his |her |their )?eyes\b|\bsquint(?:s|ed|ing)?\b", ("AU7",)),
+    (r"\bnose (?:wrinkle|wrinkles|wrinkled|scrunch|scrunches|scrunched|crinkle|crinkles|crinkled)|\b(?:wrinkle[sd]?|wrinkling|scrunch(?:es|ed|ing)?) (?:up )?(?:his |her |their )?nose\b", ("AU9",)),
+    (r"\bupper lip (?:curl|curls|curled|raise|raises|raised|lift|lifts|lifted|rises)|\bcurl(?:s|ed|ing)? (?:his |her |their )?(?:upper )?lip\b|\bsneer", ("AU10",)),
+    (rf"\bcorners? of {_M}(?:mouth|lips) (?:go|goes|went|turn|turns|turned|pull|pulls|pulled|curl|curls|curled|tilt|tilts|lift|lifts|twitch|twitches) up|\b(?:grin|grins|grinning|grinned|smile|smiles|smiling|smiled)\b", ("AU12",)),
+    (rf"\bcorners? of {_M}(?:mouth|lips) (?:go|goes|went|turn|turns|turned|pull|pulls|pulled|droop|droops|drooped|sag|sags|sagged|drop|drops|dropped)(?: right)? down|\bmouth (?:turns|turned|droops|drooped|sags|sagged) down\b|\bdown-?turned mouth\b", ("AU15",)),
+    (r"\b(?:chin (?:wrinkles|wrinkled|puckers|puckered|quivers|quivered|trembles|trembled|dimples)|(?:lower )?lip (?:quivers|quivered|quivering|trembles|trembled|trembling|wobbles|wobbled|wobbling)|pout(?:s|ed|ing)?)\b", ("AU17",)),
+    (r"\b(?:mouth|lips) (?:stretch|stretches|stretched|pull|pulls|pulled) (?:back|sideways|wide|tight)|\bgrimace[sd]?\b|\bgrimacing\b", ("AU20",)),
+    (r"\blips? (?:press|presses|pressed|tighten|tightens|tightened|thin|thins|thinned|go thin|pursed|purse|purses)|\b(?:press(?:es|ed|ing)?|purs(?:e|es|ed|ing)|tighten(?:s|ed|ing)?) (?:his |her |their )?lips\b|\btight-lipped\b", ("AU23", "AU24")),
+    (r"\b(?:clench(?:es|ed|ing)? (?:his |her |their )?(?:jaw|teeth)|(?:jaw|teeth) (?:clench|clenches|clenched|set|tightens|tightened)|grit(?:s|ted|ting)? (?:his |her |their )?teeth)\b", ("AU23", "AU24")),
+    (r"\b(?:glare[sd]?|glaring)\b", ("AU4", "AU7")),
+    (r"\b(?:jaw (?:drop|drops|dropped|falls|fell|hangs|hung)|mouth (?:falls|fell|drops|dropped|hangs|hung|falling|dropping|hanging) open|gap(?:e|es|ed|ing)\b|open-mouthed|mouth wide open)", ("AU26",)),
+]
+
+
+def face_actions(text: str) -> list[str]:
+    """The Action Units a text describes ("eyebrows shoot up and the mouth falls open" -> AU1, AU2, AU26)."""
+    low = text.lower()
+    aus: list[str] = []
+    for pat, units in AU_PHRASES:
+        if re.search(pat, low):
+            aus += [u for u in units if u not in aus]
+    return aus
+
+
 AU_NAMES: dict[str, str] = {
     "AU1": "inner brow raiser", "AU2": "outer brow raiser", "AU4": "brow lowerer", "AU5": "upper lid raiser",
     "AU6": "cheek raiser", "AU7": "lid tightener", "AU9": "nose wrinkler", "AU10": "upper lip raiser",

@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("eval-intent", help="accuracy of each intent reader and the reconciled intent on a dev set")
     p.add_argument("file", nargs="?", default="evals/data/intent_dev.jsonl")
     p.add_argument("--model", help="GGUF model name (default: the configured one, e.g. qwen2.5-coder-1.5b)")
-    p.add_argument("--no-llm", action="store_true", help="embedding and lexicon readers only")
+    p.add_argument("--no-llm", action="store_true", help="the text, lexicon and facial-action readers only")
     p.add_argument("--grid", action="store_true", help="choose the rule's weights on the tune part first")
     p.add_argument("--cached-llm", action="store_true",
                    help="use only LLM answers cached by earlier runs (a CPU LLM call can take a minute)")

@@ -1,10 +1,18 @@
-"""Intent from several readers (LLM, zero-shot embedding, lexicon) reconciled by a measured rule."""
+"""Intent from several readers (LLM, zero-shot embedding, lexicon, described facial actions) reconciled by a
+measured rule."""
 
 from agents.intent.reconcile import WEIGHTS, IntentReading, reconcile
-from agents.intent.readers import ReaderVote, embedding_reader, keyword_intent, lexicon_reader, llm_reader
+from agents.intent.readers import (
+    ReaderVote,
+    embedding_reader,
+    face_reader,
+    keyword_intent,
+    lexicon_reader,
+    llm_reader,
+)
 
-__all__ = ["IntentReading", "ReaderVote", "embedding_reader", "keyword_intent", "lexicon_reader", "llm_reader",
-           "reconcile", "read_intent"]
+__all__ = ["IntentReading", "ReaderVote", "embedding_reader", "face_reader", "keyword_intent", "lexicon_reader",
+           "llm_reader", "reconcile", "read_intent"]
 
 
 def read_intent(llm, query: str, deadline: float | None = None, llm_weight: float | None = None,
@@ -27,7 +35,7 @@ def read_intent(llm, query: str, deadline: float | None = None, llm_weight: floa
                                     "and the text reader agrees"), None
     else:
         lv, llm_intent = llm_reader(llm, query, deadline)
-    reading = reconcile(query, [lv, emb, lex], llm_intent, weights=weights, **kw)
+    reading = reconcile(query, [lv, emb, lex, face_reader(query)], llm_intent, weights=weights, **kw)
     if llm is None:  # (a zero weight is the configuration, not a failure: the trace says "not asked")
         reading.flags.append("intent_without_llm")
     elif asked and not lv.ok:

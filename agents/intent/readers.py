@@ -4,6 +4,9 @@
 - `embedding`: zero-shot MiniLM similarity to hand-written label descriptions and examples
   (tools.perception.text_emotion).
 - `lexicon`: the emotion words the question contains (tools.labels), negated words left out.
+- `face`: the facial actions the question describes ("her brows knit and the corners of her mouth turn
+  down"), as FACS Action Units (tools.labels.face_actions), scored against the EMFACS-style prototypes the
+  emotion tool uses (tools.perception.emotion.PROTOTYPES) by cosine.
 
 Every reader returns a `ReaderVote`: scores in [0, 1] per label, and the labels the question denies.
 """
@@ -19,7 +22,7 @@ from agents import prompts
 from agents.errors import LLMError
 from agents.llm import LLMClient
 from agents.schemas import Intent
-from tools.labels import Emotion, lexicon_emotions, valence
+from tools.labels import Emotion, face_actions, lexicon_emotions, valence
 from tools.perception.text_emotion import split_negation
 
 _TEMPORAL = {"start": ("beginning", "start", "first", "early", "opening"),
@@ -52,7 +55,7 @@ class LLMRead(BaseModel):
 class ReaderVote(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reader: Literal["llm", "embedding", "lexicon"]
+    reader: Literal["llm", "embedding", "lexicon", "face"]
     scores: dict[str, float] = Field(default_factory=dict, description="label -> [0, 1], strongest first")
     negated: list[str] = Field(default_factory=list)
     none: float = Field(default=0.0, ge=0, le=1, description="how strongly this reader hears no emotion")
@@ -94,6 +97,30 @@ def lexicon_reader(query: str) -> ReaderVote:
         scores = {"Neutral": 1.0}
     return ReaderVote(reader="lexicon", scores=scores, negated=negated,
                       note=("words: " + ", ".join(labs)) if labs else "no emotion word")
+
+
+def face_reader(query: str) -> ReaderVote:
+    """Which emotions the facial actions a question describes fit: the cosine between the described Action
+    Units and each emotion's prototype, normalised to sum 1. No scores when no facial action is described."""
+    import numpy as np
+
+    from tools.perception.emotion import PROTOTYPES
+    clean, negated = split_negation(query)
+    aus = face_actions(clean)
+    if not aus:
+        return ReaderVote(reader="face", negated=negated, note="no facial action described")
+    units = sorted({*aus, *(a for p in PROTOTYPES.values() for a in p)})
+    m = np.array([1.0 if a in aus else 0.0 for a in units])
+    cos = {}
+    for e, proto in PROTOTYPES.items():
+        p = np.array([proto.get(a, 0.0) for a in units])
+        c = float(m @ p / (np.linalg.norm(m) * np.linalg.norm(p)))
+        if c > 0:
+            cos[e] = c
+    total = sum(cos.values()) or 1.0
+    scores = {e: round(c / total, 3) for e, c in sorted(cos.items(), key=lambda kv: -kv[1])}
+    return ReaderVote(reader="face", scores=scores, negated=negated,
+                      note=f"facial actions {', '.join(aus)}" + (f": fits {next(iter(scores))}" if scores else ""))
 
 
 def embedding_reader(query: str) -> ReaderVote:
