@@ -1,7 +1,8 @@
 """`affectlens eval-intent FILE`: how well questions are understood, per reader and reconciled.
 
 For each item of an intent dev set (evals/data/intent_dev.jsonl) every reader answers (LLM, zero-shot
-embedding, lexicon) and the reconciled intent is formed (agents.intent). A reader is right when its top
+embedding, lexicon, facial actions: scored only on the items that describe one) and the reconciled intent
+is formed (agents.intent). A reader is right when its top
 label falls in the item's label family (`family`; `none` = a descriptive question with no emotion, right
 when the reader names no emotion). Accuracy is printed per reader, per part (tune / heldout), for all
 items and for the paraphrases (no emotion word), and per label family.
