@@ -176,3 +176,28 @@ def test_described_facial_actions_are_read_as_action_units():
     assert votes["embedding"].ranked()[0] != "Anger" and votes["face"].ranked()[0] == "Anger"
     assert reading.intent.emotions[0] == "Anger"
     assert "descriptive_query" not in read_intent(None, "the part where her nose wrinkles").flags
+
+
+def test_the_examples_vectors_are_cached_on_disk(tmp_path, monkeypatch):
+    """The ~740 example texts are embedded once per (model, texts) and kept in the cache dir: a new reader
+    (a new process's first question) loads them instead of embedding them again, and reads the same."""
+    import tools.settings as ts
+    from tools.perception.text_emotion import TextEmotionReader
+    from tools.retrieval import embedder
+    monkeypatch.setattr(ts, "get_settings", lambda: ts.Settings(cache_dir=tmp_path))
+    real = embedder()
+    calls: list[int] = []
+
+    class Counting:
+        fingerprint = real.fingerprint
+
+        def embed(self, texts):
+            calls.append(len(texts))
+            return real.embed(texts)
+
+    first = TextEmotionReader(Counting()).read("when is she over the moon?")
+    assert calls and calls[0] > 500 and list((tmp_path / "text_emotion").glob("*.npy"))
+    calls.clear()
+    again = TextEmotionReader(Counting()).read("when is she over the moon?")
+    assert calls == [1]  # only the question itself
+    assert again.probs == first.probs

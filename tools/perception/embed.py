@@ -8,6 +8,7 @@ the same files can be given by path (`AFFECTLENS_MODEL_PATHS='{"minilm": "/path"
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from math import sqrt
@@ -62,6 +63,10 @@ class TextEmbedder:
         self.tok.enable_padding(pad_id=cfg.get("pad_token_id", 0))
         self.pad_id = cfg.get("pad_token_id", 0)
         self._lock = threading.Lock()
+        # which model this is, for caches of its vectors: the config, the tokenizer and the weights' size
+        self.fingerprint = hashlib.sha256(b"".join(
+            [(model_dir / "config.json").read_bytes(), (model_dir / "tokenizer.json").read_bytes(),
+             str((model_dir / "model.safetensors").stat().st_size).encode(), str(max_len).encode()])).hexdigest()
 
     def _encode(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w, (b, n) = self.w, ids.shape

@@ -15,7 +15,9 @@ door"): its probability is `p_none`, used to tell descriptive questions from emo
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import threading
 from pathlib import Path
@@ -176,12 +178,37 @@ class TextEmotionReader:
                     self._emb = TextEmbedder()
                 groups = list(examples().items())
                 flat = [t for _, ts in groups for t in ts]
-                vecs = self._emb.embed(flat)
+                vecs = self._cached_vectors(flat)
                 self._proto, i = [], 0
                 for lab, ts in groups:
                     self._proto.append((lab, vecs[i:i + len(ts)]))
                     i += len(ts)
         return self._proto
+
+    def _cached_vectors(self, flat: list[str]) -> np.ndarray:
+        """The example texts' vectors, kept on disk per (embedder, texts): embedding the ~740 examples takes
+        ~7.7 s on 2 cores, on the first question of every process (a CLI `ask`); loading them takes ms."""
+        fp = getattr(self._emb, "fingerprint", None)
+        if not fp:  # an embedder without an identity (a test's): no cache
+            return self._emb.embed(flat)
+        from tools.settings import get_settings
+        key = hashlib.sha256((fp + "\n" + "\n".join(flat)).encode()).hexdigest()[:24]
+        path = get_settings().cache_dir / "text_emotion" / f"{key}.npy"
+        try:
+            vecs = np.load(path)
+            if vecs.shape[0] == len(flat):
+                return vecs
+        except (OSError, ValueError):
+            pass
+        vecs = self._emb.embed(flat)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+            np.save(tmp, vecs)
+            os.replace(tmp, path)
+        except OSError:  # a read-only cache: embed each time
+            pass
+        return vecs
 
     def read_many(self, texts: list[str]) -> list[TextEmotion]:
         proto = self._load()
