@@ -144,6 +144,16 @@ def test_no_bench_template_leaked(intent_rows):
     assert not leaked
 
 
+def test_face_action_set_is_valid_and_all_heldout():
+    """intent_face_actions.jsonl: questions describing what a face does, written blind (see the data
+    README); all heldout (never tuned on), 6 per label, the paraphrase flag honest."""
+    rows = _load(DATA / "intent_face_actions.jsonl")
+    _check_rows(rows)
+    assert all(r["split"] == "heldout" and r["modality"] == "face" for r in rows)
+    assert set(Counter(r["labels"][0] for r in rows).values()) == {6}
+    assert not [r["query"] for r in rows if _norm(r["query"]) in _templates()]
+
+
 # ------------------------------------------------------------------ dev_questions_video.jsonl
 
 @pytest.fixture(scope="module")
