@@ -154,6 +154,16 @@ def test_face_action_set_is_valid_and_all_heldout():
     assert not [r["query"] for r in rows if _norm(r["query"]) in _templates()]
 
 
+def test_blind_paraphrase_set_is_valid_and_all_heldout():
+    """intent_blind.jsonl: paraphrases written blind (see the data README), all heldout, 6 per label."""
+    rows = _load(DATA / "intent_blind.jsonl")
+    _check_rows(rows)
+    assert all(r["split"] == "heldout" for r in rows)
+    assert set(Counter(r["labels"][0] for r in rows).values()) == {6} and len(rows) == 6 * len(LABELS)
+    assert sum(r["paraphrase"] for r in rows) >= len(rows) - 2
+    assert not [r["query"] for r in rows if _norm(r["query"]) in _templates()]
+
+
 # ------------------------------------------------------------------ dev_questions_video.jsonl
 
 @pytest.fixture(scope="module")
