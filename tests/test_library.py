@@ -83,3 +83,24 @@ def test_cli_asks_a_directory(indexed, library, shared, capsys, monkeypatch):
         get_settings.cache_clear()
     out = capsys.readouterr().out
     assert "3 videos" in out and "single_face.mp4" in out.splitlines()[1]
+
+
+def test_library_matches_descriptions_with_the_picture_words(indexed, library, shared):
+    """Across videos as in one: a description is matched against the descriptors with the picture words
+    (shows.faiss), an emotional question against those without (text.faiss)."""
+    lib = LibrarySearch([library], shared)
+    q = "the part with bright colourful graphics and no people"
+    assert os.path.basename(lib.search(q, [], k=1)[0].video) == "no_face.mp4"
+
+    class Refuse:
+        def __init__(self, what):
+            self.what = what
+
+        def search(self, *a, **k):
+            raise AssertionError(f"{self.what} was searched")
+
+    text = lib.text
+    lib.text = Refuse("the emotional wording index")
+    assert lib.search(q, [], k=1)
+    lib.text, lib.shows = text, Refuse("the picture-words index")
+    assert lib.search("when does he smile?", ["Joy"], k=1)

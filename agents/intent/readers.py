@@ -101,7 +101,9 @@ def lexicon_reader(query: str) -> ReaderVote:
 
 def face_reader(query: str) -> ReaderVote:
     """Which emotions the facial actions a question describes fit: the cosine between the described Action
-    Units and each emotion's prototype, normalised to sum 1. No scores when no facial action is described."""
+    Units and each emotion's prototype, normalised to sum 1. No scores when no facial action is described.
+    (Not tools.perception.emotion.facs_scores: that one reads measured AU intensities over a neutral face and
+    gates each emotion on a key AU, so a described "her eyes go wide" alone would score nothing.)"""
     import numpy as np
 
     from tools.perception.emotion import PROTOTYPES

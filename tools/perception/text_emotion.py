@@ -5,8 +5,9 @@ with a short description and example sentences per label: a dozen written here b
 expressions per label in `data/emotion_expressions.json` (idioms, face and voice, situations, quoted words,
 viewer reactions), written by a helper that never saw the dev sets or bench templates (its brief is in the
 file). None of them is taken from a dev set. A label's score is the mean of its two best cosine similarities;
-a softmax with a temperature (chosen on the tune part of the intent dev set) turns scores into probabilities. Negated parts ("not angry, just let down") are
-cut out before embedding, and the labels they name are reported as negated.
+a softmax with a temperature (chosen on the tune part of the intent dev set) turns scores into
+probabilities. Negated parts ("not angry, just let down") are cut out before embedding, and the labels they
+name are reported as negated. The examples' vectors are cached on disk per (model, texts).
 
 `read(text) -> TextEmotion` (probabilities over the 13 labels, valence in [-1, 1], reasons). A 14th
 pseudo-class, `none`, holds descriptions of moments with no feeling in them ("when does he open the
