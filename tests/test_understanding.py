@@ -221,3 +221,82 @@ def test_the_index_describes_the_picture_where_no_face_is_seen(faces, settings):
         assert np.allclose(text, embedder().embed([describe_window(noface[0], numbers=False, picture=False)])[0], atol=1e-5)
         assert np.allclose(shows, embedder().embed([describe_window(noface[0], numbers=False)])[0], atol=1e-5)
         assert not np.allclose(text, shows, atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def brief_grin(faces, tmp_path_factory) -> tuple[Path, TimeWindow]:
+    """single_face.mp4 (MIT): the man's neutral first 0.5 s played forward and back for 10.6 s, his smile
+    (0.7 s to the end of the clip, ~1.7 s) once, then neutral again to 20 s. Returns the video and the smile."""
+    from tests.test_people import FPS, _frames, compose, pingpong
+    frames = _frames(faces / "single_face.mp4", 295, 320, 360, fps=FPS)
+    rest, smile = pingpong(frames[:5]), frames[7:]
+    t0, t1 = 10.6, 10.6 + len(smile) / FPS
+
+    def left(t: float):
+        return smile[round((t - t0) * FPS)] if t0 <= t < t1 - 1e-6 else rest(t)
+    out = compose(tmp_path_factory.mktemp("grin") / "brief_grin.mp4", left, lambda t: None, 20.0)
+    return out, TimeWindow(start=t0, end=t1)
+
+
+def test_a_brief_grin_gets_a_moment_its_own_length(brief_grin, settings):
+    """A smile of ~1.7 s inside a ~3-s index window: the answer's boundaries follow the frames that show
+    it (tools/episode.py), so the moment overlaps the smile at IoU >= 0.5 and is shorter than a window."""
+    video, smile = brief_grin
+    with Session(video, settings, llm=None) as s:
+        ans = s.ask("when does he grin?")
+    m = ans.moments[0]
+    inter = max(0.0, min(m.window.end, smile.end) - max(m.window.start, smile.start))
+    iou = inter / (max(m.window.end, smile.end) - min(m.window.start, smile.start))
+    assert m.label == "Joy" and iou >= 0.5, (m.window, smile, iou)
+    assert m.window.duration < 2.5
+
+
+def test_a_long_surprised_sentence_is_one_moment(faces, settings, tmp_path):
+    """MEAD's surprised sentence (12.4 s, research media from ../shared) between two 8-s neutral stretches
+    (single_face.mp4's first 0.5 s, back and forth). The wide eyes come and go (on long_dev the expression
+    model reads surprise 0.8 on one frame and 0.05 on the next, and one window more fear than surprise), so
+    the best index window covers a quarter of the sentence (IoU 0.27 before tools/episode.py); the moment
+    grows over the neighbouring windows where the expression holds, to IoU >= 0.5 with the sentence."""
+    from tests.conftest import research
+    from tests.test_people import FPS, _frames, compose, pingpong
+    (mead,) = research("faces/mead_surprised.mp4")
+    rest = pingpong(_frames(faces / "single_face.mp4", 295, 256, 256, fps=FPS)[:5])
+    clip = _frames(mead, 128, 256, 256, fps=FPS)
+    t0, t1 = 8.0, 8.0 + len(clip) / FPS
+
+    def left(t: float):
+        return clip[round((t - t0) * FPS)] if t0 <= t < t1 - 1e-6 else rest(t)
+    video = compose(tmp_path / "surprised.mp4", left, lambda t: None, t1 + 8.0, half_w=256, h=256)
+    with Session(video, settings, llm=None) as s:
+        ans = s.ask("when does she look surprised?")
+    m = ans.moments[0]
+    inter = max(0.0, min(m.window.end, t1) - max(m.window.start, t0))
+    iou = inter / (max(m.window.end, t1) - min(m.window.start, t0))
+    assert m.label == "Surprise" and iou >= 0.5, (m.window, (t0, t1), iou)
+
+
+def test_episode_rule_grows_bridges_one_window_and_stops_at_rest():
+    """tools/episode.py on the window means long_dev's first surprised sentence has (149-161.4 s): the
+    peak window 158-161.4 (surprise 0.58) grows over 152-155 (0.31) across 155-158, which reads fear
+    (surprise 0.06) on a face not at rest (neutral 0.46); 149-152 (0.23) is under 0.4 x the peak and the
+    neutral face around it ends the moment. A window that does not show the expression stays as it is."""
+    from tools.episode import MAX_WINDOWS, episode
+    from tools.schemas import WindowRecord
+
+    def rec(i, s, e, surprise, neutral):
+        return WindowRecord(index=i, window=TimeWindow(start=s, end=e),
+                            expression={"surprise": surprise, "neutral": neutral, "fear": 1 - surprise - neutral})
+    means = [(145, 149, 0.0, 0.95), (149, 152, 0.23, 0.45), (152, 155, 0.31, 0.37), (155, 158, 0.06, 0.46),
+             (158, 161.4, 0.58, 0.04), (161.4, 164.4, 0.0, 0.95)]
+    recs = [rec(i, *m) for i, m in enumerate(means)]
+    def no_frames(w):  # window means only: no frame-level trim
+        return []
+    assert episode(recs, no_frames, "surprise", TimeWindow(start=158, end=161.4)) == TimeWindow(start=152, end=161.4)
+    assert episode(recs, no_frames, "surprise", TimeWindow(start=145, end=149)) == TimeWindow(start=145, end=149)
+    # a neutral window is never bridged: the same sentence after a face at rest is another moment
+    rest = [rec(i, *m) for i, m in enumerate([(0, 3, 0.5, 0.1), (3, 6, 0.0, 0.9), (6, 9, 0.5, 0.1)])]
+    assert episode(rest, no_frames, "surprise", TimeWindow(start=0, end=3)) == TimeWindow(start=0, end=3)
+    # a long expressive stretch stops at MAX_WINDOWS windows
+    long = [rec(i, 3 * i, 3 * i + 3, 0.5, 0.1) for i in range(20)]
+    got = episode(long, no_frames, "surprise", TimeWindow(start=30, end=33))
+    assert got.duration == 3 * MAX_WINDOWS and got.start <= 30 and got.end >= 33

@@ -10,11 +10,12 @@ from langgraph.runtime import Runtime
 
 from graphs.nodes.common import event, further_round, next_id, view
 from graphs.state import Context, State, Verified
+from tools.backends import tool_models
+from tools.episode import episode
 from tools.labels import BASIC, EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION, lexicon_emotions
 from tools.perception.emotion import SPLITS, family
 from tools.perception.prosody import STRONG_AROUSAL
 from tools.perception.text_emotion import split_negation
-from tools.backends import tool_models
 from tools.registry import SMALL_FACE, plan_tools, run_tool, support
 from tools.schemas import Evidence, TimeWindow
 
@@ -79,26 +80,12 @@ def _voice_only(mine: list[Evidence], label: str, wanted: list[str]) -> str:
 
 
 def _refine(deps: Context, cand_window: TimeWindow, labels: list[str]) -> TimeWindow:
-    """Extend/shrink the candidate to the run of windows where the target expression holds."""
+    """The candidate's boundaries follow the first asked expression where the face shows it (tools/episode.py)."""
     cls = next((EMOTION_TO_EXPRESSION[lab] for lab in labels if lab in EXPRESSION_TO_EMOTION.values()
                 and lab != "Neutral"), None)
-    recs = deps.index.records
-    if cls is None or not recs:
+    if cls is None or not deps.index.records:
         return cand_window
-    p = np.array([r.expression.get(cls, 0.0) for r in recs])
-    inside = [i for i, r in enumerate(recs) if r.window.overlaps(cand_window)]
-    if not inside:
-        return cand_window
-    peak_i = max(inside, key=lambda i: p[i])
-    if p[peak_i] < 0.25:
-        return cand_window
-    thr = 0.6 * p[peak_i]
-    lo = hi = peak_i
-    while lo - 1 >= 0 and p[lo - 1] >= thr and hi - lo < 7:
-        lo -= 1
-    while hi + 1 < len(recs) and p[hi + 1] >= thr and hi - lo < 7:
-        hi += 1
-    return TimeWindow(start=recs[lo].window.start, end=recs[hi].window.end)
+    return episode(deps.index.records, deps.index.frames_in, cls, cand_window)
 
 
 def verify(state: State, runtime: Runtime[Context]) -> dict:
