@@ -161,3 +161,27 @@ def test_words_the_asr_is_unsure_of_are_not_read_for_emotion(transcriber, speech
         w = TimeWindow(start=0.0, end=talk_audio[name].size / SR)
         assert transcript_evidence(segs, w, "t1").values["mean_word_prob"] >= ASR_MIN_WORD_PROB, name
         assert len(SpeechTrack(segments=segs).text_in(w, min_prob=ASR_MIN_WORD_PROB).split()) >= 8, name
+
+
+def test_a_turn_is_read_as_a_whole():
+    """turn_confidence: the median of a turn's segment means decides for every segment of it, so one
+    segment the decoder copied confidently (0.87) inside a turn it could not read (0.44, 0.48) is not
+    read; a turn after a pause of more than TURN_GAP_S is judged on its own."""
+    from tools.index.store import SpeechTrack
+    from tools.perception.speech import ASR_MIN_WORD_PROB, TURN_GAP_S, turn_confidence
+
+    def seg(s, e, p, text):
+        toks = text.split()
+        step = (e - s) / len(toks)
+        return SpeechSegment(start=s, end=e, text=text, words=[
+            Word(text=t, start=s + i * step, end=s + (i + 1) * step, prob=p) for i, t in enumerate(toks)])
+    segs = [seg(0, 2, 0.44, "the lap em leaked"), seg(2.3, 4, 0.48, "hotel arndt county"),
+            seg(4.2, 6, 0.87, "the lap em leaked"), seg(6 + TURN_GAP_S + 0.5, 10, 0.9, "good morning everyone")]
+    assert turn_confidence(segs) == [0.48, 0.48, 0.48, 0.9]
+    copied = TimeWindow(start=4.2, end=6.0)
+    ev = transcript_evidence(segs, copied, "c1")
+    assert ev.values["mean_word_prob"] == 0.87 and ev.values["turn_word_prob"] == 0.48
+    assert not ev.values["read_for_emotion"] and "not read for emotion" in ev.text
+    track = SpeechTrack(segments=segs)
+    assert track.text_in(copied, min_prob=ASR_MIN_WORD_PROB) == ""
+    assert track.text_in(TimeWindow(start=7.0, end=10.0), min_prob=ASR_MIN_WORD_PROB) == "good morning everyone"

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, WindowRecord
 from tools.settings import Settings
 
-INDEX_VERSION = 9  # 9: shows.faiss (descriptors with the picture, for descriptions); 8: picture numbers per frame and window (FaceFrame.scene, WindowRecord.scene); 7: a window's transcript leaves out words the ASR was unsure of (mean prob < 0.6); 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
+INDEX_VERSION = 10  # 10: a window's transcript also leaves out words of a turn the ASR was unsure of (speech.turn_confidence); 9: shows.faiss (descriptors with the picture, for descriptions); 8: picture numbers per frame and window (FaceFrame.scene, WindowRecord.scene); 7: a window's transcript leaves out words the ASR was unsure of (mean prob < 0.6); 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
 STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
 
 
@@ -69,19 +69,24 @@ class SpeechTrack(BaseModel):
     _mids: list[float] | None = PrivateAttr(default=None)
     _texts: list[str] = PrivateAttr(default_factory=list)
     _probs: list[float] = PrivateAttr(default_factory=list)
+    _turns: list[float] = PrivateAttr(default_factory=list)
 
     def text_in(self, w: TimeWindow, min_prob: float = 0.0) -> str:
         """Words (or, for segments without word times, segment texts) whose middle lies in `w`; found by
         bisection over a time-sorted list built once, since every window of the video asks. "" when their
-        mean recognition probability is below `min_prob` (speech the ASR could not really read: see
-        tools.perception.speech.ASR_MIN_WORD_PROB)."""
+        mean recognition probability, or that of the turn one of them belongs to, is below `min_prob`
+        (speech the ASR could not really read: see tools.perception.speech.ASR_MIN_WORD_PROB)."""
         if self._mids is None:
-            items = sorted((0.5 * (x.start + x.end), x.text, float(getattr(x, "prob", 1.0)))
-                           for s in self.segments for x in (s.words or [s]))
-            self._mids, self._texts, self._probs = [m for m, _, _ in items], [t for _, t, _ in items], \
-                [p for _, _, p in items]
+            from tools.perception.speech import turn_confidence
+            items = sorted((0.5 * (x.start + x.end), x.text, float(getattr(x, "prob", 1.0)),
+                            1.0 if turn is None else turn)
+                           for s, turn in zip(self.segments, turn_confidence(self.segments), strict=True)
+                           for x in (s.words or [s]))
+            self._mids, self._texts = [it[0] for it in items], [it[1] for it in items]
+            self._probs, self._turns = [it[2] for it in items], [it[3] for it in items]
         lo, hi = bisect.bisect_left(self._mids, w.start), bisect.bisect_left(self._mids, w.end)
-        if min_prob and hi > lo and sum(self._probs[lo:hi]) / (hi - lo) < min_prob:
+        if min_prob and hi > lo and (sum(self._probs[lo:hi]) / (hi - lo) < min_prob
+                                     or min(self._turns[lo:hi]) < min_prob):  # speech.turn_confidence
             return ""
         return " ".join(t.strip() for t in self._texts[lo:hi] if t.strip())
 

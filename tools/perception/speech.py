@@ -232,6 +232,30 @@ def words_in(segments: list[SpeechSegment], window: TimeWindow) -> list[Word]:
 # Horror, Pride or Anticipation in it. On the dev videos' speech, English segments had mean word
 # probability 0.82-0.98 and German ones 0.28-0.52 (one German segment 0.97: not caught).
 ASR_MIN_WORD_PROB = 0.6
+# A turn (segments less than this apart) is read or not as a whole, by the median of its segments' mean
+# word probabilities: within one 30-s decode window whisper copies a phrase it already wrote, so the second
+# time the same German sentence is said its nonsense comes out confident (0.77-0.87 on an AMD CPU's int8
+# kernels, where the first time was 0.44-0.49). The median of the turn keeps one such segment from passing.
+TURN_GAP_S = 1.5
+
+
+def turn_confidence(segments: list[SpeechSegment]) -> list[float | None]:
+    """Per segment: the median of the mean word probabilities of the segments of its turn (None: no words)."""
+    order = sorted(range(len(segments)), key=lambda i: segments[i].start)
+    out: list[float | None] = [None] * len(segments)
+    turn: list[int] = []
+
+    def close() -> None:
+        means = [float(np.mean([w.prob for w in segments[i].words])) for i in turn if segments[i].words]
+        for i in turn:
+            out[i] = float(np.median(means)) if means else None
+    for i in order:
+        if turn and segments[i].start - max(segments[j].end for j in turn) > TURN_GAP_S:
+            close()
+            turn = []
+        turn.append(i)
+    close()
+    return out
 
 
 def transcript_evidence(segments: list[SpeechSegment], window: TimeWindow, id: str,
@@ -240,10 +264,13 @@ def transcript_evidence(segments: list[SpeechSegment], window: TimeWindow, id: s
     video), wrapped in quotes after `said:` so downstream prompts never treat it as instructions."""
     words = words_in(segments, window)
     quote = " ".join(w.text for w in words).replace('"', "'").strip()
+    turns = [c for s, c in zip(segments, turn_confidence(segments), strict=True)
+             if c is not None and window.overlaps(s) and any(w in s.words for w in words)]
     if len(quote) > max_chars:
         quote = quote[: max_chars - 1].rstrip() + "…"
     unread = any(not seg.text and window.overlaps(seg) for seg in segments)
-    conf = float(np.mean([w.prob for w in words])) if words else None
+    mean = float(np.mean([w.prob for w in words])) if words else None
+    conf = min([mean, *turns]) if mean is not None else None  # the window's words, or their turn, if lower
     text = (f'said: "{quote}"' if quote else "speech here, but the ASR could not read it (another language?)"
             if unread else "no speech in this window")
     if quote and conf is not None and conf < ASR_MIN_WORD_PROB:
@@ -253,7 +280,8 @@ def transcript_evidence(segments: list[SpeechSegment], window: TimeWindow, id: s
     return Evidence(
         id=id, tool="speech.transcribe", modality="words", window=window,
         values={"transcript": quote, "n_words": len(words),
-                "mean_word_prob": round(conf, 3) if conf is not None else None,
+                "mean_word_prob": round(mean, 3) if mean is not None else None,
+                "turn_word_prob": round(min(turns), 3) if turns and mean is not None else None,
                 "read_for_emotion": bool(quote) and (conf is None or conf >= ASR_MIN_WORD_PROB),
                 "language": langs[0] if langs else None},
         text=text, times=[round(w.start, 3) for w in words])
