@@ -10,6 +10,16 @@ from tools.labels import Emotion
 from tools.schemas import Evidence, TimeWindow, VideoMeta
 
 
+class During(BaseModel):
+    """A time condition on another person ("... while she's falling apart"): the moments asked for are the
+    times that person shows `emotions` (tools/who.split_while, graphs/nodes/localise)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clause: str = Field(max_length=300)
+    emotions: list[Emotion] = Field(min_length=1, max_length=2)
+
+
 class Intent(BaseModel):
     """What the user is looking for, decoded from a vague query."""
 
@@ -23,6 +33,7 @@ class Intent(BaseModel):
     temporal_hint: Literal["start", "middle", "end", "none"] = "none"
     n_moments: int = Field(default=1, ge=1, le=10)
     search_text: str = Field(default="", max_length=300, description="words to search the index with")
+    during: During | None = None
 
     @property
     def descriptive(self) -> bool:

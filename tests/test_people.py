@@ -236,6 +236,28 @@ def test_speech_goes_to_the_face_that_talks(talker_side, faces, speech, settings
 
 
 # ---------------------------------------------------------------- choosing the person (UI chips, --person)
+def test_a_while_question_reads_one_person_at_the_other_persons_moments(two_people, two_index, settings):
+    """"How does the man on the right look while she laughs?": the moments are her laughing (10-14 s, read on
+    her own track), his face is what is read there, and her reading is cited beside his. A condition she
+    never shows ("while she's furious") finds nothing rather than his moments at any time; a "while" clause
+    that reads no emotion ("while she listens") leaves the question whole."""
+    from graphs.api import Session
+    with Session(two_people, settings, llm=False, index=two_index) as s:
+        ans = s.ask("how does the man on the right look while she laughs?")
+        assert ans.intent.during is not None and ans.intent.during.emotions == ["Joy"]
+        m = ans.moments[0]
+        assert m.window.start >= 9.5 and m.window.overlaps(TimeWindow(start=10.0, end=14.0)), m.window
+        assert m.rationale.startswith("person 2, on the right") and "Meanwhile person 1, on the left" in m.rationale
+        hers = {e.id: e for e in ans.evidence}[m.evidence_ids[-1]]
+        assert hers.tool == "expression" and hers.values["top"] == "happy" and hers.window == m.window
+        ans = s.ask("when does the man on the right smile while she's furious?")
+        assert ans.intent.during is not None and ans.intent.during.emotions[0] == "Anger"
+        assert not any(m.verified for m in ans.moments), [(m.window, m.label) for m in ans.moments]
+        assert any(f.startswith(("not_found", "unverified")) for f in ans.flags), ans.flags
+        ans = s.ask("when does the man on the right smile while she listens?")
+        assert ans.intent.during is None and ans.intent.emotions[0] == "Joy"
+
+
 def test_a_chosen_person_is_asked_about_whatever_the_words_say(two_people, two_index, settings):
     """`Session.ask(person=)` (the UI's person chip, `affectlens ask --person`) asks about that track even
     when the question names nobody; the next question without a choice is about the whole video again."""

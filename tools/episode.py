@@ -11,7 +11,8 @@ both ends to the sampled frames where it shows:
 * **bridge**: one neighbour that does not hold is crossed when the face in it is still expressive (neutral
   below `EXPRESSIVE`: the person has not gone back to rest) and the window beyond it holds;
 * **trim**: in the first and last window, the boundary moves to halfway between the last frame without
-  the expression and the first frame with it (at least `FRAME_HOLD` x the run's strongest frame);
+  the expression (or without the face) and the first frame with it (at least `FRAME_HOLD` x the run's
+  strongest frame);
 * at most `MAX_WINDOWS` windows (~24 s), and never outside the windows that were read.
 
 Pure: records and frames in, a `TimeWindow` out (graphs/nodes/verify.py calls it with the turn's view,
@@ -57,11 +58,11 @@ def _trim(first: WindowRecord, last: WindowRecord, frames_in: Callable[[TimeWind
     if not run:
         return start, end
     thr = FRAME_HOLD * max(f.expression.get(cls, 0.0) for f in run)
-    head = [f for f in frames_in(first.window) if f.expression]
+    head = frames_in(first.window)  # a frame without a face reading does not show the expression
     on = [i for i, f in enumerate(head) if f.expression.get(cls, 0.0) >= thr]
     if on and on[0] > 0:
         start = max(start, (head[on[0] - 1].t + head[on[0]].t) / 2)
-    tail = [f for f in frames_in(last.window) if f.expression]
+    tail = frames_in(last.window)
     on = [i for i, f in enumerate(tail) if f.expression.get(cls, 0.0) >= thr]
     if on and on[-1] < len(tail) - 1:
         end = min(end, (tail[on[-1]].t + tail[on[-1] + 1].t) / 2)

@@ -26,6 +26,22 @@ PRONOUN = re.compile(r"^\s*(she|he|they|her|him|them)\b|\b(does|did|is|was) (she
 PERSONISH = re.compile(r"\b(man|woman|guy|lady|girl|boy|person|interviewer|host|guest|he|she|him|her)\b", re.I)
 
 
+# "A while B": the question asks about A at the times B happens ("how does the guy on the right look while
+# she's falling apart?"). Only a clause whose subject is a person is a condition ("... while nobody is on
+# screen" is not: it stays part of the question).
+WHILE = re.compile(r"^(?P<main>.*?\S)\s*,?\s+(?:while|whilst|at the same time as)\s+(?P<cond>.+?)[\s?.!]*$", re.I)
+COND_SUBJECT = re.compile(r"^(she|he|they|her|his|the (other|man|woman|guy|lady|girl|boy|person|interviewer|"
+                          r"host|guest)\b|person\s*#?\d|the one (on|in) the)", re.I)
+
+
+def split_while(query: str) -> tuple[str, str]:
+    """(main clause, condition) of "A while B" when B's subject is a person; (query, "") otherwise."""
+    m = WHILE.match(query.strip())
+    if not m or not COND_SUBJECT.match(m.group("cond")):
+        return query, ""
+    return m.group("main"), m.group("cond")
+
+
 class WhoResult(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -72,6 +88,21 @@ def resolve_person(who: str | None, people: People, previous: int | None = None)
     return WhoResult(how="no person asked for")
 
 
+def other_person(condition: str, people: People, main: Person | None) -> WhoResult:
+    """The person a "while ..." condition is about: named or placed in the condition itself, else, for a
+    pronoun or "the other one", the one person who is not the main clause's (two people in the video), or
+    the only person (one person: "she smiles while she cries" is about her)."""
+    res = resolve_person(condition, people)
+    if res.person is not None and (main is None or res.person.id != main.id or len(people.people) == 1):
+        return res
+    others = [p for p in people.people if main is None or p.id != main.id]
+    if len(people.people) == 1:
+        return WhoResult(person=people.people[0], how="the only person in the video")
+    if main is not None and len(others) == 1:
+        return WhoResult(person=others[0], how="the other person")
+    return WhoResult(how="cannot tell who the 'while' clause is about")
+
+
 def pick_person(index, state) -> WhoResult:
     """The person this turn asks about (None: the whole video): the one the user chose (`state["focus"]`),
     else from the intent's `who` or the question;
@@ -79,7 +110,7 @@ def pick_person(index, state) -> WhoResult:
     Reads the state only: the localise node writes the result into the turn's state."""
     from tools.people import load_people
     intent = state.get("intent")
-    asked = " ".join(x for x in (getattr(intent, "who", None), state.get("query", "")) if x)
+    asked = " ".join(x for x in (getattr(intent, "who", None), split_while(state.get("query", ""))[0]) if x)
     previous = state.get("person")
     try:
         people = load_people(index)  # the video's own index: a person's view is never stored in the context

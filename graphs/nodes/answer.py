@@ -81,6 +81,10 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
             text = f"{text} (Caveat: {v.note}.)"
         if state.get("person_label"):  # a question about one person: the answer names them (tools/who.py)
             text = f"{state['person_label']}: {text}"
+        cond = state.get("during", {}).get(v.window.label()) if intent.during else None
+        if cond and cond[0] in ev:  # "A while B": B's own reading there, cited
+            text = f"{text} (Meanwhile {cond[1]}: {ev[cond[0]].text.rstrip('.')} [{cond[0]}].)"
+            cited = [*(cited or v.evidence_ids[:1]), cond[0]]
         moments.append(Moment(rank=rank, window=v.window, label=v.label, confidence=v.confidence,
                               rationale=text, evidence_ids=cited or v.evidence_ids[:1], verified=v.accept))
     return {"moments": moments, "flags": flags,

@@ -1,4 +1,7 @@
-"""interpret: the vague question → a typed Intent (agents.roles.interpret)."""
+"""interpret: the vague question → a typed Intent (agents.roles.interpret). "A while B", where B is a person
+showing an emotion ("how does the guy on the right look while she's falling apart?"): A is read as the
+question and B's emotions (read without the LLM) become `intent.during`; a B that reads no emotion, or only
+Neutral ("while she listens"), leaves the question whole."""
 
 from __future__ import annotations
 
@@ -7,16 +10,24 @@ import time
 from langgraph.runtime import Runtime
 
 from agents import roles
+from agents.schemas import During
 from graphs.nodes.common import ctx, event, mono_deadline
 from graphs.state import Context, State
+from tools.who import split_while
 
 
 def interpret(state: State, runtime: Runtime[Context]) -> dict:
     t0 = time.monotonic()
     deps = ctx(runtime)
-    reading = roles.read_intent(deps.llm_for("interpret"), state["query"], deadline=mono_deadline(state),
+    main, clause = split_while(state["query"])
+    # a condition at rest ("while she listens" reads Neutral) is not an emotion to wait for
+    during = [e for e in roles.read_intent(None, clause).intent.emotions if e != "Neutral"][:2] if clause else []
+    reading = roles.read_intent(deps.llm_for("interpret"), main if during else state["query"],
+                                deadline=mono_deadline(state),
                                 llm_weight=getattr(deps.settings, "intent_llm_weight", None))
     intent = reading.intent
+    if during:
+        intent = intent.model_copy(update={"during": During(clause=clause, emotions=during)})
     return {"intent": intent, "flags": list(reading.flags),
             "events": [event(node="interpret", intent=intent.model_dump(), seconds=round(time.monotonic() - t0, 2),
                              readers={v.reader: {"ok": v.ok, "scores": v.scores, "negated": v.negated,

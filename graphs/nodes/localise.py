@@ -3,16 +3,25 @@ excluding what this turn rejected and what was already shown; a temporal hint re
 
 Face questions get faces: a question about how someone looks never gets a window where no usable face was
 seen (records carry `face_frames`); an emotion question with no modality named keeps a face-less window only
-when someone speaks in it (the voice or the words can carry the emotion). Descriptions keep everything."""
+when someone speaks in it (the voice or the words can carry the emotion). Descriptions keep everything.
+
+"A while B" (`intent.during`: "how does the guy on the right look while she's falling apart?"): the
+candidates are the times person B shows the condition's emotion (B's view of the index, each grown to its
+episode, B's face seen), read on A's face; B's reading there is evidence the answer cites."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from langgraph.runtime import Runtime
 
-from graphs.nodes.common import ctx, event, view
+from graphs.nodes.common import ctx, event, next_id, view
 from graphs.state import Context, State
+from tools.episode import MIN_PEAK, episode
+from tools.labels import EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION
+from tools.registry import run_tool
 from tools.schemas import TimeWindow
-from tools.who import pick_person
+from tools.who import other_person, person_view, pick_person
 
 MIN_FACE = 0.25  # share of a window's sampled frames with a usable face, for a face question
 
@@ -51,6 +60,41 @@ def usable(intent, index, w: TimeWindow) -> tuple[bool, str]:
     return True, ""
 
 
+def _during(root: Context, state: State, intent, main_person, want: int, exclude: list[TimeWindow]) -> dict:
+    """The condition person's moments as candidates, with that person's expression reading in each as
+    evidence; {"how": why not} when the person cannot be told or never shows the emotion."""
+    from tools.people import load_people
+    other = other_person(intent.during.clause, load_people(root.index), main_person)
+    if other.person is None:
+        return {"how": other.how}
+    b_index, b_retr = person_view(root.index, root.retriever, other.person.id,
+                                  root.extra.setdefault("person_views", {}))
+    b_deps = dataclasses.replace(root, index=b_index, retriever=b_retr)
+    basic = [EMOTION_TO_EXPRESSION[e] for e in intent.during.emotions
+             if e in EXPRESSION_TO_EMOTION.values() and e != "Neutral"]
+    cands, evidence, cited = [], [], {}
+    known = list(state.get("evidence", []))
+    for c in b_retr.search_moments(intent.during.clause, list(intent.during.emotions), "any", k=want * 3,
+                                   modality_hints=["face"], exclude=exclude):
+        if window_channels(b_index, c.window)[0] < MIN_FACE:  # the condition is about how B looks: B is seen
+            continue
+        if basic and max((r.expression.get(basic[0], 0.0) for r in b_index.records_in(c.window)),
+                         default=0.0) < MIN_PEAK:  # B's face does not show it here
+            continue
+        w = episode(b_index.records, b_index.frames_in, basic[0], c.window) if basic else c.window
+        if any(w.overlaps(x.window) for x in cands):
+            continue
+        ev, _err, _secs = run_tool(b_deps, "expression", w, next_id(known, len(evidence)))
+        if ev is not None:
+            evidence.append(ev)
+            cited[w.label()] = ev.id
+        cands.append(c.model_copy(update={"window": w}))
+        if len(cands) >= want:
+            break
+    how = f"{other.person.label()} ({other.how})"
+    return {"cands": cands, "evidence": evidence, "cited": cited, "how": how, "label": other.person.label()}
+
+
 def localise(state: State, runtime: Runtime[Context]) -> dict:
     intent = state["intent"]
     who = pick_person(ctx(runtime).index, state)  # "the woman on the left" → her track (tools/who.py)
@@ -59,9 +103,13 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
     exclude = (list(state.get("rejected", [])) + list(state.get("shown", []))
                + [v.candidate.window for v in state.get("verified", [])])  # this turn's earlier rounds
     want = max(deps.n_candidates, intent.n_moments, int(deps.extra.get("ranked_moments", 0)))
-    cands = deps.retriever.search_moments(intent.search_text or state["query"], list(intent.emotions),
-                                          intent.arousal, k=want * 3,
-                                          modality_hints=list(intent.modalities), exclude=exclude)
+    during = _during(ctx(runtime), state, intent, who.person, want, exclude) if intent.during else {}
+    if "cands" in during:  # "A while B": B's moments, read on A's face below
+        cands = during["cands"]
+    else:
+        cands = deps.retriever.search_moments(intent.search_text or state["query"], list(intent.emotions),
+                                              intent.arousal, k=want * 3,
+                                              modality_hints=list(intent.modalities), exclude=exclude)
     dropped = []
     kept = []
     for c in cands:
@@ -72,10 +120,17 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
         dur = deps.index.meta.duration
         cands = sorted(cands, key=lambda c: -(c.score + 0.3 * _temporal_prior(c.window, dur, intent.temporal_hint)))
     cands = cands[:want]
+    flags = [f"person: {who.how}"] if who.how.startswith("cannot") else []
+    if intent.during and "cands" not in during:
+        flags.append(f"while: {during['how']}; the condition '{intent.during.clause}' was left out")
     return {"candidates": cands, "rounds": state.get("rounds", 0) + 1,
             "person": pid, "person_label": who.person.label() if who.person else None,
-            **({"flags": [f"person: {who.how}"]} if who.how.startswith("cannot") else {}),
+            "evidence": during.get("evidence", []),
+            "during": {**state.get("during", {}),
+                       **{w: (ev, during["label"]) for w, ev in during.get("cited", {}).items()}},
+            **({"flags": flags} if flags else {}),
             "events": [event(node="localise", person=who.person.label() if who.person else None, who=who.how,
+                             during=during.get("how"),
                              face_question=face_question(intent), candidates=[
                 {"window": c.window.label(), "score": c.score, "descriptor": c.descriptor[:160]} for c in cands],
                 dropped=[{"window": c.window.label(), "reason": why} for c, why in dropped])]}

@@ -28,4 +28,5 @@ def route(state: State, runtime: Runtime[Context]) -> dict:
            "events": [RESET, {"t": round(time.time(), 2), "node": "route", "mode": mode}]}
     if mode == "new":
         out["shown"] = [RESET]
+        out["during"] = {}
     return out

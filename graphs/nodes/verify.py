@@ -133,8 +133,9 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
                            "seconds": round(secs, 2), "models": tool_models(deps.backends(), d.tool)})
         mine = [e for e in evidence if e.id in ids]
         labels = _target_label(intent, mine)
-        # boundaries follow the asked-for emotion; a description (no emotion asked) keeps the matched window
-        window = c.window if intent.descriptive else _refine(deps, c.window, labels)
+        # boundaries follow the asked-for emotion; a description (no emotion asked) keeps the matched window,
+        # and so does "A while B" (the window is B's moment)
+        window = c.window if intent.descriptive or intent.during else _refine(deps, c.window, labels)
         best = max(labels, key=lambda lab: support(mine, lab))
         wanted = [lab for lab in intent.emotions if support(mine, lab) >= TIE * support(mine, best) > 0]
         best = _member(wanted[0], mine, named) if wanted else best
