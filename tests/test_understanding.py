@@ -300,3 +300,18 @@ def test_episode_rule_grows_bridges_one_window_and_stops_at_rest():
     long = [rec(i, 3 * i, 3 * i + 3, 0.5, 0.1) for i in range(20)]
     got = episode(long, no_frames, "surprise", TimeWindow(start=30, end=33))
     assert got.duration == 3 * MAX_WINDOWS and got.start <= 30 and got.end >= 33
+
+
+def test_a_voice_question_never_gets_a_silent_window(pexels_index, settings):
+    """The bundled sample has a crying and laughing face and no speech. Asked how she sounds (or what she
+    says), no window can answer: the answer says so instead of showing her silent crying face; asked how
+    she looks, the crying window is found."""
+    from graphs.nodes.localise import voice_question
+    with Session(SAMPLE, settings, llm=None, index=pexels_index) as s:
+        assert not any(window_channels(s.index, r.window)[1] for r in s.index.records)  # nobody speaks
+        for q in ("when does her voice sound sad?", "when does she say something upsetting?"):
+            ans = s.ask(q)
+            assert voice_question(ans.intent) and not ans.moments, (q, [m.window for m in ans.moments])
+            assert any(f.startswith("not_found") and "sounds or what they say" in f for f in ans.flags), ans.flags
+        ans = s.ask("when does she look sad?")
+    assert ans.moments and ans.moments[0].label == "Sadness" and ans.moments[0].window.start < 9.4

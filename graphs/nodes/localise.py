@@ -2,8 +2,10 @@
 excluding what this turn rejected and what was already shown; a temporal hint re-ranks them.
 
 Face questions get faces: a question about how someone looks never gets a window where no usable face was
-seen (records carry `face_frames`); an emotion question with no modality named keeps a face-less window only
-when someone speaks in it (the voice or the words can carry the emotion). Descriptions keep everything.
+seen (records carry `face_frames`); voice questions get voices: a question about how someone sounds or what
+they say never gets a window where nobody speaks; an emotion question with no modality named keeps a
+face-less window only when someone speaks in it (the voice or the words can carry the emotion).
+Descriptions keep everything.
 
 "A while B" (`intent.during`: "how does the guy on the right look while she's falling apart?"): the
 candidates are the times person B shows the condition's emotion (B's view of the index, each grown to its
@@ -38,6 +40,13 @@ def face_question(intent) -> bool:
     return "face" in mods and not mods & {"voice", "words"}
 
 
+def voice_question(intent) -> bool:
+    """How someone sounds or what they say, and not how they look ("when does her voice crack?", "when
+    does he talk about his job?"): a window where nobody speaks cannot answer it."""
+    mods = set(intent.modalities)
+    return bool(mods & {"voice", "words"}) and "face" not in mods
+
+
 def window_channels(index, w: TimeWindow) -> tuple[float, bool]:
     """(share of sampled frames with a usable face, whether anyone speaks) over the records in `w`."""
     recs = index.records_in(w)
@@ -54,17 +63,20 @@ def usable(intent, index, w: TimeWindow) -> tuple[bool, str]:
     face, speech = window_channels(index, w)
     if face_question(intent):
         return (face >= MIN_FACE, f"face question, face in {face:.0%} of frames")
-    mods = set(intent.modalities)
-    if not mods & {"voice", "words"} or "face" in mods:
-        return (face >= MIN_FACE or speech, "no usable face and no speech")
-    return True, ""
+    if voice_question(intent):
+        return (speech, "voice question, nobody speaks here")
+    return (face >= MIN_FACE or speech, "no usable face and no speech")
 
 
 def _during(root: Context, state: State, intent, main_person, want: int, exclude: list[TimeWindow]) -> dict:
     """The condition person's moments as candidates, with that person's expression reading in each as
     evidence; {"how": why not} when the person cannot be told or never shows the emotion."""
     from tools.people import load_people
-    other = other_person(intent.during.clause, load_people(root.index), main_person)
+    try:
+        people = load_people(root.index)
+    except (OSError, ValueError) as e:  # as pick_person: a question never crashes on people.json
+        return {"how": f"people unavailable: {e}"}
+    other = other_person(intent.during.clause, people, main_person)
     if other.person is None:
         return {"how": other.how}
     b_index, b_retr = person_view(root.index, root.retriever, other.person.id,
@@ -104,17 +116,22 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
                + [v.candidate.window for v in state.get("verified", [])])  # this turn's earlier rounds
     want = max(deps.n_candidates, intent.n_moments, int(deps.extra.get("ranked_moments", 0)))
     during = _during(ctx(runtime), state, intent, who.person, want, exclude) if intent.during else {}
-    if "cands" in during:  # "A while B": B's moments, read on A's face below
-        cands = during["cands"]
-    else:
-        cands = deps.retriever.search_moments(intent.search_text or state["query"], list(intent.emotions),
-                                              intent.arousal, k=want * 3,
-                                              modality_hints=list(intent.modalities), exclude=exclude)
-    dropped = []
-    kept = []
-    for c in cands:
-        ok, why = usable(intent, deps.index, c.window)
-        (kept if ok else dropped).append((c, why))
+    k = want * 3
+    while True:
+        if "cands" in during:  # "A while B": B's moments, read on A's face below
+            cands = during["cands"]
+        else:
+            cands = deps.retriever.search_moments(intent.search_text or state["query"], list(intent.emotions),
+                                                  intent.arousal, k=k, modality_hints=list(intent.modalities),
+                                                  exclude=exclude)
+        dropped, kept = [], []
+        for c in cands:
+            ok, why = usable(intent, deps.index, c.window)
+            (kept if ok else dropped).append((c, why))
+        # too few usable (a voice question whose best matches are silent faces): look further down the ranking
+        if len(kept) >= want or "cands" in during or len(cands) < k or k >= len(deps.index.records):
+            break
+        k *= 4
     cands = [c for c, _ in kept]
     if intent.temporal_hint != "none":
         dur = deps.index.meta.duration
