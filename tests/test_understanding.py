@@ -279,7 +279,8 @@ def test_episode_rule_grows_bridges_one_window_and_stops_at_rest():
     """tools/episode.py on the window means long_dev's first surprised sentence has (149-161.4 s): the
     peak window 158-161.4 (surprise 0.58) grows over 152-155 (0.31) across 155-158, which reads fear
     (surprise 0.06) on a face not at rest (neutral 0.46); 149-152 (0.23) is under 0.4 x the peak and the
-    neutral face around it ends the moment. A window that does not show the expression stays as it is."""
+    neutral face around it ends the moment. A window that does not show the expression has no episode (None:
+    verify keeps the candidate's window, a "while" condition skips it)."""
     from tools.episode import MAX_WINDOWS, episode
     from tools.schemas import WindowRecord
 
@@ -292,7 +293,7 @@ def test_episode_rule_grows_bridges_one_window_and_stops_at_rest():
     def no_frames(w):  # window means only: no frame-level trim
         return []
     assert episode(recs, no_frames, "surprise", TimeWindow(start=158, end=161.4)) == TimeWindow(start=152, end=161.4)
-    assert episode(recs, no_frames, "surprise", TimeWindow(start=145, end=149)) == TimeWindow(start=145, end=149)
+    assert episode(recs, no_frames, "surprise", TimeWindow(start=145, end=149)) is None  # verify keeps the window
     # a neutral window is never bridged: the same sentence after a face at rest is another moment
     rest = [rec(i, *m) for i, m in enumerate([(0, 3, 0.5, 0.1), (3, 6, 0.0, 0.9), (6, 9, 0.5, 0.1)])]
     assert episode(rest, no_frames, "surprise", TimeWindow(start=0, end=3)) == TimeWindow(start=0, end=3)
@@ -315,3 +316,32 @@ def test_a_voice_question_never_gets_a_silent_window(pexels_index, settings):
             assert any(f.startswith("not_found") and "sounds or what they say" in f for f in ans.flags), ans.flags
         ans = s.ask("when does she look sad?")
     assert ans.moments and ans.moments[0].label == "Sadness" and ans.moments[0].window.start < 9.4
+
+
+def test_a_voice_question_looks_past_silent_faces(faces, speech, settings, tmp_path):
+    """The Pexels woman crying and laughing, silent, six times over (~2 min), then 11 s of English talk
+    over black (talk_sample1.mp3, MIT). Asked how someone sounds, retrieval's top matches are her silent
+    crying faces; the search looks further down its ranking until it reaches windows where someone speaks."""
+    import wave
+
+    import numpy as np
+
+    from tests.test_people import FPS, _frames, compose
+    from tools.index.decode import load_audio
+    woman = _frames(faces / "WolfgangLanger_Pexels.mp4", 445, 320, 360, fps=FPS)
+    t_talk = 6 * len(woman) / FPS
+    talk = load_audio(speech / "talk_sample1.mp3")
+    wav = np.concatenate([np.zeros(int(t_talk * 16000), np.float32), talk])
+    with wave.open(str(tmp_path / "audio.wav"), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        w.writeframes((np.clip(wav, -1, 1) * 32767).astype(np.int16).tobytes())
+
+    def left(t: float):
+        return woman[round(t * FPS) % len(woman)] if t < t_talk else None
+    video = compose(tmp_path / "silent_then_talk.mp4", left, lambda t: None, wav.size / 16000,
+                    audio=tmp_path / "audio.wav")
+    with Session(video, settings, llm=None) as s:
+        ans, events = _events(s, "when does someone's voice sound sad?")
+    loc = next(e for e in events if e.get("node") == "localise")
+    assert loc["candidates"] and loc["dropped"], loc  # silent faces ranked, dropped, and speech reached
+    assert ans.moments and all(m.window.end > t_talk for m in ans.moments), [m.window for m in ans.moments]

@@ -70,17 +70,15 @@ def _trim(first: WindowRecord, last: WindowRecord, frames_in: Callable[[TimeWind
 
 
 def episode(records: Sequence[WindowRecord], frames_in: Callable[[TimeWindow], list[FaceFrame]],
-            cls: str, window: TimeWindow) -> TimeWindow:
+            cls: str, window: TimeWindow) -> TimeWindow | None:
     """The stretch around `window` where the face shows expression class `cls` ("surprise", "happy", ...);
-    `window` itself when none of its index windows shows it (peak mean probability below MIN_PEAK)."""
+    None when none of its index windows shows it (peak mean probability below MIN_PEAK)."""
     inside = [i for i, r in enumerate(records) if r.window.overlaps(window)]
-    if not inside:
-        return window
     p = [r.expression.get(cls, 0.0) for r in records]
+    if not inside or max(p[i] for i in inside) < MIN_PEAK:
+        return None
     neutral = [r.expression.get("neutral", 1.0) if r.expression else 1.0 for r in records]
     peak = max(inside, key=lambda i: p[i])
-    if p[peak] < MIN_PEAK:
-        return window
     lo, hi = _grow(p, neutral, peak)
     start, end = _trim(records[lo], records[hi], frames_in, cls, records[lo].window.start, records[hi].window.end)
     return TimeWindow(start=start, end=end) if end > start else records[peak].window

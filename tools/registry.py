@@ -133,7 +133,7 @@ def tool_voice(ctx, w: TimeWindow, eid: str) -> Evidence:
 
 def tool_transcript(ctx, w: TimeWindow, eid: str) -> Evidence:
     from tools.perception.speech import transcript_evidence
-    return transcript_evidence(ctx.index.speech.segments, w, eid)
+    return transcript_evidence(ctx.index.speech.segments, w, eid, turns=ctx.index.speech.turns)
 
 
 def tool_emotion(ctx, w: TimeWindow, eid: str) -> Evidence:

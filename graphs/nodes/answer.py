@@ -39,21 +39,19 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
         if not any(v.accept for v in chosen):
             flags.append("unverified: the best match to the description has no verified emotion reading")
     else:
-        if face_question(intent) or voice_question(intent):  # after refinement too: a face question never
-            n = len(verified)                                  # gets a face-less window, a voice question a silent one
+        # after refinement too: a face question never gets a face-less window, a voice question a silent one
+        missing = ("a question about how someone looks, and no matching window shows a usable face"
+                   if face_question(intent) else "a question about how someone sounds or what they say, and "
+                   "nobody speaks in any matching window" if voice_question(intent) else "")
+        if missing:
+            n = len(verified)
             verified = [v for v in verified if usable(intent, deps.index, v.window)[0]]
             if n and not verified:
-                flags.append("not_found: a question about how someone looks, and no matching window shows a "
-                             "usable face; nothing is shown" if face_question(intent) else
-                             "not_found: a question about how someone sounds or what they say, and nobody "
-                             "speaks in any matching window; nothing is shown")
+                flags.append(f"not_found: {missing}; nothing is shown")
         chosen = [v for v in verified if v.accept]
         if not verified and not any(f.startswith("not_found") for f in flags):
             flags.append("not_found: no window of this video can answer this question"
-                         + (" (a question about how someone looks, and no matching window shows a usable face)"
-                            if face_question(intent) else
-                            " (a question about how someone sounds or what they say, and nobody speaks in any "
-                            "matching window)" if voice_question(intent) else "") + "; nothing is shown")
+                         + (f" ({missing})" if missing else "") + "; nothing is shown")
         if not chosen and verified:
             # honest "not found": say so, and show the closest candidates as unverified, low confidence
             flags.append(f"unverified: no candidate passed verification (not found: no moment in this video "

@@ -19,7 +19,7 @@ from langgraph.runtime import Runtime
 
 from graphs.nodes.common import ctx, event, next_id, view
 from graphs.state import Context, State
-from tools.episode import MIN_PEAK, episode
+from tools.episode import episode
 from tools.labels import EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION
 from tools.registry import run_tool
 from tools.schemas import TimeWindow
@@ -68,6 +68,28 @@ def usable(intent, index, w: TimeWindow) -> tuple[bool, str]:
     return (face >= MIN_FACE or speech, "no usable face and no speech")
 
 
+def _split_usable(intent, index, cands) -> tuple[list, list]:
+    """(kept, dropped) as (candidate, why-not) pairs, by `usable`."""
+    kept, dropped = [], []
+    for c in cands:
+        ok, why = usable(intent, index, c.window)
+        (kept if ok else dropped).append((c, why))
+    return kept, dropped
+
+
+def _search(deps: Context, intent, query: str, want: int, exclude: list[TimeWindow]) -> tuple[list, list]:
+    """Retrieval's best usable candidates; when the top `3 x want` hold too few usable ones (a voice question
+    whose best matches are silent faces), it looks 4x further down the ranking, up to every window."""
+    k = want * 3
+    while True:
+        cands = deps.retriever.search_moments(intent.search_text or query, list(intent.emotions), intent.arousal,
+                                              k=k, modality_hints=list(intent.modalities), exclude=exclude)
+        kept, dropped = _split_usable(intent, deps.index, cands)
+        if len(kept) >= want or len(cands) < k or k >= len(deps.index.records):
+            return kept, dropped
+        k *= 4
+
+
 def _during(root: Context, state: State, intent, main_person, want: int, exclude: list[TimeWindow]) -> dict:
     """The condition person's moments as candidates, with that person's expression reading in each as
     evidence; {"how": why not} when the person cannot be told or never shows the emotion."""
@@ -90,11 +112,8 @@ def _during(root: Context, state: State, intent, main_person, want: int, exclude
                                    modality_hints=["face"], exclude=exclude):
         if window_channels(b_index, c.window)[0] < MIN_FACE:  # the condition is about how B looks: B is seen
             continue
-        if basic and max((r.expression.get(basic[0], 0.0) for r in b_index.records_in(c.window)),
-                         default=0.0) < MIN_PEAK:  # B's face does not show it here
-            continue
         w = episode(b_index.records, b_index.frames_in, basic[0], c.window) if basic else c.window
-        if any(w.overlaps(x.window) for x in cands):
+        if w is None or any(w.overlaps(x.window) for x in cands):  # B's face does not show it here, or seen
             continue
         ev, _err, _secs = run_tool(b_deps, "expression", w, next_id(known, len(evidence)))
         if ev is not None:
@@ -116,22 +135,10 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
                + [v.candidate.window for v in state.get("verified", [])])  # this turn's earlier rounds
     want = max(deps.n_candidates, intent.n_moments, int(deps.extra.get("ranked_moments", 0)))
     during = _during(ctx(runtime), state, intent, who.person, want, exclude) if intent.during else {}
-    k = want * 3
-    while True:
-        if "cands" in during:  # "A while B": B's moments, read on A's face below
-            cands = during["cands"]
-        else:
-            cands = deps.retriever.search_moments(intent.search_text or state["query"], list(intent.emotions),
-                                                  intent.arousal, k=k, modality_hints=list(intent.modalities),
-                                                  exclude=exclude)
-        dropped, kept = [], []
-        for c in cands:
-            ok, why = usable(intent, deps.index, c.window)
-            (kept if ok else dropped).append((c, why))
-        # too few usable (a voice question whose best matches are silent faces): look further down the ranking
-        if len(kept) >= want or "cands" in during or len(cands) < k or k >= len(deps.index.records):
-            break
-        k *= 4
+    if "cands" in during:  # "A while B": B's moments, read on A's face
+        kept, dropped = _split_usable(intent, deps.index, during["cands"])
+    else:
+        kept, dropped = _search(deps, intent, state["query"], want, exclude)
     cands = [c for c, _ in kept]
     if intent.temporal_hint != "none":
         dur = deps.index.meta.duration

@@ -80,12 +80,13 @@ def _voice_only(mine: list[Evidence], label: str, wanted: list[str]) -> str:
 
 
 def _refine(deps: Context, cand_window: TimeWindow, labels: list[str]) -> TimeWindow:
-    """The candidate's boundaries follow the first asked expression where the face shows it (tools/episode.py)."""
+    """The candidate's boundaries follow the first asked expression where the face shows it (tools/episode.py);
+    a candidate whose face does not show it keeps its window."""
     cls = next((EMOTION_TO_EXPRESSION[lab] for lab in labels if lab in EXPRESSION_TO_EMOTION.values()
                 and lab != "Neutral"), None)
     if cls is None or not deps.index.records:
         return cand_window
-    return episode(deps.index.records, deps.index.frames_in, cls, cand_window)
+    return episode(deps.index.records, deps.index.frames_in, cls, cand_window) or cand_window
 
 
 def verify(state: State, runtime: Runtime[Context]) -> dict:

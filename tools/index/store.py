@@ -70,6 +70,15 @@ class SpeechTrack(BaseModel):
     _texts: list[str] = PrivateAttr(default_factory=list)
     _probs: list[float] = PrivateAttr(default_factory=list)
     _turns: list[float] = PrivateAttr(default_factory=list)
+    _seg_turns: list[float | None] | None = PrivateAttr(default=None)
+
+    @property
+    def turns(self) -> list[float | None]:
+        """tools.perception.speech.turn_confidence of the segments, computed once."""
+        if self._seg_turns is None:
+            from tools.perception.speech import turn_confidence
+            self._seg_turns = turn_confidence(self.segments)
+        return self._seg_turns
 
     def text_in(self, w: TimeWindow, min_prob: float = 0.0) -> str:
         """Words (or, for segments without word times, segment texts) whose middle lies in `w`; found by
@@ -77,10 +86,9 @@ class SpeechTrack(BaseModel):
         mean recognition probability, or that of the turn one of them belongs to, is below `min_prob`
         (speech the ASR could not really read: see tools.perception.speech.ASR_MIN_WORD_PROB)."""
         if self._mids is None:
-            from tools.perception.speech import turn_confidence
             items = sorted((0.5 * (x.start + x.end), x.text, float(getattr(x, "prob", 1.0)),
                             1.0 if turn is None else turn)
-                           for s, turn in zip(self.segments, turn_confidence(self.segments), strict=True)
+                           for s, turn in zip(self.segments, self.turns, strict=True)
                            for x in (s.words or [s]))
             self._mids, self._texts = [it[0] for it in items], [it[1] for it in items]
             self._probs, self._turns = [it[2] for it in items], [it[3] for it in items]

@@ -241,30 +241,32 @@ TURN_GAP_S = 1.5
 
 def turn_confidence(segments: list[SpeechSegment]) -> list[float | None]:
     """Per segment: the median of the mean word probabilities of the segments of its turn (None: no words)."""
-    order = sorted(range(len(segments)), key=lambda i: segments[i].start)
     out: list[float | None] = [None] * len(segments)
     turn: list[int] = []
+    end = float("-inf")
 
     def close() -> None:
         means = [float(np.mean([w.prob for w in segments[i].words])) for i in turn if segments[i].words]
         for i in turn:
             out[i] = float(np.median(means)) if means else None
-    for i in order:
-        if turn and segments[i].start - max(segments[j].end for j in turn) > TURN_GAP_S:
+    for i in sorted(range(len(segments)), key=lambda i: segments[i].start):
+        if turn and segments[i].start - end > TURN_GAP_S:
             close()
             turn = []
         turn.append(i)
+        end = max(end, segments[i].end) if len(turn) > 1 else segments[i].end
     close()
     return out
 
 
 def transcript_evidence(segments: list[SpeechSegment], window: TimeWindow, id: str,
-                        max_chars: int = 300) -> Evidence:
+                        max_chars: int = 300, turns: list[float | None] | None = None) -> Evidence:
     """Evidence quoting what was said inside `window`. The quote is user content (the speech in the
-    video), wrapped in quotes after `said:` so downstream prompts never treat it as instructions."""
+    video), wrapped in quotes after `said:` so downstream prompts never treat it as instructions.
+    `turns`: turn_confidence(segments), when the caller keeps it (SpeechTrack.turns)."""
     words = words_in(segments, window)
     quote = " ".join(w.text for w in words).replace('"', "'").strip()
-    turns = [c for s, c in zip(segments, turn_confidence(segments), strict=True)
+    turns = [c for s, c in zip(segments, turn_confidence(segments) if turns is None else turns, strict=True)
              if c is not None and window.overlaps(s) and any(w in s.words for w in words)]
     if len(quote) > max_chars:
         quote = quote[: max_chars - 1].rstrip() + "…"
