@@ -131,6 +131,9 @@ def check_rationale(text: str, evidence: dict[str, Evidence], window: TimeWindow
             continue
         backing = " ".join(evidence[i].text + " " + " ".join(map(str, evidence[i].values.values())) for i in ids)
         claim = _CITE.sub("", sent)
+        if len(re.findall(r"[A-Za-z]", claim)) < 3:  # "... [E6]." says nothing: a citation is not a claim
+            problems.append(f"empty claim removed: {sent[:80]!r}")
+            continue
         if claim.strip().lower() in seen:
             problems.append(f"repeated claim removed: {sent[:80]!r}")
             continue

@@ -34,6 +34,8 @@ class Intent(BaseModel):
     n_moments: int = Field(default=1, ge=1, le=10)
     search_text: str = Field(default="", max_length=300, description="words to search the index with")
     during: During | None = None
+    presence: Literal["leaves", "enters", "absent"] | None = Field(
+        default=None, description="a question about being in the picture, not about a feeling (tools/presence.py)")
 
     @property
     def descriptive(self) -> bool:

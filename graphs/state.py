@@ -59,6 +59,7 @@ class State(TypedDict, total=False):
     focus: int | None                                 # a person the user chose for this turn (UI chip, ask --person)
     person_label: str | None                          # how the answer names that person ("Anna", "person 2 …")
     during: dict[str, tuple[str, str]]                # "A while B": window label → (B's evidence id, B's name)
+    presence: dict[str, str]                          # presence questions: window label → the change's evidence id
     flags: Annotated[list[str], accumulate]
     events: Annotated[list[dict], accumulate]         # step trace of this turn (node, tool, decision, seconds)
     answer: Answer

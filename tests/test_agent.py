@@ -105,9 +105,9 @@ def test_rationale_checker_removes_unsupported_claims():
     w = TimeWindow(start=10, end=14)
     text, cited, problems = check_rationale(
         "She smiles broadly [E1]. She is sad [E1]. She cries [E7]. Nothing cited. Happy at 0.99 [E1]. "
-        "She is happy [E2]. She smiles broadly [E1]. Her chin moves 0.50 px [E2].", ev, w, "Joy")
+        "She is happy [E2]. She smiles broadly [E1]. Her chin moves 0.50 px [E2]. [E1]. -- [E2].", ev, w, "Joy")
     assert text == "She smiles broadly [E1]. Her chin moves 0.50 px [E2]." and cited == ["E1", "E2"]
-    assert len(problems) == 6
+    assert len(problems) == 8 and sum("empty claim" in p for p in problems) == 2  # a citation alone is no claim
 
 
 def test_rationale_checker_backs_an_emotion_word_by_its_family():

@@ -361,3 +361,27 @@ def test_zoom_on_a_persons_view_reads_that_person(two_index, settings):
         assert ev.values["n_zoomed"] > 0
         reads[p.position] = ev.values
     assert reads["left"]["p_sad"] > reads["right"]["p_sad"] + 0.1, reads
+
+
+def test_presence_questions_follow_one_persons_face(two_people, two_index, settings):
+    """The woman on the left is out of the picture 4-10 s (the man stays). "When does she leave?" is her
+    exit at about 4 s, "when is she out of the picture?" the whole gap, "when does she come back?" her
+    return at about 10 s, each citing her presence change (read from the frames, not an emotion reading);
+    the man never leaves, so asking for his exit finds nothing rather than a moment of hers."""
+    from graphs.api import Session
+    with Session(two_people, settings, llm=False, index=two_index) as s:
+        out = s.ask("when does the woman on the left leave the picture?")
+        gone = s.ask("when is the woman on the left out of the picture?")
+        back = s.ask("when does the woman on the left come back in?")
+        stays = s.ask("when does the guy on the right walk off?")
+    for ans, kind, t in ((out, "leaves", 4.0), (back, "enters", 10.0)):
+        assert ans.intent.presence == kind and not ans.intent.emotions
+        m = ans.moments[0]
+        assert m.window.start < t < m.window.end and m.window.duration <= 3.01, (kind, m.window)
+        ev = ans.evidence_by_id()[m.evidence_ids[0]]
+        assert ev.tool == "presence" and ev.values["kind"] == kind and abs(ev.values["change_s"] - t) < 0.8
+        assert "person 1, on the left" in ev.text and m.verified and m.confidence >= 0.8
+    m = gone.moments[0]
+    assert gone.intent.presence == "absent" and m.window.iou(TimeWindow(start=4.0, end=10.0)) >= 0.8, m.window
+    assert stays.intent.presence == "leaves" and not stays.moments
+    assert any(f.startswith("not_found") and "person 2, on the right" in f for f in stays.flags), stays.flags

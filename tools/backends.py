@@ -226,6 +226,7 @@ def index_backends(settings: Settings | None = None) -> dict[str, str]:
 TOOL_SKILLS: dict[str, tuple[str, ...]] = {
     "expression": ("face", "expression"), "aus": ("face", "aus"), "motion": ("face",), "zoom": ("face", "aus", "expression"),
     "voice": ("asr", "ser"), "transcript": ("asr",), "emotion": ("face", "aus", "expression", "asr", "ser"),
+    "presence": ("face",),
 }
 
 

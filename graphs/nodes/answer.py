@@ -27,13 +27,28 @@ def _writer():
         return lambda _chunk: None
 
 
+def presence_confidence(change) -> float:
+    """How sure a face's exit, entrance or absence is (tools/presence.py evidence): the fewer sampled frames
+    on the thinner side of the change, the less (1 frame: 0.6; 4 or more: 0.9)."""
+    if change is None:
+        return 0.3
+    seen, gone = int(change.values.get("frames_seen", 0)), int(change.values.get("frames_gone", 0))
+    thin = gone if change.values.get("kind") == "absent" else min(seen, gone)
+    return round(min(0.9, 0.5 + 0.1 * thin), 2)
+
+
 def rationale(state: State, runtime: Runtime[Context]) -> dict:
     deps = view(runtime, state)
     intent = state["intent"]
     verified = state.get("verified", [])
     flags: list[str] = []
     ev = {e.id: e for e in state.get("evidence", [])}
-    if intent.descriptive and verified:  # the description match ranks, not how strong the emotion is
+    presence = state.get("presence", {}) if intent.presence else {}
+    if presence and verified:  # the face's exit/entrance/absence is the finding; the frames verified it
+        chosen = sorted(verified, key=lambda v: -v.candidate.score)[: intent.n_moments]
+        chosen = [v.model_copy(update={"accept": True, "confidence": presence_confidence(ev.get(presence.get(
+            v.window.label(), "")))}) for v in chosen]
+    elif intent.descriptive and verified:  # the description match ranks, not how strong the emotion is
         chosen = sorted(verified, key=lambda v: -v.candidate.score)[: intent.n_moments]
         chosen = [v if v.accept else v.model_copy(update={"confidence": min(v.confidence, 0.3)}) for v in chosen]
         if not any(v.accept for v in chosen):
@@ -49,7 +64,7 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
             if n and not verified:
                 flags.append(f"not_found: {missing}; nothing is shown")
         chosen = [v for v in verified if v.accept]
-        if not verified and not any(f.startswith("not_found") for f in flags):
+        if not verified and not any(f.startswith("not_found") for f in [*flags, *state.get("flags", [])]):
             flags.append("not_found: no window of this video can answer this question"
                          + (f" ({missing})" if missing else "") + "; nothing is shown")
         if not chosen and verified:
@@ -74,6 +89,9 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
     for rank, v in enumerate(chosen, 1):
         items = [ev[i] for i in v.evidence_ids if ev[i].window.overlaps(v.window)]
         items.sort(key=lambda e: (e.modality != "face", e.tool != "expression"))
+        seen = presence.get(v.window.label())
+        if seen in ev:  # a presence answer leads with the change itself
+            items.insert(0, ev[seen])
         # beyond the first few moments ("every time" questions) the template rationale keeps latency bounded
         use_llm = not out_of_time(state) and rank <= LLM_RATIONALES
         text, cited, f = roles.write_rationale(deps.llm_for("rationale") if use_llm else None, state["query"],
@@ -83,6 +101,9 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
             text = f"{text} (Caveat: {v.note}.)"
         if state.get("person_label"):  # a question about one person: the answer names them (tools/who.py)
             text = f"{state['person_label']}: {text}"
+        if seen in ev and seen not in (cited or []):  # the finding is always cited, whatever the writer chose
+            text = f"{ev[seen].text.rstrip('.')} [{seen}]. {text}"
+            cited = [seen, *(cited or v.evidence_ids[:1])]
         cond = state.get("during", {}).get(v.window.label()) if intent.during else None
         if cond and cond[0] in ev:  # "A while B": B's own reading there, cited
             text = f"{text} (Meanwhile {cond[1]}: {ev[cond[0]].text.rstrip('.')} [{cond[0]}].)"

@@ -1,7 +1,11 @@
 """interpret: the vague question → a typed Intent (agents.roles.interpret). "A while B", where B is a person
 showing an emotion ("how does the guy on the right look while she's falling apart?"): A is read as the
 question and B's emotions (read without the LLM) become `intent.during`; a B that reads no emotion, or only
-Neutral ("while she listens"), leaves the question whole."""
+Neutral ("while she listens"), leaves the question whole.
+
+A question about being in the picture ("when does he walk out?", "when is nobody on screen?":
+agents/intent/presence.py) that names no emotion becomes a description with `intent.presence` set: its
+moments come from the face's presence (graphs/nodes/localise.py), and the tools only read the emotion there."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import time
 from langgraph.runtime import Runtime
 
 from agents import roles
+from agents.intent.presence import read_presence
 from agents.schemas import During
 from graphs.nodes.common import ctx, event, mono_deadline
 from graphs.state import Context, State
@@ -28,6 +33,10 @@ def interpret(state: State, runtime: Runtime[Context]) -> dict:
     intent = reading.intent
     if during:
         intent = intent.model_copy(update={"during": During(clause=clause, emotions=during)})
+    presence = read_presence(state["query"])
+    named = any(v.reader in ("lexicon", "face") and v.ok and v.scores for v in reading.votes)  # a feeling's words
+    if presence and not named and not during:
+        intent = intent.model_copy(update={"presence": presence, "emotions": [], "valence": "any", "arousal": "any"})
     return {"intent": intent, "flags": list(reading.flags),
             "events": [event(node="interpret", intent=intent.model_dump(), seconds=round(time.monotonic() - t0, 2),
                              readers={v.reader: {"ok": v.ok, "scores": v.scores, "negated": v.negated,

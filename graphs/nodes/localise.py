@@ -9,7 +9,11 @@ Descriptions keep everything.
 
 "A while B" (`intent.during`: "how does the guy on the right look while she's falling apart?"): the
 candidates are the times person B shows the condition's emotion (B's view of the index, each grown to its
-episode, B's face seen), read on A's face; B's reading there is evidence the answer cites."""
+episode, B's face seen), read on A's face; B's reading there is evidence the answer cites.
+
+Presence (`intent.presence`: "when does she walk out of the picture?", "when is nobody on screen?"): the
+candidates are the face's exits, entrances or stretches away (tools/presence.py) on the asked person's view
+(or any face's), the longest absence first; each change is evidence the answer cites."""
 
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ from langgraph.runtime import Runtime
 from graphs.nodes.common import ctx, event, next_id, view
 from graphs.state import Context, State
 from tools.episode import episode
+from tools.presence import presence_changes, presence_evidence
+from tools.retrieval import Candidate
 from tools.labels import EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION
 from tools.registry import run_tool
 from tools.schemas import TimeWindow
@@ -126,6 +132,30 @@ def _during(root: Context, state: State, intent, main_person, want: int, exclude
     return {"cands": cands, "evidence": evidence, "cited": cited, "how": how, "label": other.person.label()}
 
 
+def _presence(deps: Context, state: State, intent, person, want: int, exclude: list[TimeWindow]) -> dict:
+    """The asked person's (or any face's) presence changes of the asked kind as candidates, each with its
+    change as evidence; {"how": why not} when there is none."""
+    changes = [c for c in presence_changes(deps.index.frames, deps.index.meta.duration)
+               if c.kind == intent.presence and not any(c.moment.overlaps(x) for x in exclude)]
+    label = f"{person.label()}," if person and "," in person.label() else person.label() if person else ""
+    who = f"the face of {label}" if person else "a face"  # "the face of person 1, on the left, is seen ..."
+    if not changes:
+        what = ({"leaves": "leaves the picture", "enters": "comes into the picture", "absent": "is out of the picture"}
+                if person else {"leaves": "goes without a face after one was seen",
+                                "enters": "shows a face after a stretch without one", "absent": "is without a face"})
+        return {"how": f"{who if person else 'the picture'} never {what[intent.presence]} "
+                       "in the sampled frames"}
+    longest = max(c.gone.duration for c in changes)
+    known = list(state.get("evidence", []))
+    cands, evidence, cited = [], [], {}
+    for c in sorted(changes, key=lambda c: -c.gone.duration)[:want]:
+        ev = presence_evidence(c, next_id(known, len(evidence)), who)
+        evidence.append(ev)
+        cited[c.moment.label()] = ev.id
+        cands.append(Candidate(window=c.moment, score=round(c.gone.duration / longest, 3), descriptor=ev.text))
+    return {"cands": cands, "evidence": evidence, "cited": cited, "how": f"{len(changes)} change(s)"}
+
+
 def localise(state: State, runtime: Runtime[Context]) -> dict:
     intent = state["intent"]
     who = pick_person(ctx(runtime).index, state)  # "the woman on the left" → her track (tools/who.py)
@@ -135,8 +165,11 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
                + [v.candidate.window for v in state.get("verified", [])])  # this turn's earlier rounds
     want = max(deps.n_candidates, intent.n_moments, int(deps.extra.get("ranked_moments", 0)))
     during = _during(ctx(runtime), state, intent, who.person, want, exclude) if intent.during else {}
+    presence = _presence(deps, state, intent, who.person, want, exclude) if intent.presence else {}
     if "cands" in during:  # "A while B": B's moments, read on A's face
         kept, dropped = _split_usable(intent, deps.index, during["cands"])
+    elif intent.presence:  # exits, entrances, absences: from the frames, not from retrieval
+        kept, dropped = [(c, "") for c in presence.get("cands", [])], []
     else:
         kept, dropped = _search(deps, intent, state["query"], want, exclude)
     cands = [c for c, _ in kept]
@@ -147,14 +180,17 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
     flags = [f"person: {who.how}"] if who.how.startswith("cannot") else []
     if intent.during and "cands" not in during:
         flags.append(f"while: {during['how']}; the condition '{intent.during.clause}' was left out")
+    if intent.presence and not cands:
+        flags.append(f"not_found: {presence['how']}; nothing is shown")
     return {"candidates": cands, "rounds": state.get("rounds", 0) + 1,
             "person": pid, "person_label": who.person.label() if who.person else None,
-            "evidence": during.get("evidence", []),
+            "evidence": during.get("evidence", []) + presence.get("evidence", []),
             "during": {**state.get("during", {}),
                        **{w: (ev, during["label"]) for w, ev in during.get("cited", {}).items()}},
+            "presence": {**state.get("presence", {}), **presence.get("cited", {})},
             **({"flags": flags} if flags else {}),
             "events": [event(node="localise", person=who.person.label() if who.person else None, who=who.how,
-                             during=during.get("how"),
+                             during=during.get("how"), presence=presence.get("how"),
                              face_question=face_question(intent), candidates=[
                 {"window": c.window.label(), "score": c.score, "descriptor": c.descriptor[:160]} for c in cands],
                 dropped=[{"window": c.window.label(), "reason": why} for c, why in dropped])]}

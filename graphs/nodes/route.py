@@ -29,4 +29,5 @@ def route(state: State, runtime: Runtime[Context]) -> dict:
     if mode == "new":
         out["shown"] = [RESET]
         out["during"] = {}
+        out["presence"] = {}
     return out
