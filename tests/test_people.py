@@ -367,14 +367,16 @@ def test_presence_questions_follow_one_persons_face(two_people, two_index, setti
     """The woman on the left is out of the picture 4-10 s (the man stays). "When does she leave?" is her
     exit at about 4 s, "when is she out of the picture?" the whole gap, "when does she come back?" her
     return at about 10 s, each citing her presence change (read from the frames, not an emotion reading);
-    the man never leaves, so asking for his exit finds nothing rather than a moment of hers."""
+    the man never leaves, so asking for his exit finds nothing rather than a moment of hers. "When does
+    someone walk out?" is her exit too, though a face (his) is on screen all along."""
     from graphs.api import Session
     with Session(two_people, settings, llm=False, index=two_index) as s:
         out = s.ask("when does the woman on the left leave the picture?")
         gone = s.ask("when is the woman on the left out of the picture?")
         back = s.ask("when does the woman on the left come back in?")
         stays = s.ask("when does the guy on the right walk off?")
-    for ans, kind, t in ((out, "leaves", 4.0), (back, "enters", 10.0)):
+        anyone = s.ask("when does someone walk out?")  # nobody named: each person's track (a face stays on)
+    for ans, kind, t in ((out, "leaves", 4.0), (back, "enters", 10.0), (anyone, "leaves", 4.0)):
         assert ans.intent.presence == kind and not ans.intent.emotions
         m = ans.moments[0]
         assert m.window.start < t < m.window.end and m.window.duration <= 3.01, (kind, m.window)

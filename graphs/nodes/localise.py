@@ -132,23 +132,45 @@ def _during(root: Context, state: State, intent, main_person, want: int, exclude
     return {"cands": cands, "evidence": evidence, "cited": cited, "how": how, "label": other.person.label()}
 
 
+def _face_of(person) -> str:
+    label = person.label()
+    return f"the face of {label}," if "," in label else f"the face of {label}"  # "…, on the left, is seen"
+
+
+def _whose_changes(index, person) -> list[tuple]:
+    """(change, whose face) pairs: the asked person's; with nobody asked, each tracked person's when the video
+    has several ("when does someone walk out?" while another stays), else any face's."""
+    from tools.people import load_people, person_frames
+    dur = index.meta.duration
+    if person is not None:  # `index` is already that person's view
+        return [(c, _face_of(person)) for c in presence_changes(index.frames, dur)]
+    try:
+        people = [p for p in load_people(index).people if p.frames >= 3]
+    except (OSError, ValueError):  # as pick_person: a question never crashes on people.json
+        people = []
+    if len(people) < 2:
+        return [(c, "a face") for c in presence_changes(index.frames, dur)]
+    return [(c, _face_of(p)) for p in people for c in presence_changes(person_frames(index.frames, p.id), dur)
+            if c.kind != "absent"] + [(c, "a face") for c in presence_changes(index.frames, dur) if c.kind == "absent"]
+
+
 def _presence(deps: Context, state: State, intent, person, want: int, exclude: list[TimeWindow]) -> dict:
-    """The asked person's (or any face's) presence changes of the asked kind as candidates, each with its
-    change as evidence; {"how": why not} when there is none."""
-    changes = [c for c in presence_changes(deps.index.frames, deps.index.meta.duration)
+    """The asked person's (or anyone's) presence changes of the asked kind as candidates, each with its
+    change as evidence; {"how": why not} when there is none. Nobody on screen is any face's absence."""
+    changes = [(c, who) for c, who in _whose_changes(deps.index, person)
                if c.kind == intent.presence and not any(c.moment.overlaps(x) for x in exclude)]
-    label = f"{person.label()}," if person and "," in person.label() else person.label() if person else ""
-    who = f"the face of {label}" if person else "a face"  # "the face of person 1, on the left, is seen ..."
     if not changes:
-        what = ({"leaves": "leaves the picture", "enters": "comes into the picture", "absent": "is out of the picture"}
-                if person else {"leaves": "goes without a face after one was seen",
-                                "enters": "shows a face after a stretch without one", "absent": "is without a face"})
-        return {"how": f"{who if person else 'the picture'} never {what[intent.presence]} "
-                       "in the sampled frames"}
-    longest = max(c.gone.duration for c in changes)
+        what = ({"leaves": "never leaves the picture", "enters": "never comes into the picture",
+                 "absent": "is never out of the picture"} if person else
+                {"leaves": "nobody leaves the picture", "enters": "nobody comes into the picture",
+                 "absent": "the picture always shows a face"})[intent.presence]
+        return {"how": f"{_face_of(person) + ' ' if person else ''}{what} in the sampled frames"}
+    longest = max(c.gone.duration for c, _ in changes)
     known = list(state.get("evidence", []))
     cands, evidence, cited = [], [], {}
-    for c in sorted(changes, key=lambda c: -c.gone.duration)[:want]:
+    for c, who in sorted(changes, key=lambda cw: -cw[0].gone.duration)[:want]:
+        if c.moment.label() in cited:  # two people leaving together: one moment
+            continue
         ev = presence_evidence(c, next_id(known, len(evidence)), who)
         evidence.append(ev)
         cited[c.moment.label()] = ev.id
