@@ -26,6 +26,9 @@ from tools.schemas import FaceFrame
     ("when does he look away from her?", None),
     ("when does he leave her speechless?", None),
     ("when is nobody talking?", None),                # about speech, not the picture
+    ("when she shouts 'get out and never come back'", None),          # quoted words are what is said
+    ("when he stares at the window as if someone might walk in", None),  # a comparison, not an event
+    ("when doesn't he leave the room?", "leaves"),    # an apostrophe is not a quote
 ])
 def test_presence_reader(question, kind):
     assert read_presence(question) == kind
@@ -80,3 +83,13 @@ def test_a_face_that_leaves_and_one_that_enters(faces, settings):
     assert away.intent.presence == "absent" and m.window.start == pytest.approx(2.35, abs=0.4)
     assert m.window.end == pytest.approx(away.video.duration, abs=0.01)
     assert not never.moments and any(f.startswith("not_found") for f in never.flags), never.flags
+
+
+def test_a_voice_question_over_an_empty_picture_stays_a_voice_question(faces, settings):
+    """"Nobody on screen" as the setting of a question about a voice does not make it a presence question:
+    the asked feeling is kept (a presence answer would have dropped it)."""
+    with Session(faces / "no_face.mp4", settings, llm=None) as s:
+        ans = s.ask("when does the narrator's voice sound nervous while no one is on screen?")
+        bare = s.ask("when is no one on screen?")
+    assert ans.intent.presence is None and ans.intent.emotions, ans.intent
+    assert bare.intent.presence == "absent"

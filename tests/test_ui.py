@@ -403,6 +403,10 @@ def test_plain_words_for_people():
                          "budget_exhausted"])
     assert LLM_DRAFT_REJECTED in notes and len(notes) == 3
     assert not any("_" in n for n in notes)
+    said = human_notes(["presence_query", "not_found: the face of person 2, on the right, never leaves the picture "
+                        "in the sampled frames; nothing is shown", "person: cannot tell which person is meant"])
+    assert said[1] == ("Nothing found: the face of person 2, on the right, never leaves the picture in the sampled "
+                       "frames.") and said[2].startswith("Person: cannot tell") and "picture" in said[0]
     assert plain_rationale("She smiles [E1]. Then laughs. [E2]") == "She smiles. Then laughs."
     # "why?" writes the marker after the full stop: it belongs to the sentence before it
     assert split_sentences("She smiled. [E1] Then she laughed [E2]. More. [E3]") == \

@@ -27,7 +27,24 @@ _NOTES: list[tuple[str, str]] = [
     ("llm_unavailable", "No language model was available; answers come from the measured evidence alone."),
     ("role_llm_unavailable", "A helper language model was unavailable; the main one was used."),
     ("out_of_time", "The time budget ran out; the answer uses what was checked by then."),
+    ("presence_query", "Your question is about someone being in the picture, so the moments come from where "
+                       "their face is seen and not seen; the emotion shown is what the tools read there."),
 ]
+
+
+def _said(flag: str) -> str | None:
+    """Flags that carry their own plain reason ("not_found: <why>; nothing is shown"): the reason, as a note."""
+    head, _, why = flag.partition(": ")
+    why = why.split("; nothing is shown")[0].strip()
+    if not why:
+        return None
+    if head == "not_found":
+        return f"Nothing found: {why}."
+    if head == "person":
+        return f"Person: {why}; the answer covers everyone."
+    if head == "while":
+        return f"About the “while …” part of your question: {why}."
+    return None
 _SILENT: tuple[str, ...] = ()  # flags that are normal operation: nothing to tell a person
 
 
@@ -37,8 +54,8 @@ def human_notes(flags: list[str]) -> list[str]:
     for f in flags:
         if f.startswith(_SILENT):
             continue
-        note = next((n for key, n in _NOTES if f == key or f.startswith(key + ":") or f.startswith(key + " ")),
-                    "Something unusual happened while answering (see the exported JSON for details).")
+        note = _said(f) or next((n for key, n in _NOTES if f == key or f.startswith(key + ":") or f.startswith(key + " ")),
+                                "Something unusual happened while answering (see the exported JSON for details).")
         if note not in out:
             out.append(note)
     return out

@@ -3,8 +3,9 @@ in?", "when is nobody on screen?")? `read_presence` says which kind (tools/prese
 
 Written from ordinary English for leaving, arriving and being away, not from any dev question. Deliberately
 narrow: "left" alone is a side ("the woman on the left"), and "appear" is presence only with nothing
-after it or a place ("appears on screen"), not "appears nervous". A question that also names an emotion
-("storms out in anger") is left to the emotion path by the interpret node."""
+after it or a place ("appears on screen"), not "appears nervous"; quoted words and "like ..."/"as if ..."
+comparisons are not looked at. A question that also names an emotion ("storms out in anger") or asks about
+the voice or the words is left to the emotion path by the interpret node."""
 
 from __future__ import annotations
 
@@ -43,10 +44,16 @@ _ENTERS = re.compile(
     rf"|into\s+{_PLACE}|first\s+(?:time\s+)?(?:we\s+)?(?:see|seen|shows?\s+up)|(?:is|are)\s+back\b)", re.I)
 
 
+# what someone says ('he says "get out of my house"') and what something is like ('glances at the door like
+# somebody is about to walk in') are not events in the picture: matched with the words taken out
+_QUOTED = re.compile(r"[\"“”„](.*?)[\"“”]|(?<!\w)['‘](.*?)['’](?!\w)")
+_LIKE = re.compile(r"\b(?:like|as if|as though)\b.*$", re.I)
+
+
 def read_presence(question: str) -> PresenceKind | None:
     """The presence kind a question asks about, or None. Being away ("is out of the picture") before
     leaving ("walks out of the picture"), leaving before arriving."""
-    q = " ".join(question.split())
+    q = _LIKE.sub("", _QUOTED.sub(" ", " ".join(question.split())))
     if _ABSENT.search(q):
         return "absent"
     if _LEAVES.search(q):

@@ -35,9 +35,12 @@ def interpret(state: State, runtime: Runtime[Context]) -> dict:
         intent = intent.model_copy(update={"during": During(clause=clause, emotions=during)})
     presence = read_presence(state["query"])
     named = any(v.reader in ("lexicon", "face") and v.ok and v.scores for v in reading.votes)  # a feeling's words
-    if presence and not named and not during:
+    heard = bool(set(intent.modalities) & {"voice", "words"})  # "... voice sound panicky while nobody is on screen"
+    flags = list(reading.flags)
+    if presence and not named and not heard and not during:
         intent = intent.model_copy(update={"presence": presence, "emotions": [], "valence": "any", "arousal": "any"})
-    return {"intent": intent, "flags": list(reading.flags),
+        flags = [f for f in flags if f != "descriptive_query"] + ["presence_query"]
+    return {"intent": intent, "flags": flags,
             "events": [event(node="interpret", intent=intent.model_dump(), seconds=round(time.monotonic() - t0, 2),
                              readers={v.reader: {"ok": v.ok, "scores": v.scores, "negated": v.negated,
                                                  "none": v.none, "note": v.note} for v in reading.votes},
