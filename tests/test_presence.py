@@ -93,3 +93,10 @@ def test_a_voice_question_over_an_empty_picture_stays_a_voice_question(faces, se
         bare = s.ask("when is no one on screen?")
     assert ans.intent.presence is None and ans.intent.emotions, ans.intent
     assert bare.intent.presence == "absent"
+
+
+def test_a_presence_question_about_a_sound_file_says_there_is_no_picture(settings):
+    from tests.conftest import DATA
+    with Session(DATA / "speech" / "talk_sample1.mp3", settings, llm=None) as s:
+        ans = s.ask("when is nobody on screen?")
+    assert not ans.moments and any(f.startswith("not_found") and "no picture" in f for f in ans.flags), ans.flags

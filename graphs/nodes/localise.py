@@ -157,6 +157,8 @@ def _whose_changes(index, person) -> list[tuple]:
 def _presence(deps: Context, state: State, intent, person, want: int, exclude: list[TimeWindow]) -> dict:
     """The asked person's (or anyone's) presence changes of the asked kind as candidates, each with its
     change as evidence; {"how": why not} when there is none. Nobody on screen is any face's absence."""
+    if not deps.index.frames:  # a sound file: nobody can be seen or not seen
+        return {"how": "this file has no picture, so who is in it cannot be seen"}
     changes = [(c, who) for c, who in _whose_changes(deps.index, person)
                if c.kind == intent.presence and not any(c.moment.overlaps(x) for x in exclude)]
     if not changes:
