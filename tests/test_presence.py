@@ -8,7 +8,7 @@ import pytest
 
 from agents.intent.presence import read_presence
 from graphs.api import Session
-from tools.presence import MIN_ABSENT_S, presence_changes
+from tools.presence import MIN_ABSENT_S, presence_changes, presence_confidence, presence_evidence
 from tools.schemas import FaceFrame
 
 
@@ -50,6 +50,9 @@ def test_presence_timeline_ignores_one_frame_flickers():
     assert leave.t == pytest.approx(3.25) and enter.t == pytest.approx(7.25)
     assert away.gone == leave.gone == enter.gone and away.moment == away.gone
     assert leave.moment.start < leave.t < leave.moment.end and leave.frames_seen == 7 and leave.frames_gone == 8
+    ev = presence_evidence(leave, "E1", "the face of Anna")
+    assert ev.text.startswith("The face of Anna is seen in the 7 sampled frames before 00:00:03")
+    assert presence_confidence(ev) == 0.9 and presence_confidence(None) == 0.3
 
 
 def test_presence_timeline_edges_and_short_gaps():

@@ -11,6 +11,7 @@ from agents.schemas import Answer, Moment
 from graphs.nodes.common import event, view, mono_deadline, out_of_time
 from graphs.nodes.localise import face_question, usable, voice_question
 from graphs.state import Context, State
+from tools.presence import presence_confidence
 
 NOT_FOUND_SHOWN = 3    # closest candidates shown when nothing supports the asked emotion
 NOT_FOUND_CONF = 0.2   # their confidence is capped here (and they are marked unverified)
@@ -25,16 +26,6 @@ def _writer():
         return get_stream_writer()
     except RuntimeError:
         return lambda _chunk: None
-
-
-def presence_confidence(change) -> float:
-    """How sure a face's exit, entrance or absence is (tools/presence.py evidence): the fewer sampled frames
-    on the thinner side of the change, the less (1 frame: 0.6; 4 or more: 0.9)."""
-    if change is None:
-        return 0.3
-    seen, gone = int(change.values.get("frames_seen", 0)), int(change.values.get("frames_gone", 0))
-    thin = gone if change.values.get("kind") == "absent" else min(seen, gone)
-    return round(min(0.9, 0.5 + 0.1 * thin), 2)
 
 
 def rationale(state: State, runtime: Runtime[Context]) -> dict:

@@ -24,10 +24,10 @@ from langgraph.runtime import Runtime
 from graphs.nodes.common import ctx, event, next_id, view
 from graphs.state import Context, State
 from tools.episode import episode
-from tools.presence import presence_changes, presence_evidence
-from tools.retrieval import Candidate
 from tools.labels import EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION
+from tools.presence import presence_changes, presence_evidence
 from tools.registry import run_tool
+from tools.retrieval import Candidate
 from tools.schemas import TimeWindow
 from tools.who import other_person, person_view, pick_person
 
