@@ -90,12 +90,13 @@ def test_a_face_that_leaves_and_one_that_enters(faces, settings):
 
 def test_a_voice_question_over_an_empty_picture_stays_a_voice_question(faces, settings):
     """"Nobody on screen" as the setting of a question about a voice does not make it a presence question:
-    the asked feeling is kept (a presence answer would have dropped it)."""
+    the asked feeling is kept (a presence answer would have dropped it), the setting becomes a condition."""
     with Session(faces / "no_face.mp4", settings, llm=None) as s:
         ans = s.ask("when does the narrator's voice sound nervous while no one is on screen?")
         bare = s.ask("when is no one on screen?")
-    assert ans.intent.presence is None and ans.intent.emotions, ans.intent
-    assert bare.intent.presence == "absent"
+    assert ans.intent.presence == "absent" and ans.intent.emotions and not ans.intent.descriptive, ans.intent
+    assert "presence_query" not in ans.flags and "presence_query" in bare.flags
+    assert bare.intent.presence == "absent" and bare.intent.descriptive
 
 
 def test_a_presence_question_about_a_sound_file_says_there_is_no_picture(settings):
@@ -103,3 +104,33 @@ def test_a_presence_question_about_a_sound_file_says_there_is_no_picture(setting
     with Session(DATA / "speech" / "talk_sample1.mp3", settings, llm=None) as s:
         ans = s.ask("when is nobody on screen?")
     assert not ans.moments and any(f.startswith("not_found") and "no picture" in f for f in ans.flags), ans.flags
+
+
+def test_a_voice_where_nobody_is_seen(faces, speech, settings, tmp_path):
+    """The Pexels woman twice over (~39 s) with English talk laid over her face (talk_sample1), then black
+    with other talk (talk_sample2). "… while nobody is in the picture" on a voice question is a condition on
+    where (an off-camera voice): every moment lies in the black part, while the same question without it
+    also finds the talk over her face."""
+    import wave
+
+    import numpy as np
+
+    from tests.test_people import FPS, _frames, compose
+    from tools.index.decode import load_audio
+    woman = _frames(faces / "WolfgangLanger_Pexels.mp4", 445, 320, 360, fps=FPS)
+    t1 = 2 * len(woman) / FPS
+    a, b = load_audio(speech / "talk_sample1.mp3"), load_audio(speech / "talk_sample2.mp3")
+    wav = np.zeros(int((t1 + 5) * 16000) + len(b), np.float32)
+    wav[2 * 16000: 2 * 16000 + len(a)] = a
+    wav[int((t1 + 3) * 16000): int((t1 + 3) * 16000) + len(b)] = b
+    with wave.open(str(tmp_path / "audio.wav"), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+        w.writeframes((np.clip(wav, -1, 1) * 32767).astype(np.int16).tobytes())
+    video = compose(tmp_path / "face_then_black.mp4", lambda t: woman[round(t * FPS) % len(woman)] if t < t1 else None,
+                    lambda t: None, wav.size / 16000, audio=tmp_path / "audio.wav")
+    with Session(video, settings, llm=None) as s:
+        off = s.ask("every time a voice sounds calm while nobody is in the picture")
+        anywhere = s.ask("every time a voice sounds calm")
+    assert off.intent.presence == "absent" and off.intent.emotions and "voice" in off.intent.modalities
+    assert off.moments and all(m.window.start >= t1 - 1.5 for m in off.moments), [m.window for m in off.moments]
+    assert any(m.window.end < t1 for m in anywhere.moments), [m.window for m in anywhere.moments]

@@ -442,6 +442,10 @@ def test_step_messages_shapes():
     assert msgs[1].metadata["parent_id"] == "k1" and "E1" in msgs[1].content
     assert "failed" in msgs[2].metadata["title"]
     assert step_messages("route", [{"mode": "new"}], 0, "k0") == []
+    it = {"emotions": [], "valence": "any", "arousal": "any", "modalities": [], "temporal_hint": "none", "n_moments": 1}
+    read = step_messages("interpret", [{"node": "interpret", "intent": {**it, "presence": "leaves"}}], 0.1, "k2")
+    assert "who is in the picture: someone leaving it" in read[0].content
+    assert "picture" not in step_messages("interpret", [{"node": "interpret", "intent": it}], 0.1, "k3")[0].content
 
 
 # ---------------------------------------------------------------- process hygiene

@@ -28,6 +28,17 @@ def _writer():
         return lambda _chunk: None
 
 
+def _missing(intent) -> str:
+    """Why no window may be left after the usable filter (localise.usable), or "" where it does not apply."""
+    if intent.presence == "absent":
+        return "a question about a voice where nobody is seen, and every matching window shows a face or is silent"
+    if face_question(intent):
+        return "a question about how someone looks, and no matching window shows a usable face"
+    if voice_question(intent):
+        return "a question about how someone sounds or what they say, and nobody speaks in any matching window"
+    return ""
+
+
 def rationale(state: State, runtime: Runtime[Context]) -> dict:
     deps = view(runtime, state)
     intent = state["intent"]
@@ -46,9 +57,7 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
             flags.append("unverified: the best match to the description has no verified emotion reading")
     else:
         # after refinement too: a face question never gets a face-less window, a voice question a silent one
-        missing = ("a question about how someone looks, and no matching window shows a usable face"
-                   if face_question(intent) else "a question about how someone sounds or what they say, and "
-                   "nobody speaks in any matching window" if voice_question(intent) else "")
+        missing = _missing(intent)
         if missing:
             n = len(verified)
             verified = [v for v in verified if usable(intent, deps.index, v.window)[0]]

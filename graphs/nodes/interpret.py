@@ -5,7 +5,9 @@ Neutral ("while she listens"), leaves the question whole.
 
 A question about being in the picture ("when does he walk out?", "when is nobody on screen?":
 agents/intent/presence.py) that names no emotion becomes a description with `intent.presence` set: its
-moments come from the face's presence (graphs/nodes/localise.py), and the tools only read the emotion there."""
+moments come from the face's presence (graphs/nodes/localise.py), and the tools only read the emotion there.
+A question about the voice or the words set where nobody is seen ("… sound nervous while no one is on
+screen", an off-camera voice) keeps its emotion, with `intent.presence` = "absent" as a condition on where."""
 
 from __future__ import annotations
 
@@ -40,6 +42,8 @@ def interpret(state: State, runtime: Runtime[Context]) -> dict:
     if presence and not named and not heard and not during:
         intent = intent.model_copy(update={"presence": presence, "emotions": [], "valence": "any", "arousal": "any"})
         flags = [f for f in flags if f != "descriptive_query"] + ["presence_query"]
+    elif presence == "absent" and heard and not during:  # a voice over an empty picture: the setting is a condition
+        intent = intent.model_copy(update={"presence": presence})
     return {"intent": intent, "flags": flags,
             "events": [event(node="interpret", intent=intent.model_dump(), seconds=round(time.monotonic() - t0, 2),
                              readers={v.reader: {"ok": v.ok, "scores": v.scores, "negated": v.negated,

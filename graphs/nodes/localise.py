@@ -67,6 +67,9 @@ def usable(intent, index, w: TimeWindow) -> tuple[bool, str]:
     if intent.descriptive:
         return True, ""
     face, speech = window_channels(index, w)
+    if intent.presence == "absent":  # a voice over an empty picture ("… while no one is on screen")
+        return (face < MIN_FACE and speech, f"a voice where nobody is seen, face in {face:.0%} of frames"
+                + ("" if speech else ", nobody speaks"))
     if face_question(intent):
         return (face >= MIN_FACE, f"face question, face in {face:.0%} of frames")
     if voice_question(intent):
@@ -189,10 +192,11 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
                + [v.candidate.window for v in state.get("verified", [])])  # this turn's earlier rounds
     want = max(deps.n_candidates, intent.n_moments, int(deps.extra.get("ranked_moments", 0)))
     during = _during(ctx(runtime), state, intent, who.person, want, exclude) if intent.during else {}
-    presence = _presence(deps, state, intent, who.person, want, exclude) if intent.presence else {}
+    presence = _presence(deps, state, intent, who.person, want, exclude) if intent.presence and intent.descriptive \
+        else {}
     if "cands" in during:  # "A while B": B's moments, read on A's face
         kept, dropped = _split_usable(intent, deps.index, during["cands"])
-    elif intent.presence:  # exits, entrances, absences: from the frames, not from retrieval
+    elif presence:  # exits, entrances, absences: from the frames, not from retrieval
         kept, dropped = [(c, "") for c in presence.get("cands", [])], []
     else:
         kept, dropped = _search(deps, intent, state["query"], want, exclude)
@@ -204,7 +208,7 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
     flags = [f"person: {who.how}"] if who.how.startswith("cannot") else []
     if intent.during and "cands" not in during:
         flags.append(f"while: {during['how']}; the condition '{intent.during.clause}' was left out")
-    if intent.presence and not cands:
+    if presence and not cands:
         flags.append(f"not_found: {presence['how']}; nothing is shown")
     return {"candidates": cands, "rounds": state.get("rounds", 0) + 1,
             "person": pid, "person_label": who.person.label() if who.person else None,

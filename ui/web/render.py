@@ -25,6 +25,7 @@ NEXT_STAGE = {"route": "reading the question", "interpret": "finding candidate m
               "localise": "checking candidates with the perception tools", "verify": "judging the candidates",
               "judge": "writing the explanation", "rationale": "assembling the answer",
               "explain": "assembling the answer"}
+PRESENCE_WORDS = {"leaves": "someone leaving it", "enters": "someone coming into it", "absent": "nobody seen in it"}
 _NODE_TITLES = {"interpret": "🧭 Read the question", "localise": "🔎 Found candidate moments",
                 "verify": "🔬 Checked candidates with the perception tools", "judge": "⚖️ Judged the candidates",
                 "rationale": "✍️ Wrote the explanation", "explain": "💬 Explained from the evidence gathered",
@@ -62,6 +63,9 @@ def step_messages(node: str, events: Sequence[dict], seconds: float, key: str) -
                       f"· arousal {it.get('arousal')}",
                       f"- modalities: {', '.join(it.get('modalities') or ['any'])} · when: {it.get('temporal_hint')} "
                       f"· moments wanted: {it.get('n_moments')}"]
+            if it.get("presence"):  # tools/presence.py: read from where faces are seen, not from a feeling
+                lines.append("- about who is in the picture: " + PRESENCE_WORDS[it["presence"]]
+                             + ("" if not it.get("emotions") else " (where the voice is heard)"))
         elif node == "localise":
             for c in e.get("candidates", []):
                 lines.append(f"- {linkify(c['window'])} match {c['score']:.2f} — {c.get('descriptor', '')}")
