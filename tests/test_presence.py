@@ -134,3 +134,21 @@ def test_a_voice_where_nobody_is_seen(faces, speech, settings, tmp_path):
     assert off.intent.presence == "absent" and off.intent.emotions and "voice" in off.intent.modalities
     assert off.moments and all(m.window.start >= t1 - 1.5 for m in off.moments), [m.window for m in off.moments]
     assert any(m.window.end < t1 for m in anywhere.moments), [m.window for m in anywhere.moments]
+
+
+def test_first_and_last_exit(faces, settings, tmp_path):
+    """The Pexels woman leaves twice: briefly at 3 s (back at 5.5 s), then for long at 9 s (back at 16 s).
+    "When does she walk out?" is the longer absence; "first" and "for the last time" pick by time."""
+    from tests.test_people import FPS, _frames, compose
+    woman = _frames(faces / "WolfgangLanger_Pexels.mp4", 445, 320, 360, fps=FPS)
+
+    def left(t: float):
+        return None if 3.0 <= t < 5.5 or 9.0 <= t < 16.0 else woman[round(t * FPS) % len(woman)]
+    video = compose(tmp_path / "two_exits.mp4", left, lambda t: None, 19.0)
+    with Session(video, settings, llm=None) as s:
+        longest, first = s.ask("when does she walk out?"), s.ask("when does she first walk out?")
+        last = s.ask("when does she leave for the last time?")
+    for ans, t in ((longest, 9.0), (first, 3.0), (last, 9.0)):
+        assert ans.intent.presence == "leaves" and ans.moments, (ans.query, ans.flags)
+        w = ans.moments[0].window
+        assert w.start < t < w.end and w.end - w.start <= 3.01, (ans.query, w)

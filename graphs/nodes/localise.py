@@ -171,15 +171,19 @@ def _presence(deps: Context, state: State, intent, person, want: int, exclude: l
                  "absent": "the picture always shows a face"})[intent.presence]
         return {"how": f"{_face_of(person) + ' ' if person else ''}{what} in the sampled frames"}
     longest = max(c.gone.duration for c, _ in changes)
+    # "when does she first walk out?" / "... for the last time?": the first or last change; else the longest absence
+    order = {"start": lambda cw: cw[0].t, "end": lambda cw: -cw[0].t}.get(intent.temporal_hint,
+                                                                         lambda cw: -cw[0].gone.duration)
     known = list(state.get("evidence", []))
     cands, evidence, cited = [], [], {}
-    for c, who in sorted(changes, key=lambda cw: -cw[0].gone.duration)[:want]:
+    for rank, (c, who) in enumerate(sorted(changes, key=order)[:want]):
         if c.moment.label() in cited:  # two people leaving together: one moment
             continue
         ev = presence_evidence(c, next_id(known, len(evidence)), who)
         evidence.append(ev)
         cited[c.moment.label()] = ev.id
-        cands.append(Candidate(window=c.moment, score=round(c.gone.duration / longest, 3), descriptor=ev.text))
+        score = 1.0 - rank / len(changes) if intent.temporal_hint in ("start", "end") else c.gone.duration / longest
+        cands.append(Candidate(window=c.moment, score=round(score, 3), descriptor=ev.text))
     return {"cands": cands, "evidence": evidence, "cited": cited, "how": f"{len(changes)} change(s)"}
 
 
