@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tools.labels import Emotion
+from tools.presence import PresenceKind
 from tools.schemas import Evidence, TimeWindow, VideoMeta
 
 
@@ -34,14 +35,25 @@ class Intent(BaseModel):
     n_moments: int = Field(default=1, ge=1, le=10)
     search_text: str = Field(default="", max_length=300, description="words to search the index with")
     during: During | None = None
-    presence: Literal["leaves", "enters", "absent"] | None = Field(
-        default=None, description="a question about being in the picture, not about a feeling (tools/presence.py)")
+    presence: PresenceKind | None = Field(
+        default=None, description="being in the picture (tools/presence.py): what a presence question asks for, "
+                                  "or, on an emotion question about a voice, where it is heard ('absent')")
 
     @property
     def descriptive(self) -> bool:
         """No emotion asked for ("the part where her face is hidden"): retrieval matches the description,
         verification only reads the emotion there (graphs/nodes.py ranks, refines and loops on this)."""
         return not self.emotions
+
+    @property
+    def presence_question(self) -> bool:
+        """About being in the picture, not a feeling ("when does she walk out?"): answered from the frames."""
+        return self.presence is not None and self.descriptive
+
+    @property
+    def off_camera(self) -> bool:
+        """A feeling in a voice heard where nobody is seen ("… sound nervous while no one is on screen")."""
+        return self.presence == "absent" and not self.descriptive
 
 
 class Moment(BaseModel):

@@ -20,6 +20,7 @@ without the face is shown whole. Pure: frames in, `PresenceChange`s and `Evidenc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -45,7 +46,8 @@ class PresenceChange(BaseModel):
     frames_gone: int            # sampled frames without it in `gone`
 
 
-class _Run(BaseModel):
+@dataclass
+class _Run:
     present: bool
     first: int
     last: int

@@ -41,6 +41,12 @@ class IntentReading(BaseModel):
     flags: list[str] = Field(default_factory=list)
 
 
+def names_feeling(votes: list[ReaderVote]) -> bool:
+    """Whether the question's own words name a feeling: an emotion word (the lexicon) or a facial action (the
+    face reader), which are a feeling's signs. Readers that failed do not count."""
+    return any(v.ok and v.scores for v in votes if v.reader in ("lexicon", "face"))
+
+
 def reconcile(query: str, votes: list[ReaderVote], llm_intent: Intent | None = None,
               weights: dict[str, float] | None = None, keep: float = KEEP,
               p_none: float = DESCRIPTIVE_P_NONE, every_limit: int = EVERY_LIMIT) -> IntentReading:
@@ -54,8 +60,7 @@ def reconcile(query: str, votes: list[ReaderVote], llm_intent: Intent | None = N
     for lab in negated:
         scores.pop(lab, None)
     flags: list[str] = []
-    lex, face = by.get("lexicon"), by.get("face")
-    named = bool(lex and lex.scores) or bool(face and face.scores)  # facial actions are a feeling's signs
+    named = names_feeling(list(by.values()))  # weight 0: not consulted
     said_neutral = "Neutral" in lexicon_emotions(split_negation(query)[0], neutral=True)  # calm, calmest, neutral
     llm = by.get("llm")
     llm_none = llm is None or not llm.scores or (list(llm.scores) == ["Neutral"] and not said_neutral)

@@ -30,7 +30,7 @@ def _writer():
 
 def _missing(intent) -> str:
     """Why no window may be left after the usable filter (localise.usable), or "" where it does not apply."""
-    if intent.presence == "absent":
+    if intent.off_camera:
         return "a question about a voice where nobody is seen, and every matching window shows a face or is silent"
     if face_question(intent):
         return "a question about how someone looks, and no matching window shows a usable face"
@@ -45,7 +45,7 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
     verified = state.get("verified", [])
     flags: list[str] = []
     ev = {e.id: e for e in state.get("evidence", [])}
-    presence = state.get("presence", {}) if intent.presence else {}
+    presence = state.get("presence", {}) if intent.presence_question else {}
     if presence and verified:  # the face's exit/entrance/absence is the finding; the frames verified it
         chosen = sorted(verified, key=lambda v: -v.candidate.score)[: intent.n_moments]
         chosen = [v.model_copy(update={"accept": True, "confidence": presence_confidence(ev.get(presence.get(

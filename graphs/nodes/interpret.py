@@ -17,6 +17,7 @@ from langgraph.runtime import Runtime
 
 from agents import roles
 from agents.intent.presence import read_presence
+from agents.intent.reconcile import names_feeling
 from agents.schemas import During
 from graphs.nodes.common import ctx, event, mono_deadline
 from graphs.state import Context, State
@@ -36,7 +37,7 @@ def interpret(state: State, runtime: Runtime[Context]) -> dict:
     if during:
         intent = intent.model_copy(update={"during": During(clause=clause, emotions=during)})
     presence = read_presence(state["query"])
-    named = any(v.reader in ("lexicon", "face") and v.ok and v.scores for v in reading.votes)  # a feeling's words
+    named = names_feeling(reading.votes)
     heard = bool(set(intent.modalities) & {"voice", "words"})  # "... voice sound panicky while nobody is on screen"
     flags = list(reading.flags)
     if presence and not named and not heard and not during:

@@ -32,8 +32,7 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
     # a further round of a several-moment search ("every time ...", after_judge) is judged from the
     # evidence alone: a second LLM call there cost 3-6 s per question on 2 cores (bench_query, 30 Nov)
     further = further_round(intent, verified)
-    presence_only = intent.presence and intent.descriptive  # a presence change is settled by the frames
-    undecided = [] if further or presence_only else undecided
+    undecided = [] if further or intent.presence_question else undecided  # a presence change: the frames settle it
     options = sorted({*intent.emotions, *(verified[j].label for j in undecided), "Neutral"}, key=EMOTIONS.index)
     blocks = []
     for i, j in enumerate(undecided, 1):

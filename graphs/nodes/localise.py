@@ -67,7 +67,7 @@ def usable(intent, index, w: TimeWindow) -> tuple[bool, str]:
     if intent.descriptive:
         return True, ""
     face, speech = window_channels(index, w)
-    if intent.presence == "absent":  # a voice over an empty picture ("… while no one is on screen")
+    if intent.off_camera:  # a voice over an empty picture ("… while no one is on screen")
         return (face < MIN_FACE and speech, f"a voice where nobody is seen, face in {face:.0%} of frames"
                 + ("" if speech else ", nobody speaks"))
     if face_question(intent):
@@ -140,21 +140,22 @@ def _face_of(person) -> str:
     return f"the face of {label}," if "," in label else f"the face of {label}"  # "…, on the left, is seen"
 
 
-def _whose_changes(index, person) -> list[tuple]:
-    """(change, whose face) pairs: the asked person's; with nobody asked, each tracked person's when the video
-    has several ("when does someone walk out?" while another stays), else any face's."""
+def _whose_changes(index, person, kind: str) -> list[tuple]:
+    """(change, whose face) pairs of `kind`: the asked person's; with nobody asked, each tracked person's exits
+    and entrances when the video has several ("when does someone walk out?" while another stays), else any
+    face's (and "nobody on screen" is always any face's absence)."""
     from tools.people import load_people, person_frames
     dur = index.meta.duration
     if person is not None:  # `index` is already that person's view
-        return [(c, _face_of(person)) for c in presence_changes(index.frames, dur)]
-    try:
-        people = [p for p in load_people(index).people if p.frames >= 3]
-    except (OSError, ValueError):  # as pick_person: a question never crashes on people.json
-        people = []
-    if len(people) < 2:
-        return [(c, "a face") for c in presence_changes(index.frames, dur)]
-    return [(c, _face_of(p)) for p in people for c in presence_changes(person_frames(index.frames, p.id), dur)
-            if c.kind != "absent"] + [(c, "a face") for c in presence_changes(index.frames, dur) if c.kind == "absent"]
+        tracks = [(index.frames, _face_of(person))]
+    else:
+        try:
+            people = [p for p in load_people(index).people if p.frames >= 3] if kind != "absent" else []
+        except (OSError, ValueError):  # as pick_person: a question never crashes on people.json
+            people = []
+        tracks = ([(person_frames(index.frames, p.id), _face_of(p)) for p in people] if len(people) >= 2
+                  else [(index.frames, "a face")])
+    return [(c, who) for frames, who in tracks for c in presence_changes(frames, dur) if c.kind == kind]
 
 
 def _presence(deps: Context, state: State, intent, person, want: int, exclude: list[TimeWindow]) -> dict:
@@ -162,8 +163,8 @@ def _presence(deps: Context, state: State, intent, person, want: int, exclude: l
     change as evidence; {"how": why not} when there is none. Nobody on screen is any face's absence."""
     if not deps.index.frames:  # a sound file: nobody can be seen or not seen
         return {"how": "this file has no picture, so who is in it cannot be seen"}
-    changes = [(c, who) for c, who in _whose_changes(deps.index, person)
-               if c.kind == intent.presence and not any(c.moment.overlaps(x) for x in exclude)]
+    changes = [(c, who) for c, who in _whose_changes(deps.index, person, intent.presence)
+               if not any(c.moment.overlaps(x) for x in exclude)]
     if not changes:
         what = ({"leaves": "never leaves the picture", "enters": "never comes into the picture",
                  "absent": "is never out of the picture"} if person else
@@ -196,8 +197,7 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
                + [v.candidate.window for v in state.get("verified", [])])  # this turn's earlier rounds
     want = max(deps.n_candidates, intent.n_moments, int(deps.extra.get("ranked_moments", 0)))
     during = _during(ctx(runtime), state, intent, who.person, want, exclude) if intent.during else {}
-    presence = _presence(deps, state, intent, who.person, want, exclude) if intent.presence and intent.descriptive \
-        else {}
+    presence = _presence(deps, state, intent, who.person, want, exclude) if intent.presence_question else {}
     if "cands" in during:  # "A while B": B's moments, read on A's face
         kept, dropped = _split_usable(intent, deps.index, during["cands"])
     elif presence:  # exits, entrances, absences: from the frames, not from retrieval
