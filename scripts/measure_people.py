@@ -1,68 +1,182 @@
-"""Measure face tracking + re-identification on a video with per-person ground truth (a dev video JSON
-with `extra.persons` / spans with `person`: left/right), and the descriptor's same/different-person
-similarities.
+"""Measure people tracking + face identity on the dev videos, and choose the identity threshold.
 
-    .venv/bin/python scripts/measure_people.py ~/.cache/affectlens/dev/two_people.mp4 --fps 3
+    .venv/bin/python scripts/measure_people.py                 # the people table on the dev videos
+    .venv/bin/python scripts/measure_people.py --lopo          # identity threshold, leave-one-person-out
+    .venv/bin/python scripts/measure_people.py --cuts          # picture change at cuts vs within shots
+
+Dev videos: scripts/make_dev_videos.py --only four_people leave_return two_people (in
+~/.cache/affectlens/dev; research media, never in the repository). Each face span there names its person
+(`who`); side-by-side spans also say which half (`person`: left/right).
+
+The table runs the indexer's own frame analysis (tools/index/frame_pass.FrameAnalyzer: faces, people
+tracker with identity, picture change) on frames sampled at --fps, and scores every face it finds:
+* people: distinct person ids found vs people in the ground truth;
+* purity: share of face frames whose person id's majority identity is theirs (merging lowers it);
+* right: share of face frames given the right person, with person ids matched one-to-one to true people
+  (scipy linear_sum_assignment on the frame counts): splitting one person into two ids lowers it too.
+
+--lopo: descriptors at 1 fps from every clip of ../shared/media/faces, grouped by person (WHO in
+make_dev_videos.py); for each held-out person, the threshold that best separates the other people's
+same/different pairs (tools.perception.identity.choose_threshold), scored on the held-out person's pairs.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
+import json
+import sys
 import time
 from collections import Counter, defaultdict
 from contextlib import closing
+from pathlib import Path
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEV = Path("~/.cache/affectlens/dev").expanduser()
+MEDIA = ROOT.parent / "shared" / "media"
+VIDEOS = ("four_people", "leave_return", "two_people")
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("video")
-    ap.add_argument("--fps", type=float, default=3.0)
-    a = ap.parse_args()
+
+def truth(gt: dict, t: float, box: tuple) -> str | None:
+    """The person (`who`) of a face at time t with box (x, y, w, h fractions), from the dev JSON."""
+    here = [sp for sp in gt["spans"] if sp.get("who") and sp["start"] <= t < sp["end"]]
+    if any(sp.get("person") in ("left", "right") for sp in here):
+        side = "left" if box[0] + box[2] / 2 < 0.5 else "right"
+        here = [sp for sp in here if sp.get("person") == side]
+    return here[0]["who"] if here else None
+
+
+def run_video(path: Path, fps: float) -> tuple[list[tuple[float, int, tuple]], list[float], float]:
+    """(t, person id, box) per face found; picture change per sampled frame; CPU seconds."""
+    from tools.index.decode import iter_frames
+    from tools.index.frame_pass import FrameAnalyzer
+    from tools.settings import get_settings
+    fa = FrameAnalyzer(get_settings())
+    out, changes = [], []
+    c0 = time.process_time()
+    try:
+        with closing(iter_frames(str(path), fps=fps, max_side=640)) as frames:
+            for t, rgb in frames:
+                fr = fa.analyze(t, rgb)
+                changes.append((t, fr.scene.get("change", 0.0)))
+                out += [(t, p.person, p.box) for p in fr.people]
+    finally:
+        fa.close()
+    return out, changes, time.process_time() - c0
+
+
+def score(faces: list[tuple[float, int, tuple]], gt: dict) -> dict:
+    from scipy.optimize import linear_sum_assignment
+    pairs = [(pid, truth(gt, t, box)) for t, pid, box in faces]
+    pairs = [(p, w) for p, w in pairs if w is not None]
+    ids = sorted({p for p, _ in pairs})
+    whos = sorted({sp["who"] for sp in gt["spans"] if sp.get("who")})
+    m = np.zeros((len(ids), len(whos)))
+    for p, w in pairs:
+        m[ids.index(p), whos.index(w)] += 1
+    n = max(1, int(m.sum()))
+    purity = float(m.max(axis=1).sum()) / n if len(ids) else 0.0
+    r, c = linear_sum_assignment(-m)
+    right = float(m[r, c].sum()) / n
+    mapping = {ids[i]: whos[j] for i, j in zip(r, c)}
+    return {"people_found": len(ids), "people_true": len(whos), "purity": purity, "right": right, "frames": n,
+            "ids": {p: dict(Counter(w for q, w in pairs if q == p)) for p in ids}, "mapping": mapping}
+
+
+def table(fps: float, names: list[str]) -> None:
+    print(f"{'video':<14}{'people found/true':>18}{'purity':>8}{'right':>8}{'face frames':>12}{'CPU s':>8}")
+    for name in names:
+        path = DEV / f"{name}.mp4"
+        if not path.is_file():
+            print(f"{name:<14} missing: build it with scripts/make_dev_videos.py --only {name}")
+            continue
+        gt = json.loads(path.with_suffix(".json").read_text())
+        faces, _, cpu = run_video(path, fps)
+        s = score(faces, gt)
+        print(f"{name:<14}{s['people_found']:>10}/{s['people_true']:<7}{s['purity']:>8.3f}{s['right']:>8.3f}"
+              f"{s['frames']:>12}{cpu:>8.1f}")
+        for pid, c in s["ids"].items():
+            print(f"    person {pid} -> {s['mapping'].get(pid, '(unmatched)')}: {c}")
+
+
+def cuts(fps: float, names: list[str]) -> None:
+    """Picture change at the sampled frame right after each true cut between two people vs all others."""
+    at_cut, inside = [], []
+    for name in names:
+        path = DEV / f"{name}.mp4"
+        gt = json.loads(path.with_suffix(".json").read_text())
+        bounds = sorted({sp["start"] for sp in gt["spans"]} | {sp["end"] for sp in gt["spans"]})
+        _, changes, _ = run_video(path, fps)
+        prev = None
+        for t, ch in changes:
+            crossed = prev is not None and any(prev < b <= t for b in bounds)
+            (at_cut if crossed else inside).append(ch)
+            prev = t
+    a, b = np.array(at_cut), np.array(inside)
+    print(f"change at cuts: n={a.size} min {a.min():.3f} p10 {np.percentile(a, 10):.3f} median {np.median(a):.3f}")
+    print(f"within shots:   n={b.size} max {b.max():.3f} p99.9 {np.percentile(b, 99.9):.3f} "
+          f"p99 {np.percentile(b, 99):.3f} median {np.median(b):.3f}")
+    for thr in (0.04, 0.06, 0.08, 0.10, 0.12):
+        print(f"  threshold {thr:.2f}: cuts caught {np.mean(a >= thr):.2f}, in-shot frames checked {np.mean(b >= thr):.4f}")
+
+
+def media_descriptors(fps: float = 1.0) -> dict[str, list[np.ndarray]]:
+    """1-fps descriptors (MediaPipe box + dlib) of every clip in ../shared/media/faces, by person."""
+    from scripts.make_dev_videos import WHO
     from tools.index.decode import iter_frames
     from tools.perception.face import FaceAnalyzer
-    from tools.perception.tracks import PeopleTracker, descriptor, similarity
+    from tools.perception.identity import FaceIdentifier
+    ident = FaceIdentifier()
+    out: dict[str, list[np.ndarray]] = defaultdict(list)
+    with FaceAnalyzer(max_faces=1) as fa:
+        for rel, who in WHO.items():
+            with closing(iter_frames(str(MEDIA / rel), fps=fps, max_side=640)) as frames:
+                for _, rgb in frames:
+                    faces = fa.landmarks(rgb)
+                    if faces:
+                        out[who].append(ident.describe(rgb, faces[0].box))
+    return dict(out)
 
-    pt = PeopleTracker()
-    by_side: dict[str, Counter] = defaultdict(Counter)
-    descs: dict[str, list] = defaultdict(list)
-    t0 = time.monotonic()
-    n = 0
-    cpu_face = cpu_people = 0.0  # CPU seconds (process time: less sensitive to other load than wall time)
-    with FaceAnalyzer(max_faces=4) as fa, closing(iter_frames(a.video, fps=a.fps, max_side=640)) as frames:
-        for t, rgb in frames:
-            c0 = time.process_time()
-            fr, main = fa.analyze_face(t, rgb)
-            c1 = time.process_time()
-            people = pt.update(t, rgb, fa.last_faces, main, fr.expression, fa._expr)
-            cpu_face += c1 - c0
-            cpu_people += time.process_time() - c1
-            n += 1
-            for f, p in zip(fa.last_faces, people):
-                side = "left" if p.box[0] + p.box[2] / 2 < 0.5 else "right"
-                by_side[side][p.person] += 1
-                descs[side].append((t, descriptor(rgb, f)))
-    secs = time.monotonic() - t0
-    print(f"{n} frames in {secs:.1f} s; CPU per frame: face analysis (main face) {1000 * cpu_face / n:.1f} ms, "
-          f"people tracking on top {1000 * cpu_people / n:.1f} ms (+{100 * cpu_people / cpu_face:.0f} %)")
-    for side, c in sorted(by_side.items()):
-        print(f"{side}: person ids {dict(c)}")
-    print("re-identifications (t, person, similarity):", pt.reids)
-    sides = sorted(descs)
-    same, diff = [], []
-    for s in sides:
-        ds = descs[s][::3]
-        same += [similarity(x[1], y[1]) for x, y in itertools.combinations(ds, 2) if abs(x[0] - y[0]) >= 5]
-    if len(sides) == 2:
-        diff = [similarity(x[1], y[1]) for x in descs[sides[0]][::3] for y in descs[sides[1]][::3]]
-    if same:
-        print(f"same person >= 5 s apart: min {min(same):.3f} p5 {np.percentile(same, 5):.3f} "
-              f"median {np.median(same):.3f} (n={len(same)})")
-    if diff:
-        print(f"different persons: max {max(diff):.3f} p95 {np.percentile(diff, 95):.3f} "
-              f"median {np.median(diff):.3f} (n={len(diff)})")
+
+def lopo() -> None:
+    from tools.perception.identity import SAME_PERSON, balanced, choose_threshold, set_distances
+    descs = media_descriptors()
+    print(f"people (descriptors): {', '.join(f'{k} ({len(v)})' for k, v in descs.items())}")
+    print(f"{'held out':<14}{'threshold':>10}{'tune acc':>9}{'held same ok':>13}{'held diff ok':>13}")
+    picked, oks = [], []
+    for who in descs:
+        thr, acc = choose_threshold(descs, exclude=who)
+        same, diff = set_distances(descs, only=who)
+        s_ok = float(np.mean(same < thr)) if same.size else float("nan")
+        d_ok = float(np.mean(diff >= thr))
+        picked.append(thr)
+        oks.append((s_ok, d_ok))
+        print(f"{who:<14}{thr:>10.2f}{acc:>9.3f}{s_ok:>13.3f}{d_ok:>13.3f}")
+    print(f"thresholds picked: {sorted(Counter(picked).items())}; median {np.median(picked):.2f}; "
+          f"in use: SAME_PERSON = {SAME_PERSON}")
+    print(f"held-out mean: same decisions right {np.nanmean([s for s, _ in oks]):.3f}, "
+          f"different decisions right {np.mean([d for _, d in oks]):.3f}")
+    same, diff = set_distances(descs)
+    for thr in (0.5, 0.55, 0.6):
+        print(f"  all people, threshold {thr:.2f}: same right {np.mean(same < thr):.3f}, different right "
+              f"{np.mean(diff >= thr):.3f}, balanced {balanced(same, diff, thr):.3f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("videos", nargs="*", default=list(VIDEOS), help="dev video names (in ~/.cache/affectlens/dev)")
+    ap.add_argument("--fps", type=float, default=3.0, help="frames sampled per second (the index's rate)")
+    ap.add_argument("--lopo", action="store_true", help="choose the identity threshold, leave-one-person-out")
+    ap.add_argument("--cuts", action="store_true", help="picture change at cuts vs within shots")
+    a = ap.parse_args()
+    if a.lopo:
+        lopo()
+    elif a.cuts:
+        cuts(a.fps, a.videos)
+    else:
+        table(a.fps, a.videos)
 
 
 if __name__ == "__main__":

@@ -52,9 +52,14 @@ class FrameAnalyzer:
         thumb = thumbnail(rgb)
         frame = frame.model_copy(update={"scene": scene_stats(thumb, self._thumb)})
         self._thumb = thumb
-        people = self.people.update(t, rgb, self.face.last_faces, face, frame.expression, self.face._expr)
+        people = self.people.update(t, rgb, self.face.last_faces, face, frame.expression, self.face._expr,
+                                    change=frame.scene.get("change"))
         if people:
-            frame = frame.model_copy(update={"people": people})
+            # the main face's AUs against its own person's neutral (the analyzer's box tracks run on
+            # through cuts between people, so their baselines would mix faces)
+            mine = next((p for p in people if p.main), None)
+            upd = {"aus": mine.aus, "occluded": mine.occluded} if mine is not None else {}
+            frame = frame.model_copy(update={"people": people, **upd})
         if face is None:
             self._prev = None
             return frame

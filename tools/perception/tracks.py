@@ -1,20 +1,24 @@
 """People in the video: every face the landmarker finds, tracked into persons through the whole video.
 
 `PeopleTracker.update(t, rgb, faces)` takes the faces `FaceAnalyzer` found in one sampled frame (all of
-them, up to `max_faces`) and returns one `PersonFace` per face: a person id that stays the same
+them, up to `max_faces`) and returns one `PersonFace` per face, with a person id that stays the same
 
-* within a shot, by box continuity (IoU >= `iou_threshold` with the person's last box, seen within
-  `keep_s`), unless the appearance there changed completely (a cut to someone else at the same place);
-* across absences and shot changes, by re-identification: a face that continues no visible person is
-  compared with every person not on screen, by a descriptor measured here (`descriptor`):
-  - appearance: hue/saturation histograms of the face square and of the region below the chin (hair,
-    skin, collar, clothes), compared by histogram intersection;
-  - geometry: rigid landmark layout (eye corners, nose, face outline) in eye-aligned, inter-ocular units.
-  The best match above `reid_threshold` gets the old id back; otherwise a new person begins.
+* within a shot, by box continuity: faces are matched to the persons seen within `keep_s` by IoU (at
+  least `iou_threshold`), as an assignment (scipy's `linear_sum_assignment`, best total overlap);
+* across cuts, exits and re-entries, by face identity (tools/perception/identity.py, dlib's ResNet face
+  descriptor): a face that continues nobody, or a box-continuous face whose look jumped since the
+  previous sample (a possible cut: see `look_same`, `cut_change`), gets a descriptor and is given to the
+  nearest person within `identity.SAME_PERSON` who is not already someone else in this frame (two faces
+  in one frame are never one person); a box-continuous face whose descriptor is not its person's is
+  someone else at the same place. Otherwise a new person begins.
+
+Descriptors cost ~75 ms each, so a person gets a few, not one per frame: at a track's start, at cuts,
+and then at doubling gaps (`desc_first_s`, 2x, 4x ... up to `desc_max_s`), which keeps indexing within
++15 % (scripts/bench_index.py --identity). The kept descriptors (`Identities`) are the person's template.
 
 Per person it also keeps its own AU neutral baseline (its own `AUEstimator` state, keyed by person id) and
 the expression of its face crop (the main face's expression is reused, the others' are computed), so a
-reading of one person never mixes with another's. No model beyond MediaPipe and the FER CNN already used.
+reading of one person never mixes with another's.
 """
 
 from __future__ import annotations
@@ -23,66 +27,46 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
-from tools.perception.aus import AUEstimator, align_matrix, transform_points
-from tools.perception.face import Face, greedy_match, zoom
+from tools.perception.aus import AUEstimator
+from tools.perception.face import Face, iou, zoom
+from tools.perception.identity import FaceIdentifier, Identities
 from tools.schemas import PersonFace
 
-# rigid landmarks: outer/inner eye corners, nose bridge/tip/wings, face outline, chin, forehead
-RIGID = (33, 263, 133, 362, 168, 6, 1, 98, 327, 234, 454, 172, 397, 152, 10, 58, 288)
-HIST_BINS = (12, 4)   # hue x saturation
+HIST_BINS = (12, 4)   # hue x saturation of the face crop: the cheap per-frame look
+
+_SHARED: dict[str, FaceIdentifier] = {}
 
 
-def _hist(rgb: np.ndarray) -> np.ndarray:
-    if rgb.size == 0:
-        return np.zeros(HIST_BINS[0] * HIST_BINS[1], np.float32)
-    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+def shared_identifier() -> FaceIdentifier:
+    """One FaceIdentifier per process (the dlib models load once, ~0.3 s, 30 MB)."""
+    if "id" not in _SHARED:
+        _SHARED["id"] = FaceIdentifier()
+    return _SHARED["id"]
+
+
+def match_boxes(boxes: list, tracks: dict[int, tuple], threshold: float) -> list[int | None]:
+    """For each box, the id of the track it continues (or None): the assignment with the largest total
+    IoU (scipy linear_sum_assignment), pairs below `threshold` dropped."""
+    ids: list[int | None] = [None] * len(boxes)
+    if not boxes or not tracks:
+        return ids
+    tids = list(tracks)
+    m = np.array([[iou(b, tracks[t]) for t in tids] for b in boxes])
+    rows, cols = linear_sum_assignment(-m)
+    for r, c in zip(rows, cols):
+        if m[r, c] >= threshold:
+            ids[r] = tids[c]
+    return ids
+
+
+def look(rgb: np.ndarray, face: Face) -> np.ndarray:
+    """Hue x saturation histogram (L1 = 1) of the 48-px face square: a per-frame look costing ~0.1 ms."""
+    crop, _ = zoom(rgb, face.box, "face", size=48, fractional=False)
+    hsv = cv2.cvtColor(crop, cv2.COLOR_RGB2HSV)
     h = cv2.calcHist([hsv], [0, 1], None, list(HIST_BINS), [0, 180, 0, 256]).ravel()
     return (h / max(float(h.sum()), 1.0)).astype(np.float32)
-
-
-@dataclass
-class Descriptor:
-    face: np.ndarray       # hue x sat histogram of the face square (L1 = 1)
-    body: np.ndarray       # the same for the region below the chin (L1 = 1; zeros when off-frame)
-    geometry: np.ndarray   # rigid landmarks, eye-aligned, IOD units
-
-    def blend(self, other: Descriptor, a: float) -> Descriptor:
-        """Running mean: (1-a) * self + a * other. A body histogram is only mixed with another body
-        histogram (a frame where the region below the chin is off-frame keeps the old one)."""
-        if other.body.sum() == 0:
-            body = self.body
-        elif self.body.sum() == 0:
-            body = other.body
-        else:
-            body = (1 - a) * self.body + a * other.body
-        return Descriptor((1 - a) * self.face + a * other.face, body, (1 - a) * self.geometry + a * other.geometry)
-
-
-def descriptor(rgb: np.ndarray, face: Face) -> Descriptor:
-    h, w = rgb.shape[:2]
-    x0, y0, x1, y1 = face.box
-    crop, _ = zoom(rgb, face.box, "face", size=48, fractional=False)
-    fw, fh = x1 - x0, y1 - y0
-    bx0, bx1 = int(max(0, x0 - 0.3 * fw)), int(min(w, x1 + 0.3 * fw))
-    by0, by1 = int(min(h, y1 + 0.1 * fh)), int(min(h, y1 + 0.9 * fh))
-    body = rgb[by0:by1, bx0:bx1] if by1 - by0 >= 4 and bx1 - bx0 >= 4 else rgb[:0, :0]
-    if body.size:
-        body = cv2.resize(body, (32, 32), interpolation=cv2.INTER_AREA)
-    q = transform_points(align_matrix(face.landmarks, size=1, iod_frac=1.0, eye_y=0.0), face.landmarks)
-    return Descriptor(_hist(crop), _hist(body), q[list(RIGID)].ravel().astype(np.float32))
-
-
-def similarity(a: Descriptor, b: Descriptor) -> float:
-    """0..1: 0.6 face colour + 0.3 body colour (when both have one) + 0.1 geometry. Geometry is weak
-    (crying/laughing/pose move the same woman's rigid points 0.12-0.84 IOD; different people 0.39-0.86),
-    face colour carries most (same person >= 0.84, different people in one group photo 0.59-0.86)."""
-    face = float(np.minimum(a.face, b.face).sum())
-    geo = float(np.exp(-np.linalg.norm(a.geometry - b.geometry) / 0.25))
-    if a.body.sum() > 0 and b.body.sum() > 0:
-        body = float(np.minimum(a.body, b.body).sum())
-        return 0.6 * face + 0.3 * body + 0.1 * geo
-    return (0.6 * face + 0.1 * geo) / 0.7
 
 
 @dataclass
@@ -90,77 +74,114 @@ class Person:
     id: int
     box: tuple[float, float, float, float]
     last_t: float
-    desc: Descriptor
     frames: int = 0
-    desc_t: float = float("-inf")
+    next_desc_t: float = float("-inf")
+    n_desc: int = 0
+    look: np.ndarray | None = None
 
 
 @dataclass
 class PeopleTracker:
     """Faces per frame → persistent person ids (1, 2, ...) and per-person readings. Picklable (the
-    index checkpoints it); holds no model: the expression classifier is passed in."""
+    index checkpoints it; the dlib models are not pickled but shared per process); the expression
+    classifier is passed in.
+
+    A box-continuous face is re-identified (one descriptor) when its look jumped: the histogram
+    intersection of its face crop with the previous sample's is below `look_same` (0.92), or the whole
+    picture changed by at least `cut_change` (0.10, tools.perception.scene "change"). Chosen on the dev
+    videos four_people + leave_return at 3 fps (scripts/measure_people.py --cuts): at the 11 cuts between
+    two people the look similarity was 0.37-0.88 (every one below 0.92), within shots below 0.92 on ~3 %
+    of sampled face pairs; the picture change alone missed half the cuts (MEAD clips share one green
+    background) and is kept for cuts between different scenes (>= 0.10 on 0.5 % of in-shot frames).
+    `desc_first_s` / `desc_max_s` (2 s / 32 s): the gaps between a person's descriptors, doubling; chosen
+    to keep indexing within +15 % (scripts/bench_index.py --identity)."""
 
     iou_threshold: float = 0.3
     keep_s: float = 1.5               # box continuity only within this gap
-    reid_threshold: float = 0.71      # measured (README "People in the video"): same >= 0.74, others <= 0.68
-    cut_threshold: float = 0.5        # below this, a box-continuous face is someone else (a cut)
-    desc_every_s: float = 1.0         # descriptor refresh for tracked persons
+    look_same: float = 0.92
+    cut_change: float = 0.10
+    desc_first_s: float = 2.0
+    desc_max_s: float = 32.0
     persons: dict[int, Person] = field(default_factory=dict)
+    ids: Identities = field(default_factory=Identities)
     aus: AUEstimator = field(default_factory=AUEstimator)
-    reids: list[tuple[float, int, float]] = field(default_factory=list)  # (t, person, similarity)
+    reids: list[tuple[float, int, float]] = field(default_factory=list)  # (t, person, descriptor distance)
+    cuts: list[tuple[float, int, int]] = field(default_factory=list)     # (t, old person, new person)
+    identifier: FaceIdentifier | None = field(default=None, repr=False, compare=False)
     _next: int = 1
+
+    def __getstate__(self) -> dict:
+        st = dict(self.__dict__)
+        st["identifier"] = None
+        return st
+
+    def _describe(self, rgb: np.ndarray, face: Face) -> np.ndarray:
+        if self.identifier is None:
+            self.identifier = shared_identifier()
+        return self.identifier.describe(rgb, face.box)
 
     def reset(self) -> None:
         self.persons.clear()
+        self.ids = Identities()
         self.aus.reset()
         self.reids.clear()
+        self.cuts.clear()
         self._next = 1
 
-    def assign(self, t: float, rgb: np.ndarray, faces: list[Face]) -> list[int]:
-        """Person id for each face (in order), updating the persons' boxes and descriptors."""
-        live = {pid: p for pid, p in self.persons.items() if 0 <= t - p.last_t <= self.keep_s}
-        descs: list[Descriptor | None] = [None] * len(faces)
-
-        def same_look(fi: int, pid: int) -> bool:  # periodic appearance check (also catches a cut)
-            p = self.persons[pid]
-            if t - p.desc_t < self.desc_every_s:
-                return True
-            d = descs[fi] = descriptor(rgb, faces[fi])
-            return similarity(d, p.desc) >= self.cut_threshold
-
-        ids = greedy_match([f.box for f in faces], {pid: p.box for pid, p in live.items()}, self.iou_threshold,
-                           accept=same_look)
+    def assign(self, t: float, rgb: np.ndarray, faces: list[Face], change: float | None = None) -> list[int]:
+        """Person id for each face (in order), updating the persons' boxes and identity descriptors.
+        `change`: the picture change since the previous sample (None: unknown, no cut check)."""
+        live = {pid: p.box for pid, p in self.persons.items() if 0 <= t - p.last_t <= self.keep_s}
+        ids = match_boxes([f.box for f in faces], live, self.iou_threshold)
+        scene_cut = change is not None and change >= self.cut_change
+        descs: list[np.ndarray | None] = [None] * len(faces)
+        looks = [look(rgb, f) for f in faces]
+        jumped = [False] * len(faces)
+        for fi, f in enumerate(faces):
+            pid = ids[fi]
+            if pid is not None:
+                prev = self.persons[pid].look
+                jumped[fi] = scene_cut or (prev is not None and float(np.minimum(prev, looks[fi]).sum()) < self.look_same)
+            if pid is None or jumped[fi] or t >= self.persons[pid].next_desc_t:
+                descs[fi] = self._describe(rgb, f)
+            if pid is not None and jumped[fi] and not self.ids.same(pid, descs[fi]):
+                ids[fi] = None  # a cut to someone else at the same place
         used = {i for i in ids if i is not None}
         for fi, f in enumerate(faces):
             if ids[fi] is not None:
                 continue
-            d = descs[fi] = descs[fi] or descriptor(rgb, f)
-            away = [(similarity(d, p.desc), pid) for pid, p in self.persons.items()
-                    if pid not in used and pid not in live]
-            best = max(away, default=(0.0, 0))
-            if best[0] >= self.reid_threshold:
-                ids[fi] = best[1]
-                self.reids.append((round(t, 3), best[1], round(best[0], 3)))
+            pid, dist = self.ids.match(descs[fi], exclude=used)
+            if pid is not None:
+                self.reids.append((round(t, 3), pid, round(dist, 3)))
+                self.persons[pid].n_desc = 0  # a new track of a known person: descriptors come soon again
             else:
-                ids[fi] = self._next
-                self.persons[self._next] = Person(self._next, f.box, t, d, desc_t=t)
+                pid = self._next
                 self._next += 1
-            used.add(ids[fi])
+                self.persons[pid] = Person(pid, f.box, t)
+            old = next((q for q, b in live.items() if iou(b, f.box) >= self.iou_threshold and q != pid), None)
+            if old is not None and any(jumped):
+                self.cuts.append((round(t, 3), old, pid))
+            ids[fi] = pid
+            used.add(pid)
         for fi, f in enumerate(faces):
             p = self.persons[ids[fi]]
-            p.box, p.last_t, p.frames = f.box, t, p.frames + 1
-            if descs[fi] is not None:
-                p.desc = p.desc.blend(descs[fi], 0.2 if p.frames > 1 else 1.0)
-                p.desc_t = t
+            p.box, p.last_t, p.frames, p.look = f.box, t, p.frames + 1, looks[fi]
+            d = descs[fi]
+            if d is not None:
+                if p.id not in self.ids.people or self.ids.same(p.id, d):
+                    self.ids.add(p.id, d)  # an outlier (hand over the face, profile) is not kept
+                p.next_desc_t = t + min(self.desc_max_s, self.desc_first_s * 2 ** p.n_desc)
+                p.n_desc += 1
         return [int(i) for i in ids]  # type: ignore[arg-type]
 
     def update(self, t: float, rgb: np.ndarray, faces: list[Face], main: Face | None = None,
-               main_expression: dict[str, float] | None = None, expression=None) -> list[PersonFace]:
+               main_expression: dict[str, float] | None = None, expression=None,
+               change: float | None = None) -> list[PersonFace]:
         """Track `faces` and read each one: AUs against the person's own baseline, expression (the main
         face's is reused; the others' come from `expression.predict`, when given)."""
         if not faces:
             return []
-        ids = self.assign(t, rgb, faces)
+        ids = self.assign(t, rgb, faces, change)
         h, w = rgb.shape[:2]
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         others = [i for i, f in enumerate(faces) if f is not main]
