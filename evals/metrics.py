@@ -23,6 +23,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from rouge_score import rouge_scorer
+from sacrebleu.metrics import BLEU
+from sklearn.metrics import accuracy_score, f1_score, recall_score
+from sklearn.metrics import confusion_matrix as _sk_confusion
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.labels import EMOTIONS, Emotion, normalize_label
@@ -167,21 +171,32 @@ def invalid_rate(pred: Sequence[str | None]) -> float:
     return _mean(float(canon(p) is None) for p in pred)
 
 
+def _valid(pred: Sequence[str | None]) -> list[str]:
+    """Predictions on the 13-label space, with every invalid one as the pseudo-class 'invalid'
+    (which is in no metric's label list, so it is a false negative and never a class's false positive)."""
+    return [canon(p) or INVALID for p in pred]
+
+
+def _present(gt: Sequence[str], pred: Sequence[str] = ()) -> list[str]:
+    """Labels present in the GT (or among the valid predictions), in EMOTIONS order."""
+    seen = set(gt) | set(pred)
+    return [c for c in EMOTIONS if c in seen]
+
+
 def accuracy(gt: Sequence[str], pred: Sequence[str | None]) -> float:
-    """WAR (weighted average recall = plain accuracy); invalid predictions are wrong."""
+    """WAR (weighted average recall = plain accuracy, scikit-learn); invalid predictions are wrong."""
     _check(pred, gt)
-    return _mean(float(canon(p) == g) for g, p in zip(gt, pred))
+    return float(accuracy_score(gt, _valid(pred))) if gt else NAN
 
 
 def per_class_recall(gt: Sequence[str], pred: Sequence[str | None]) -> dict[str, float]:
-    """Recall of each label present in the GT (label order as in EMOTIONS)."""
+    """Recall of each label present in the GT (label order as in EMOTIONS; scikit-learn)."""
     _check(pred, gt)
-    out = {}
-    for c in EMOTIONS:
-        idx = [i for i, g in enumerate(gt) if g == c]
-        if idx:
-            out[c] = sum(canon(pred[i]) == c for i in idx) / len(idx)
-    return out
+    labels = _present(gt)
+    if not labels:
+        return {}
+    rec = recall_score(gt, _valid(pred), labels=labels, average=None, zero_division=0)
+    return {c: float(r) for c, r in zip(labels, rec)}
 
 
 def uar(gt: Sequence[str], pred: Sequence[str | None]) -> float:
@@ -190,19 +205,16 @@ def uar(gt: Sequence[str], pred: Sequence[str | None]) -> float:
 
 
 def per_class_f1(gt: Sequence[str], pred: Sequence[str | None]) -> dict[str, float]:
-    """F1 of each label present in the GT or among the valid predictions (0 when P = R = 0).
-    Invalid predictions are false negatives for their GT class and no class's false positive."""
+    """F1 of each label present in the GT or among the valid predictions (0 when P = R = 0;
+    scikit-learn's f1_score). Invalid predictions are false negatives for their GT class and no
+    class's false positive."""
     _check(pred, gt)
-    p = [canon(x) for x in pred]
-    out = {}
-    for c in EMOTIONS:
-        tp = sum(1 for g, q in zip(gt, p) if g == c and q == c)
-        fp = sum(1 for g, q in zip(gt, p) if g != c and q == c)
-        fn = sum(1 for g, q in zip(gt, p) if g == c and q != c)
-        if tp + fp + fn == 0:
-            continue
-        out[c] = 2 * tp / (2 * tp + fp + fn)
-    return out
+    p = _valid(pred)
+    labels = _present(gt, p)
+    if not labels:
+        return {}
+    f1 = f1_score(gt, p, labels=labels, average=None, zero_division=0)
+    return {c: float(f) for c, f in zip(labels, f1)}
 
 
 def macro_f1(gt: Sequence[str], pred: Sequence[str | None]) -> float:
@@ -211,24 +223,26 @@ def macro_f1(gt: Sequence[str], pred: Sequence[str | None]) -> float:
 
 
 def weighted_f1(gt: Sequence[str], pred: Sequence[str | None]) -> float:
-    """Per-class F1 weighted by GT support."""
-    f1 = per_class_f1(gt, pred)
-    sup = Counter(gt)
-    n = sum(sup.values())
-    return float(sum(f1.get(c, 0.0) * s for c, s in sup.items()) / n) if n else NAN
+    """Per-class F1 weighted by GT support (scikit-learn's average='weighted')."""
+    _check(pred, gt)
+    p = _valid(pred)
+    labels = _present(gt, p)
+    if not gt:
+        return NAN
+    return float(f1_score(gt, p, labels=labels, average="weighted", zero_division=0))
 
 
 def confusion_matrix(gt: Sequence[str], pred: Sequence[str | None]) -> np.ndarray:
-    """13 x 14 counts: rows are GT labels (EMOTIONS order), columns the 13 labels then 'invalid'."""
+    """13 x 14 counts: rows are GT labels (EMOTIONS order), columns the 13 labels then 'invalid'
+    (scikit-learn's confusion_matrix over the 14 columns, its 'invalid' row dropped)."""
     _check(pred, gt)
-    m = np.zeros((len(EMOTIONS), len(EMOTIONS) + 1), dtype=int)
-    col = {c: i for i, c in enumerate(EMOTIONS)}
-    for g, p in zip(gt, pred):
-        if g not in col:
-            raise ValueError(f"GT label {g!r} is not one of the 13 labels")
-        q = canon(p)
-        m[col[g], col[q] if q else len(EMOTIONS)] += 1
-    return m
+    bad = [g for g in gt if g not in EMOTIONS]
+    if bad:
+        raise ValueError(f"GT label {bad[0]!r} is not one of the 13 labels")
+    cols = [*EMOTIONS, INVALID]
+    if not gt:
+        return np.zeros((len(EMOTIONS), len(cols)), dtype=int)
+    return _sk_confusion(gt, _valid(pred), labels=cols)[: len(EMOTIONS)].astype(int)
 
 
 def emotion_metrics(gt: Sequence[str], pred: Sequence[str | None]) -> dict[str, Any]:
@@ -269,83 +283,60 @@ _WORD = re.compile(r"\w+")
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens (unicode \\w+ runs; punctuation dropped)."""
+    """Lower-cased word tokens (unicode \\w+ runs; punctuation dropped). Given to rouge-score and to
+    sacrebleu (tokenize='none' over the joined tokens) so both score the same words, and so non-ASCII
+    words count (rouge-score's own tokenizer keeps only [a-z0-9])."""
     return _WORD.findall(text.lower())
 
 
-def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
-    if not a or not b:
-        return 0
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b, start=1):
-            cur.append(prev[j - 1] + 1 if x == y else max(prev[j], cur[j - 1]))
-        prev = cur
-    return prev[-1]
+class _Tokens:
+    """rouge-score's tokenizer interface over :func:`tokenize`."""
+
+    @staticmethod
+    def tokenize(text: str) -> list[str]:
+        return tokenize(text)
+
+
+_ROUGE = rouge_scorer.RougeScorer(["rougeL"], tokenizer=_Tokens())
 
 
 def rouge_l(candidate: str, reference: str, beta: float = 1.0) -> float:
-    """ROUGE-L F-measure on lower-cased word tokens: P = LCS/|cand|, R = LCS/|ref|,
-    F = (1 + b^2) P R / (R + b^2 P). beta=1 (F1) by default; coco-caption uses 1.2. 0 if either is empty."""
-    c, r = tokenize(candidate), tokenize(reference)
-    lcs = lcs_length(c, r)
-    if lcs == 0:
+    """ROUGE-L F-measure on lower-cased word tokens (rouge-score's LCS precision P and recall R):
+    F = (1 + b^2) P R / (R + b^2 P). beta=1 (F1, rouge-score's fmeasure) by default; coco-caption
+    uses 1.2. 0 if either is empty."""
+    sc = _ROUGE.score(reference, candidate)["rougeL"]
+    p, rec = sc.precision, sc.recall
+    if p == 0 or rec == 0:
         return 0.0
-    p, rec = lcs / len(c), lcs / len(r)
     return (1 + beta ** 2) * p * rec / (rec + beta ** 2 * p)
 
 
-def _ngrams(tokens: Sequence[str], n: int) -> Counter:
-    return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
-
-
-def _bleu_stats(c: list[str], r: list[str], n: int) -> tuple[list[int], list[int]]:
-    matches, totals = [], []
-    for k in range(1, n + 1):
-        cn, rn = _ngrams(c, k), _ngrams(r, k)
-        matches.append(sum(min(v, rn[g]) for g, v in cn.items()))
-        totals.append(max(0, len(c) - k + 1))
-    return matches, totals
-
-
-def _brevity(c_len: int, r_len: int) -> float:
-    if c_len == 0:
-        return 0.0
-    return 1.0 if c_len > r_len else math.exp(1 - r_len / c_len)
+def _joined(texts: Iterable[str]) -> list[str]:
+    return [" ".join(tokenize(t)) for t in texts]
 
 
 def corpus_bleu(candidates: Sequence[str], references: Sequence[str], n: int = 4) -> float:
-    """Corpus BLEU-n (Papineni et al. 2002), one reference per candidate, no smoothing: clipped
-    n-gram matches and candidate n-gram counts are summed over the corpus, geometric mean of the
-    n precisions (uniform weights) times the brevity penalty exp(1 - R/C) when C <= R.
-    0 when some order has no match."""
+    """Corpus BLEU-n (Papineni et al. 2002) from sacrebleu, one reference per candidate, no
+    smoothing, on :func:`tokenize` words: clipped n-gram matches and candidate n-gram counts summed
+    over the corpus, geometric mean of the n precisions times the brevity penalty exp(1 - R/C) when
+    C < R. 0 when some order has no match. Returned in [0, 1] (sacrebleu reports 0-100)."""
     _check(candidates, references)
-    m_tot, t_tot, c_len, r_len = [0] * n, [0] * n, 0, 0
-    for c, r in zip(candidates, references):
-        ct, rt = tokenize(c), tokenize(r)
-        m, t = _bleu_stats(ct, rt, n)
-        m_tot = [a + b for a, b in zip(m_tot, m)]
-        t_tot = [a + b for a, b in zip(t_tot, t)]
-        c_len, r_len = c_len + len(ct), r_len + len(rt)
     if not candidates:
         return NAN
-    if min(m_tot) == 0:
-        return 0.0
-    logp = sum(math.log(m / t) for m, t in zip(m_tot, t_tot)) / n
-    return _brevity(c_len, r_len) * math.exp(logp)
+    bleu = BLEU(tokenize="none", smooth_method="none", max_ngram_order=n, force=True)
+    return bleu.corpus_score(_joined(candidates), [_joined(references)]).score / 100.0
 
 
 def sentence_bleu(candidate: str, reference: str, n: int = 4) -> float:
-    """Sentence BLEU-n with add-one smoothing on orders 2..n ("BLEU+1", Lin & Och 2004):
-    p_1 = m_1 / t_1 and p_k = (m_k + 1) / (t_k + 1) for k >= 2; times the brevity penalty.
-    0 for an empty candidate or no unigram match."""
-    c, r = tokenize(candidate), tokenize(reference)
-    m, t = _bleu_stats(c, r, n)
-    if not c or m[0] == 0:
+    """Sentence BLEU-n with add-one smoothing on orders 2..n ("BLEU+1", Lin & Och 2004; sacrebleu's
+    smooth_method='add-k', k=1): p_1 = m_1 / t_1 and p_k = (m_k + 1) / (t_k + 1) for k >= 2; times
+    the brevity penalty. 0 for an empty candidate or no unigram match."""
+    c = " ".join(tokenize(candidate))
+    if not c:
         return 0.0
-    logp = math.log(m[0] / t[0]) + sum(math.log((m[k] + 1) / (t[k] + 1)) for k in range(1, n))
-    return _brevity(len(c), len(r)) * math.exp(logp / n)
+    bleu = BLEU(tokenize="none", smooth_method="add-k", smooth_value=1, max_ngram_order=n,
+                effective_order=True, force=True)
+    return bleu.sentence_score(c, [" ".join(tokenize(reference))]).score / 100.0
 
 
 def rationale_metrics(results: Sequence[QueryResult]) -> dict[str, float]:

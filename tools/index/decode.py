@@ -345,34 +345,30 @@ def concat_videos(paths: list[str | os.PathLike], out: str | os.PathLike, size: 
     return spans
 
 
-def shot_changes(path: str | os.PathLike, threshold: float = 0.35) -> list[float]:
+def shot_changes(path: str | os.PathLike) -> list[float]:
     """Times of likely shot changes, found cheaply from keyframes only.
 
     H.264/HEVC encoders put a keyframe at scene cuts, so decoding just the keyframes (a few per
-    minute) and comparing colour histograms of consecutive ones finds cuts at the later keyframe's
-    time. Misses cuts without a keyframe; returns [] for audio-only files or on decode errors."""
+    minute) and comparing consecutive ones (PySceneDetect, tools.perception.scene.shot_cuts) finds
+    cuts at the later keyframe's time. Misses cuts without a keyframe; returns [] for audio-only
+    files; a decode error ends the scan with the cuts found so far."""
     import cv2
 
+    from tools.perception.scene import shot_cuts
+
     p = _check_file(path)
-    cuts: list[float] = []
-    prev = None
-    with _open(p) as c:
-        if not c.streams.video:
-            return []
-        stream = c.streams.video[0]
+
+    def keyframes(c, stream):
         stream.codec_context.skip_frame = "NONKEY"
         try:
             for frame in c.decode(stream):
-                if frame.pts is None:
-                    continue
-                small = cv2.resize(frame.to_ndarray(format="rgb24"), (64, 36), interpolation=cv2.INTER_AREA)
-                hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
-                hist = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256])
-                cv2.normalize(hist, hist)
-                t = float(frame.pts * stream.time_base)
-                if prev is not None and cv2.compareHist(prev, hist, cv2.HISTCMP_BHATTACHARYYA) > threshold:
-                    cuts.append(round(t, 3))
-                prev = hist
+                if frame.pts is not None:
+                    small = cv2.resize(frame.to_ndarray(format="rgb24"), (64, 36), interpolation=cv2.INTER_AREA)
+                    yield float(frame.pts * stream.time_base), small
         except av.error.FFmpegError:
-            pass
-    return cuts
+            return
+
+    with _open(p) as c:
+        if not c.streams.video:
+            return []
+        return shot_cuts(keyframes(c, c.streams.video[0]))

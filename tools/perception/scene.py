@@ -8,6 +8,8 @@ brightness near 0; the music animation no_face.mp4 has colour 0.55, the face cli
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import cv2
 import numpy as np
 
@@ -15,6 +17,25 @@ THUMB = (64, 36)
 DARK = 0.12       # mean HSV value below this: a dark screen
 COLOURFUL = 0.4   # mean HSV saturation above this: a colourful picture
 MOVING = 0.03     # mean absolute change from the previous sample above this: a moving picture
+
+
+SHOT_THRESHOLD = 27.0  # PySceneDetect ContentDetector's default; on the keyframe thumbnails of assets/ and
+# ../shared/media (face clips, the .mov face/no-face cuts, MEAD + Pexels concatenated) it finds exactly the cuts
+# the hand-written HSV-histogram detector found (tests/test_index.py; scripts in docs/results.md)
+
+
+def shot_cuts(frames: Iterable[tuple[float, np.ndarray]], threshold: float = SHOT_THRESHOLD) -> list[float]:
+    """Times (s) of shot changes among ``(time, rgb thumbnail)`` frames (normally the keyframes,
+    tools.index.decode.shot_changes), by PySceneDetect's ContentDetector (mean HSV change between
+    consecutive frames). The frames are seconds apart already, so no minimum shot length is imposed."""
+    from scenedetect import ContentDetector, FrameTimecode
+
+    det = ContentDetector(threshold=threshold, min_scene_len=0)
+    cuts: list[float] = []
+    for t, rgb in frames:
+        for tc in det.process_frame(FrameTimecode(t, fps=1000.0), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+            cuts.append(round(tc.seconds, 3))
+    return cuts
 
 
 def thumbnail(rgb: np.ndarray) -> np.ndarray:
