@@ -21,6 +21,7 @@ from agents.errors import LLMError
 from agents.llm import LLMClient, client_from_settings, role_clients
 from agents.schemas import Answer
 from graphs.graph import compile_with
+from graphs.nodes.verify import damage_flag
 from graphs.state import Context
 from tools.index import VideoIndex, build_index
 from tools.retrieval import Retriever
@@ -39,7 +40,7 @@ class Session:
                  session_id: str | None = None, progress: bool = False, index: VideoIndex | None = None):
         self.settings = s = settings or get_settings()
         self.index = index or build_index(video, s, progress=progress)
-        self.flags: list[str] = []
+        self.flags: list[str] = [f for f in [damage_flag(self.index)] if f]  # every answer says the file is damaged
         if llm is True:
             try:
                 llm = client_from_settings(s)
@@ -121,7 +122,7 @@ class Session:
                 if delta and "answer" in delta:
                     ans: Answer = delta["answer"]
                     if self.flags:
-                        ans = ans.model_copy(update={"flags": self.flags + ans.flags})
+                        ans = ans.model_copy(update={"flags": list(dict.fromkeys(self.flags + ans.flags))})
                     out["answer"] = ans
                 yield out
 

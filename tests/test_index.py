@@ -271,3 +271,49 @@ def test_frame_pass_waits_for_slow_speech_at_its_cap(pexels_index, tmp_path, mon
     monkeypatch.setattr(fp, "MAX_PENDING_FRAMES", 3)
     idx = build_index(SAMPLE, Settings(cache_dir=tmp_path), progress=False)
     assert [r.model_dump() for r in idx.records] == [r.model_dump() for r in pexels_index.records]
+
+
+def test_a_cut_file_is_indexed_as_damaged_and_every_answer_says_so(tmp_path, capsys, monkeypatch):
+    """The sample cut to 60 % of its bytes (it declares 19.7 s, holds 12 s): the CLI warns at index time,
+    decode.json stores the damage, the windows after 0:12 are unknown (not "no face": no record, so
+    neither retrieval nor a presence question answers from them), every answer, "why?" included, carries
+    the flag and its plain note, and `--force` re-indexes. Before: 7 windows, 30/30 face frames, silence."""
+    from graphs.api import Session
+    from tools.index.decode import DecodeCheck
+    from ui.cli import main
+    from ui.notes import human_notes
+    data = SAMPLE.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    monkeypatch.setenv("AFFECTLENS_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["index", str(cut), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "WARNING: The video is damaged after 0:12: nothing after that point was seen." in err
+    s = Settings(cache_dir=tmp_path / "cache")
+    idx = build_index(cut, s, progress=False)
+    assert idx.summary.cached
+    check = DecodeCheck.model_validate_json((idx.folder / "decode.json").read_text())
+    assert 11.0 < check.damaged_after < 13.0 and idx.seen_until == check.damaged_after
+    assert idx.records and all(r.window.end <= 12.5 for r in idx.records)  # windows 12-15, 15-18, 18-19.7: unknown
+    assert all(r.face_frames == r.n_frames > 0 for r in idx.records)
+    with Session(cut, s, llm=None, index=idx) as sess:
+        asked = {q: sess.ask(q) for q in ("when is nobody on screen?", "when does she laugh?", "why?")}
+    note = "The video is damaged after 0:12: nothing after that point was seen."
+    for q, a in asked.items():
+        assert a.flags.count("damaged_video: after 12.0") == 1 and note in human_notes(a.flags), q
+        assert all(m.window.end <= 12.5 for m in a.moments), q
+    assert not asked["when is nobody on screen?"].moments  # her face is in every frame that was read
+    import tools.index
+
+    def rebuilt(path, *a, **k):  # --force drops the cached index before building
+        assert not idx.folder.exists()
+        return idx
+    monkeypatch.setattr(tools.index, "build_index", rebuilt)
+    assert main(["index", str(cut), "-q", "--force"]) == 0
+    assert "damaged after 0:12" in capsys.readouterr().err
+
+
+def test_an_intact_index_has_no_damage_flag(pexels_index):
+    assert pexels_index.decode is not None and not pexels_index.decode.damaged
+    assert pexels_index.damage_flag() is None and pexels_index.seen_until == pexels_index.meta.duration
+    assert (pexels_index.folder / "decode.json").exists()

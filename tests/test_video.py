@@ -124,3 +124,52 @@ def test_content_key_sees_a_change_in_the_middle(tmp_path):
     assert a.stat().st_size == b.stat().st_size
     assert content_key(a) != content_key(b)
     assert content_key(a) == content_key(c) and content_key(a).startswith("f")
+
+
+def _cut(tmp_path, share: float = 0.6):
+    """The bundled sample cut to `share` of its bytes (a download or copy that stopped early)."""
+    from tests.conftest import SAMPLE
+    data = SAMPLE.read_bytes()
+    p = tmp_path / "cut.mp4"
+    p.write_bytes(data[: int(len(data) * share)])
+    return p
+
+
+def test_check_decode_finds_where_a_cut_file_stops(tmp_path):
+    """The sample cut to 60 % of its bytes still declares 19.7 s; its packets stop near 12 s: damaged
+    after that. The intact sample is not damaged (checking `damaged_after is not None` on the cut file
+    alone would pass a check that always says damaged)."""
+    from tests.conftest import SAMPLE
+    from tools.index.decode import check_decode
+    cut = check_decode(_cut(tmp_path))
+    assert cut.declared_s == pytest.approx(19.69, abs=0.01)
+    assert cut.damaged and 11.0 < cut.damaged_after < 13.0
+    whole = check_decode(SAMPLE)
+    assert not whole.damaged and whole.damaged_after is None and not whole.errors
+    assert min(whole.read_s.values()) > 19.5
+
+
+def test_intact_media_is_never_called_damaged(faces):
+    """Every shipped clip, including one whose audio is shorter than its video (noface_face.mov): a
+    stream is judged against its own declared length."""
+    from tools.index.decode import check_decode
+    for p in sorted(faces.glob("*.m*")):
+        c = check_decode(p)
+        assert not c.damaged, (p.name, c)
+
+
+def test_a_hole_in_the_middle_is_skipped_and_kept_as_errors(tmp_path):
+    """Zeros over 50-60 % of the bytes: the frames after the hole still decode (the frame reader used to
+    stop at the first bad packet, silently), and the decoder errors are kept with their times."""
+    from tests.conftest import SAMPLE
+    from tools.index.decode import check_decode
+    data = bytearray(SAMPLE.read_bytes())
+    n = len(data)
+    data[n // 2: n * 6 // 10] = bytes(n * 6 // 10 - n // 2)
+    p = tmp_path / "holed.mp4"
+    p.write_bytes(bytes(data))
+    ts = [t for t, _ in iter_frames(p, fps=1)]
+    assert ts[-1] > 18.0 and any(t > 13 for t in ts)
+    c = check_decode(p)
+    assert c.damaged and c.damaged_after is None and c.errors
+    assert 8.0 < c.unreadable[0] < c.unreadable[1] < 13.0

@@ -39,10 +39,22 @@ def cmd_index(a) -> int:
     if a.status:
         print(json.dumps(index_status(a.video), indent=1))
         return 0
+    if a.force:  # re-index from scratch (e.g. a damaged file's index, or after a decoder upgrade)
+        from tools.index.decode import probe
+        from tools.index.store import IndexConfig, drop_index, index_folder
+        from tools.settings import get_settings
+        st = get_settings()
+        drop_index(index_folder(probe(a.video), IndexConfig.from_settings(st), st))
     idx = build_index(a.video, progress=not a.quiet)
     s = idx.summary
     print(f"indexed {idx.meta.path}: {s.windows} windows, {s.face_frames}/{s.frames} face frames, "
           f"{s.speech_s:.1f} s speech, {s.seconds:.1f} s ({'cached' if s.cached else f'RTF {s.realtime_factor:.3f}'})")
+    flag = idx.damage_flag()
+    if flag:  # said loudly: the index holds only what could be read
+        from ui.notes import problem_note
+        errs = idx.decode.errors
+        print(f"WARNING: {problem_note(flag)} The index covers only what was read"
+              + (f" ({len(errs)} decoder error(s), first: {errs[0]})" if errs else "") + ".", file=sys.stderr)
     return 0
 
 
@@ -259,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="ray: one Ray task per video (a local Ray instance, or --address HEAD:6379)")
     p.add_argument("--address", help="Ray cluster head, e.g. 10.0.0.1:6379 (with --executor ray)")
     p.add_argument("--status", action="store_true", help="show what is cached, do nothing")
+    p.add_argument("--force", action="store_true", help="drop this video's cached index and build it again")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(fn=cmd_index)
 

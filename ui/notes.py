@@ -47,6 +47,39 @@ def _said(flag: str) -> str | None:
     return None
 _SILENT: tuple[str, ...] = ()  # flags that are normal operation: nothing to tell a person
 
+_READINGS = {"emotion": "combined emotion reading", "expression": "facial expression reading",
+             "aus": "facial muscle (Action Unit) reading", "motion": "facial motion reading",
+             "voice": "voice reading", "transcript": "reading of the spoken words", "zoom": "zoomed face re-read"}
+
+
+def _clock(seconds: float) -> str:
+    s = max(0, int(seconds))  # down: "damaged after 0:12" must not promise 0:12.9
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def problem_note(flag: str) -> str | None:
+    """Notes for what went wrong under the answer, from the flags tools.index.store.damage_flag and
+    graphs.nodes.verify write: "damaged_video: after 12.0" -> "The video is damaged after 0:12: nothing
+    after that point was seen."; "tool_failed: voice 10.0-13.0: <error>" -> "The voice reading failed for
+    0:10-0:13, ..." (the error itself stays in the flag, for the exported JSON)."""
+    head, _, rest = flag.partition(": ")
+    try:
+        if head == "damaged_video" and rest.startswith("after "):
+            return f"The video is damaged after {_clock(float(rest[6:]))}: nothing after that point was seen."
+        if head == "damaged_video" and rest.startswith("unreadable "):
+            a, b = (float(x) for x in rest[11:].split("-"))
+            return (f"The video is damaged between {_clock(a)} and {_clock(b)}: that part could not be read, "
+                    "so nothing in it was seen.")
+        if head == "tool_failed":
+            tool, _, span = rest.partition(" ")
+            a, b = (float(x) for x in span.split(":")[0].split("-"))
+            what = _READINGS.get(tool, f"{tool} reading")
+            return (f"The {what} failed for {_clock(a)}–{_clock(b)}, so the answer there does without it "
+                    "(details in the exported JSON).")
+    except ValueError:
+        return None
+    return None
+
 
 def human_notes(flags: list[str]) -> list[str]:
     """Short notes for a person, one per distinct situation, in the order the flags appeared."""
@@ -54,7 +87,7 @@ def human_notes(flags: list[str]) -> list[str]:
     for f in flags:
         if f.startswith(_SILENT):
             continue
-        note = _said(f) or next((n for key, n in _NOTES if f == key or f.startswith(key + ":") or f.startswith(key + " ")),
+        note = problem_note(f) or _said(f) or next((n for key, n in _NOTES if f == key or f.startswith(key + ":") or f.startswith(key + " ")),
                                 "Something unusual happened while answering (see the exported JSON for details).")
         if note not in out:
             out.append(note)

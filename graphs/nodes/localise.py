@@ -145,7 +145,7 @@ def _whose_changes(index, person, kind: str) -> list[tuple]:
     and entrances when the video has several ("when does someone walk out?" while another stays), else any
     face's (and "nobody on screen" is always any face's absence)."""
     from tools.people import load_people, person_frames
-    dur = index.meta.duration
+    dur = getattr(index, "seen_until", index.meta.duration)  # a damaged file: nothing is known after its last readable time
     if person is not None:  # `index` is already that person's view
         tracks = [(index.frames, _face_of(person))]
     else:

@@ -89,14 +89,30 @@ def _refine(deps: Context, cand_window: TimeWindow, labels: list[str]) -> TimeWi
     return episode(deps.index.records, deps.index.frames_in, cls, cand_window) or cand_window
 
 
+def tool_failed_flag(tool: str, w: TimeWindow, err: str | None) -> str:
+    """The answer flag for a tool that raised (ui.notes.problem_note words it): "tool_failed: voice
+    10.0-13.0: ValueError: ..." (the registry's error text, which already names the tool, after the span)."""
+    why = (err or "unknown error").split(": ", 1)[-1]
+    return f"tool_failed: {tool} {w.start:.1f}-{w.end:.1f}: {why}"
+
+
+def damage_flag(index) -> str | None:
+    """The index's damaged-file flag (tools.index.store.VideoIndex.damage_flag), None for an intact file
+    or an index without the check."""
+    fn = getattr(index, "damage_flag", None)
+    return fn() if callable(fn) else None
+
+
 def verify(state: State, runtime: Runtime[Context]) -> dict:
     deps = view(runtime, state)
     intent = state["intent"]
     known = list(state.get("evidence", []))
     evidence: list[Evidence] = []  # what this node adds (the reducer appends it)
     events: list[dict] = []
+    # a damaged file is said in every answer about it (the windows it could not read are left out)
+    flags: list[str] = [f for f in [damage_flag(deps.index)] if f and f not in state.get("flags", [])]
     if not state.get("candidates"):  # nothing new to verify: keep what earlier rounds judged
-        return {"events": [event(node="verify", note="no new candidates")]}
+        return {"events": [event(node="verify", note="no new candidates")], **({"flags": flags} if flags else {})}
     verified: list[Verified] = list(state.get("verified", []))  # earlier rounds of this turn stay
     budget = deps.tool_budget
     named = named_labels(state.get("query", ""))
@@ -125,8 +141,9 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
             if not d.run:
                 continue
             ev, err, secs = run_tool(deps, d.tool, c.window, next_id(known, len(evidence)))
-            if ev is None:
+            if ev is None:  # the answer says so (ui.notes.problem_note), not only the trace
                 events.append({"node": "verify", "tool": d.tool, "error": err})
+                flags.append(tool_failed_flag(d.tool, c.window, err))
                 continue
             evidence.append(ev)
             ids.append(ev.id)
@@ -142,4 +159,4 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
         best = _member(wanted[0], mine, named) if wanted else best
         verified.append(Verified(candidate=c, window=window, evidence_ids=ids, label=best,
                                  support=round(support(mine, best), 3), note=_voice_only(mine, best, wanted)))
-    return {"evidence": evidence, "verified": verified, "events": events}
+    return {"evidence": evidence, "verified": verified, "events": events, **({"flags": flags} if flags else {})}

@@ -2,7 +2,7 @@
 frames, read back by `VideoIndex`; atomic writes and analyzer checkpoints (what a killed run resumes from).
 
 Cache layout: <cache_dir>/index/<content key>/<config key>/
-    meta.json config.json speech.json shots.json loud.json frames.jsonl records.jsonl state.pkl (analyzer
+    meta.json config.json decode.json (how much of the file could be read) speech.json shots.json loud.json frames.jsonl records.jsonl state.pkl (analyzer
     checkpoint every STATE_EVERY windows) baseline.json (neutral face per track) deltas.jsonl (per-window AU
     deltas from it) descriptors.json text.faiss shows.faiss affect.faiss done.json
 """
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, WindowRecord
 from tools.settings import Settings
 
-INDEX_VERSION = 10  # 10: a window's transcript also leaves out words of a turn the ASR was unsure of (speech.turn_confidence); 9: shows.faiss (descriptors with the picture, for descriptions); 8: picture numbers per frame and window (FaceFrame.scene, WindowRecord.scene); 7: a window's transcript leaves out words the ASR was unsure of (mean prob < 0.6); 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
+INDEX_VERSION = 11  # 11: decode.json (tools.index.decode.check_decode): windows past a damaged file's last readable time are left out; 10: a window's transcript also leaves out words of a turn the ASR was unsure of (speech.turn_confidence); 9: shows.faiss (descriptors with the picture, for descriptions); 8: picture numbers per frame and window (FaceFrame.scene, WindowRecord.scene); 7: a window's transcript leaves out words the ASR was unsure of (mean prob < 0.6); 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
 STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
 
 
@@ -110,11 +110,18 @@ class IndexSummary(BaseModel):
 
 
 class VideoIndex:
-    """Read access to a finished index (records, frames, speech, vectors)."""
+    """Read access to a finished index (records, frames, speech, vectors).
+
+    A damaged file (`decode`: tools.index.decode.check_decode, stored in decode.json the first time the
+    index is opened, i.e. when it is built) keeps only the windows that were read: a window that ends
+    past the last readable time, or that lies in an unreadable stretch with no frame read, is unknown,
+    not "no face" or "silence", and nothing (retrieval, presence, the tools) answers from it."""
 
     def __init__(self, folder: Path, meta: VideoMeta, config: IndexConfig):
         self.folder, self.meta, self.config = folder, meta, config
-        self.records = [WindowRecord.model_validate_json(x) for x in read_lines(folder / "records.jsonl")]
+        self._decode = _decode_check(folder, meta)
+        self.records = [r for r in (WindowRecord.model_validate_json(x) for x in read_lines(folder / "records.jsonl"))
+                        if not self.unknown(r.window, r.n_frames)]
         self.speech = SpeechTrack.model_validate_json((folder / "speech.json").read_text())
         self._frames: list[FaceFrame] | None = None
         self._times: list[float] | None = None
@@ -146,6 +153,66 @@ class VideoIndex:
 
     def records_in(self, w: TimeWindow) -> list[WindowRecord]:
         return [r for r in self.records if r.window.overlaps(w)]
+
+    _decode = None
+
+    @property
+    def decode(self):
+        """The file's tools.index.decode.DecodeCheck (None: not checked); a view of the index (a person's,
+        tools.people.PersonIndex) reads its base index's."""
+        base = getattr(self, "base", None)
+        return self._decode if self._decode is not None or base is None else base.decode
+
+    @property
+    def seen_until(self) -> float:
+        """The time up to which the file could be read: its duration, or where a damaged file stops."""
+        d = self.decode.damaged_after if self.decode is not None else None
+        return self.meta.duration if d is None else d
+
+    def unknown(self, w: TimeWindow, n_frames: int = 0) -> bool:
+        """Whether nothing can be said about `w`: it ends past the last readable time (by more than
+        decode.SHORT_S, the tolerance the damage itself is found with), or it lies in an unreadable stretch
+        and no frame of it was read."""
+        from tools.index.decode import SHORT_S
+        if self.decode is None:
+            return False
+        if w.end > self.seen_until + SHORT_S:
+            return True
+        bad = self.decode.unreadable
+        return bool(bad) and n_frames == 0 and self.meta.has_video and w.start < bad[1] and w.end > bad[0]
+
+    def damage_flag(self) -> str | None:
+        """The answer flag for a damaged file (ui.notes words it for people), or None."""
+        return damage_flag(self.decode)
+
+
+def damage_flag(check) -> str | None:
+    """"damaged_video: after 12.0" (nothing read after 12.0 s) or "damaged_video: unreadable 9.7-12.0"."""
+    if check is None or not check.damaged:
+        return None
+    if check.damaged_after is not None:
+        return f"damaged_video: after {check.damaged_after:.1f}"
+    return f"damaged_video: unreadable {check.unreadable[0]:.1f}-{check.unreadable[1]:.1f}"
+
+
+def _decode_check(folder: Path, meta: VideoMeta):
+    """decode.json, written on first use (the build); None when it is missing and the file is gone."""
+    from tools.index.decode import DecodeCheck, check_decode
+    f = folder / "decode.json"
+    if f.exists():
+        return DecodeCheck.model_validate_json(f.read_text())
+    try:
+        check = check_decode(meta.path, meta)
+    except Exception:  # noqa: BLE001 - a moved or unreadable file: the index stays usable, unchecked
+        return None
+    atomic_write(f, check.model_dump_json(indent=1))
+    return check
+
+
+def drop_index(folder: Path) -> None:
+    """Delete one index folder (`affectlens index VIDEO --force` re-indexes from scratch)."""
+    import shutil
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 
