@@ -13,6 +13,10 @@ and prints per-video-second costs and their ratio. Each measurement runs in its 
 peak RSS is that run's alone. Also reports a 10-minute run when --flat is given (memory flatness).
 --speech replaces the soundtrack by the real speech clips of ../shared/media/speech back to back (speech
 most of the time, as in an interview), which makes ASR a large share of the cost on both sides.
+--before REV also indexes the same video with the code of git revision REV (a temporary worktree), right
+after the current code, and prints the cost ratio now / before: how much a change costs, in one run
+(e.g. `--video ~/.cache/affectlens/dev/long_dev.mp4 --before 1c84213~1 --no-naive` for face identity).
+--video PATH benchmarks an existing video (a dev video) instead of the clip cycle.
 """
 
 from __future__ import annotations
@@ -123,11 +127,22 @@ print(json.dumps({{"wall": wall, "video_s": seconds_of_video,
 """
 
 
-def measure(mode: str, video: Path, limit: float = 0.0) -> dict:
+def measure(mode: str, video: Path, limit: float = 0.0, root: Path = ROOT) -> dict:
     with tempfile.TemporaryDirectory() as cache:
-        r = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT)), mode, str(video), cache, str(limit)],
-                           capture_output=True, text=True, check=True)
+        r = subprocess.run([sys.executable, "-c", CHILD.format(root=str(root)), mode, str(video), cache, str(limit)],
+                           capture_output=True, text=True, check=True, cwd=str(root))
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def measure_before(rev: str, video: Path) -> dict:
+    """Index `video` with the code of git revision `rev`, checked out in a temporary worktree."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), rev], check=True)
+        try:
+            return measure("affectlens", video, root=tree)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
 
 
 def main() -> None:
@@ -138,6 +153,10 @@ def main() -> None:
     ap.add_argument("--flat", action="store_true", help="also index a 10-minute video to check memory is flat")
     ap.add_argument("--speech", action="store_true",
                     help="soundtrack of real speech clips (interview-like) instead of the face clips' own audio")
+    ap.add_argument("--before", default=None, metavar="REV",
+                    help="also index with the code of git revision REV and print the cost ratio now / before")
+    ap.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
+    ap.add_argument("--video", default=None, help="index this video instead of the clip cycle (e.g. a dev video)")
     ap.add_argument("--out", default=str(ROOT / ".cache" / "bench"))
     a = ap.parse_args()
     out = Path(a.out)
@@ -147,18 +166,26 @@ def main() -> None:
     if a.flat:
         v10 = make_long_video(10, out / f"long_10min{tag}.mp4", a.speech)
         rows.append(("affectlens 10 min", measure("affectlens", v10)))
-    video = make_long_video(a.minutes, out / f"long_{int(a.minutes)}min{tag}.mp4", a.speech)
-    rows.append((f"affectlens {a.minutes:g} min", measure("affectlens", video)))
-    from tools.index.decode import probe
-    base_s = a.baseline_minutes * 60 if a.baseline_minutes else probe(out / f"cycle{tag}.mp4").duration
-    rows.append((f"naive, first {base_s / 60:.2g} min", measure("naive", video, base_s)))
+    video = Path(a.video) if a.video else make_long_video(a.minutes, out / f"long_{int(a.minutes)}min{tag}.mp4", a.speech)
+    rows.append((f"affectlens {video.stem[:12] if a.video else f'{a.minutes:g} min'}", measure("affectlens", video)))
+    ours = rows[-1][1]
+    before = measure_before(a.before, video) if a.before else None
+    if before is not None:
+        rows.append((f"affectlens at {a.before[:12]}", before))
+    if not a.no_naive:
+        from tools.index.decode import probe
+        cycle = out / f"cycle{tag}.mp4"
+        base_s = a.baseline_minutes * 60 if a.baseline_minutes else probe(cycle).duration if cycle.exists() else 150.0
+        rows.append((f"naive, first {base_s / 60:.2g} min", measure("naive", video, base_s)))
     print(f"{'run':<28}{'video s':>9}{'wall s':>9}{'RTF':>8}{'peak RSS MB':>13}")
     for name, r in rows:
         print(f"{name:<28}{r['video_s']:>9.0f}{r['wall']:>9.1f}{r['wall'] / r['video_s']:>8.3f}{r['peak_rss_mb']:>13.0f}")
-    ours = rows[-2][1]
-    naive = rows[-1][1]
-    ratio = (naive["wall"] / naive["video_s"]) / (ours["wall"] / ours["video_s"])
-    print(f"speed-up vs naive (per video second): {ratio:.1f}x")
+    if before is not None:
+        print(f"cost now / before {a.before}: {ours['wall'] / before['wall']:.3f} (wall time, same video)")
+    if not a.no_naive:
+        naive = rows[-1][1]
+        ratio = (naive["wall"] / naive["video_s"]) / (ours["wall"] / ours["video_s"])
+        print(f"speed-up vs naive (per video second): {ratio:.1f}x")
 
 
 if __name__ == "__main__":

@@ -387,3 +387,63 @@ def test_presence_questions_follow_one_persons_face(two_people, two_index, setti
     assert gone.intent.presence == "absent" and m.window.iou(TimeWindow(start=4.0, end=10.0)) >= 0.8, m.window
     assert stays.intent.presence == "leaves" and not stays.moments
     assert any(f.startswith("not_found") and "person 2, on the right" in f for f in stays.flags), stays.flags
+
+
+# ---------------------------------------------------------------- evidence panels show the asked person
+def _nearest(crops: list[np.ndarray], refs: dict[str, list[np.ndarray]]) -> list[str]:
+    """For each face picture, the reference person (name) its identity descriptor is nearest to ('none'
+    when no face is found in it)."""
+    from tools.perception.face import FaceAnalyzer
+    from tools.perception.identity import FaceIdentifier
+    ident = FaceIdentifier()
+    out = []
+    with FaceAnalyzer(max_faces=1) as fa:
+        for img in crops:
+            f = fa.landmarks(np.ascontiguousarray(img))
+            if not f:
+                out.append("none")
+                continue
+            d = ident.describe(img, f[0].box)
+            out.append(min(refs, key=lambda k: np.median([np.linalg.norm(d - r) for r in refs[k]])))
+    return out
+
+
+@pytest.fixture(scope="module")
+def refs(faces) -> dict[str, list[np.ndarray]]:
+    """Identity descriptors of the two people, from their own source clips."""
+    from tools.perception.face import FaceAnalyzer
+    from tools.perception.identity import FaceIdentifier
+    ident = FaceIdentifier()
+    out: dict[str, list[np.ndarray]] = {}
+    with FaceAnalyzer(max_faces=1) as fa:
+        for name, path, step in (("woman", faces / "WolfgangLanger_Pexels.mp4", 4), ("man", faces / "single_face.mp4", 1)):
+            for i, (_, rgb) in enumerate(iter_frames(path, fps=2, max_side=640)):
+                f = fa.landmarks(rgb) if i % step == 0 else []
+                if f:
+                    out.setdefault(name, []).append(ident.describe(rgb, f[0].box))
+    return out
+
+
+def test_evidence_panels_show_the_asked_persons_face(two_index, refs):
+    """Asked about the man on the right (the turn's localise step names him), every face the evidence
+    panel shows (the face crops with their AU bars, both faces of the motion panel) is his, by face
+    identity, and the timeline and captions read his track; the same panels drawn from the whole video
+    (the main face: the woman's, the larger one) show her, which is what the issue saw."""
+    import ui.evidence as ev
+    from tools.people import load_people
+    man = next(p for p in load_people(two_index).people if p.position == "right")
+    events = [{"node": "route"}, {"node": "localise", "person": man.label(), "candidates": []}]
+    assert ev.asked_person(events) == man.id and ev.asked_person([{"node": "localise", "person": None}]) is None
+    view = ev.person_index(two_index, ev.asked_person(events))
+    w = TimeWindow(start=0.0, end=4.0)  # both on screen; she is the larger (main) face
+    size = 160
+    crops = ev.face_crops(view, w, n=4, size=size)
+    shown = [img[:size] for img, _ in crops]
+    flow, _, _ = ev.flow_panel(view, w, size=size)
+    assert shown and flow is not None
+    shown += [flow[:, :size], flow[:, size:2 * size]]
+    assert set(_nearest(shown, refs)) == {"man"}
+    mine = [f for f in view.frames_in(w) if f.box is not None]
+    assert mine and all(f.box[0] > 0.5 for f in mine)  # curves, AU bars, captions: his (right) face only
+    whole = [img[:size] for img, _ in ev.face_crops(two_index, w, n=4, size=size)]
+    assert "woman" in _nearest(whole, refs)

@@ -25,6 +25,10 @@ from tools.schemas import FaceFrame, SpeechSegment, WindowRecord
 MOUTH_MIN = 0.04       # mouth activity (AU25+AU26 std + mean |step|) needed to call someone the speaker
 MOUTH_MARGIN = 1.5     # ... and this many times the next person's
 MAX_GAP_S = 1.0        # a frame counts for screen time up to this long
+THUMB_GROW = 1.8       # a thumbnail shows this many face-box sides around the face centre (hair, chin, neck):
+                       # the stored box is the landmark extent (brows to chin), so 1.0 cut the head off;
+                       # 1.8 showed the whole head on every person of the dev videos (by eye, two_people,
+                       # four_people, leave_return) without a neighbour's face beside it in two_people
 QUESTION_START = re.compile(r"^\s*(who|what|when|where|why|how|which|do|does|did|are|is|was|were|can|could|"
                             r"would|will|have|has|should|tell me)\b", re.I)
 
@@ -50,6 +54,12 @@ class Person(BaseModel):
         where = "in the centre" if self.position == "centre" else f"on the {self.position}"
         base = f"person {self.id}, {where}"
         return f"{self.name} ({base})" if self.name else base
+
+
+def id_of_label(label: str | None) -> int | None:
+    """The person id in a `Person.label()` text ('Anna (person 2, on the right)' → 2); None without one."""
+    m = re.search(r"\bperson (\d+), (?:on the|in the)", label or "")
+    return int(m.group(1)) if m else None
 
 
 class SpeechTurn(BaseModel):
@@ -117,8 +127,11 @@ def build_people(idx: VideoIndex, thumbnails: bool = True) -> People:
             s["last"] = f.t
             s["x"].append(p.box[0] + p.box[2] / 2)
             s["h"].append(p.box[3])
-            if p.box[2] * p.box[3] > s["best"][0]:
-                s["best"] = (p.box[2] * p.box[3], f.t, p.box)
+            # the thumbnail frame: the largest face that is not hidden and not cut by the frame's edge
+            whole = p.box[0] > 0.005 and p.box[1] > 0.005 and p.box[0] + p.box[2] < 0.995 and p.box[1] + p.box[3] < 0.995
+            score = p.box[2] * p.box[3] * (1.0 if whole else 0.3) * (0.3 if p.occluded else 1.0)
+            if score > s["best"][0]:
+                s["best"] = (score, f.t, p.box)
     turns = attribute_speech(frames, idx.speech.segments)
     people = []
     for pid, s in sorted(stats.items()):
@@ -139,7 +152,6 @@ def _thumbnails(idx: VideoIndex, people: list[Person], best: dict[int, tuple]) -
     import cv2
 
     from tools.index.decode import iter_frames
-    from tools.perception.face import zoom
     out = idx.folder / "people"
     out.mkdir(exist_ok=True)
     for p in people:
@@ -148,10 +160,28 @@ def _thumbnails(idx: VideoIndex, people: list[Person], best: dict[int, tuple]) -
             rgb = next((im for _, im in fr), None)
         if rgb is None:
             continue
-        crop, _ = zoom(rgb, box, "face", size=160)
+        crop = face_thumbnail(rgb, box, 160)
         path = out / f"person_{p.id}.jpg"
         cv2.imwrite(str(path), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
         p.thumbnail = str(path)
+
+
+def face_thumbnail(rgb: np.ndarray, box: tuple[float, float, float, float], size: int = 160,
+                   grow: float = THUMB_GROW) -> np.ndarray:
+    """A size x size picture of the whole face: a square of `grow` x the box's longer side around the box
+    centre (moved down a little: the landmark box starts at the brows), padded black where it leaves the
+    frame, so the face stays centred."""
+    import cv2
+    h, w = rgb.shape[:2]
+    x, y, bw, bh = box
+    side = grow * max(bw * w, bh * h)
+    cx, cy = (x + bw / 2) * w, (y + bh / 2) * h + 0.05 * side
+    x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+    x1, y1 = x0 + int(round(side)), y0 + int(round(side))
+    pad = max(0, -x0, -y0, x1 - w, y1 - h)
+    img = cv2.copyMakeBorder(rgb, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(0, 0, 0)) if pad else rgb
+    crop = img[y0 + pad:y1 + pad, x0 + pad:x1 + pad]
+    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_CUBIC)
 
 
 def load_people(idx: VideoIndex, rebuild: bool = False) -> People:
@@ -195,8 +225,8 @@ def person_frames(frames: list[FaceFrame], pid: int) -> list[FaceFrame]:
             out.append(FaceFrame(t=f.t, n_faces=0))
         else:
             out.append(FaceFrame(t=f.t, n_faces=1, box=p.box, aus=p.aus, expression=p.expression,
-                                 occluded=p.occluded, motion=f.motion if p.main else {},
-                                 motion_dy=f.motion_dy if p.main else {},
+                                 occluded=p.occluded, motion=p.motion or (f.motion if p.main else {}),
+                                 motion_dy=p.motion_dy or (f.motion_dy if p.main else {}),
                                  people=[p]))
     return out
 

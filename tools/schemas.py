@@ -178,6 +178,9 @@ class WindowRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     index: int = Field(ge=0)
+    motion: dict[str, float] = Field(default_factory=dict, description="this face's per-region flow magnitude "
+                                     "since the same person's previous sample (as FaceFrame.motion)")
+    motion_dy: dict[str, float] = Field(default_factory=dict, description="as FaceFrame.motion_dy, this face")
     window: TimeWindow
     n_frames: int = 0
     face_frames: int = 0

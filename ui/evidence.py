@@ -6,7 +6,9 @@ Everything here renders what the index and the tools stored: window records, the
 (box, AUs, expression, per-region flow magnitude and vertical flow measured at indexing time) and the
 evidence items' own values and frame times. No face analyser or optical flow is run again; the only
 work on the video is decoding the few frames that are shown and cropping them with the stored box.
-The clip lives in `ui.clip`, export in `ui.export`.
+The clip lives in `ui.clip`, export in `ui.export`. For a question about one person, draw the panels from
+`person_index(index, asked_person(events))`: crops, AU bars, motion and curves then come from that
+person's own track, never from another face in the picture.
 
 Over 350 lines on purpose: the panel's five renderings read the same stored frames and windows, and their
 shared helpers (the frame decode, the window's records) would otherwise be imported back and forth.
@@ -71,6 +73,32 @@ def candidate_windows(events: Sequence[dict]) -> list[tuple[float, float]]:
                 if w and w not in out:
                     out.append(w)
     return out
+
+
+def asked_person(events: Sequence[dict]) -> int | None:
+    """The person a turn asked about (the localise step's person, tools/who.py), or None (everyone)."""
+    from tools.people import id_of_label
+    for e in reversed(list(events)):
+        if e.get("node") == "localise":
+            return id_of_label(e.get("person"))
+    return None
+
+
+_VIEWS: dict[tuple[str, int], VideoIndex] = {}
+
+
+def person_index(index: VideoIndex, pid: int | None) -> VideoIndex:
+    """`index` as one person's view (tools.people.PersonIndex: their frames, boxes, AUs, expression and
+    window records only), so every panel below shows the asked person's face; `index` itself for None.
+    The last view is kept (a moment's panels are drawn one after another)."""
+    if pid is None or getattr(index, "person", None) == pid:
+        return index
+    from tools.people import PersonIndex
+    key = (str(index.folder), pid)
+    if key not in _VIEWS:
+        _VIEWS.clear()
+        _VIEWS[key] = PersonIndex(getattr(index, "base", index), pid)
+    return _VIEWS[key]
 
 
 def zoom_ran(answer: Answer, window: TimeWindow) -> Evidence | None:
@@ -349,7 +377,14 @@ def citation_rows(answer: Answer, moment: Moment) -> list[list]:
     Items the moment lists but no sentence cites follow with sentence '(listed, not cited)'."""
     ev = answer.evidence_by_id()
     rows, seen = [], set()
-    for i, sent in enumerate(split_sentences(moment.rationale), 1):
+    if moment.sentences:  # the composer's sentences (agents/compose.py) carry their evidence ids themselves
+        for i, sent in enumerate(moment.sentences, 1):
+            for eid in sent.evidence_ids:
+                e = ev.get(eid)
+                seen.add(eid)
+                rows.append([i, sent.text, eid, e.tool if e else "?", e.modality if e else "?",
+                             e.window.label() if e else "", e.text if e else "(unknown evidence id)"])
+    for i, sent in enumerate([] if moment.sentences else split_sentences(moment.rationale), 1):
         ids = [x for x in _CITE.findall(sent)]
         for eid in ids:
             e = ev.get(eid)

@@ -42,7 +42,7 @@ class FrameAnalyzer:
         from tools.perception.flow import FlowAnalyzer
         self.face = FaceAnalyzer(max_faces=s.max_faces)
         self.flow = FlowAnalyzer(128)
-        self._prev = None
+        self._prev = None   # (t, rgb, {person: landmarks}) of the previous sample with a face
         self._thumb = None  # the previous sample's thumbnail (picture change)
         from tools.perception.tracks import PeopleTracker
         self.people = PeopleTracker()  # every face, as persons with stable ids (FaceFrame.people)
@@ -52,26 +52,34 @@ class FrameAnalyzer:
         thumb = thumbnail(rgb)
         frame = frame.model_copy(update={"scene": scene_stats(thumb, self._thumb)})
         self._thumb = thumb
-        people = self.people.update(t, rgb, self.face.last_faces, face, frame.expression, self.face._expr,
+        faces = self.face.last_faces
+        people = self.people.update(t, rgb, faces, face, frame.expression, self.face._expr,
                                     change=frame.scene.get("change"))
+        # facial flow per person, against the same person's landmarks in the previous sample (a face
+        # after a cut to someone else has no previous sample: no motion, rather than two people's)
+        moved: dict[int, tuple[dict[str, float], dict[str, float]]] = {}
+        prev = self._prev
+        if prev is not None and 0 < t - prev[0] < 1.0:
+            per_quarter_s = 0.25 / max(t - prev[0], 1e-3)  # px per 0.25 s, comparable across gaps
+            for f, p in zip(faces, people):
+                lm0 = prev[2].get(p.person)
+                if lm0 is None:
+                    continue
+                r = self.flow.analyze(prev[1], rgb, lm0, f.landmarks, t0=prev[0], t1=t)
+                moved[p.person] = ({k: round(v.magnitude * per_quarter_s, 4) for k, v in r.regions.items()},
+                                   {k: round(v.dy * per_quarter_s, 4) for k, v in r.regions.items()})
+        self._prev = (t, rgb, {p.person: f.landmarks for f, p in zip(faces, people)}) if people else None
         if people:
+            people = [p.model_copy(update={"motion": moved[p.person][0], "motion_dy": moved[p.person][1]})
+                      if p.person in moved else p for p in people]
             # the main face's AUs against its own person's neutral (the analyzer's box tracks run on
-            # through cuts between people, so their baselines would mix faces)
+            # through cuts between people, so their baselines would mix faces), and its motion
             mine = next((p for p in people if p.main), None)
             upd = {"aus": mine.aus, "occluded": mine.occluded} if mine is not None else {}
+            if mine is not None and mine.motion:
+                upd.update(motion=mine.motion, motion_dy=mine.motion_dy)
             frame = frame.model_copy(update={"people": people, **upd})
-        if face is None:
-            self._prev = None
-            return frame
-        motion: dict[str, float] = {}
-        dy: dict[str, float] = {}
-        if self._prev is not None and t - self._prev[0] < 1.0:
-            r = self.flow.analyze(self._prev[1], rgb, self._prev[2], face.landmarks, t0=self._prev[0], t1=t)
-            per_quarter_s = 0.25 / max(t - self._prev[0], 1e-3)  # px per 0.25 s, comparable across gaps
-            motion = {k: round(v.magnitude * per_quarter_s, 4) for k, v in r.regions.items()}
-            dy = {k: round(v.dy * per_quarter_s, 4) for k, v in r.regions.items()}
-        self._prev = (t, rgb, face.landmarks)
-        return frame.model_copy(update={"motion": motion, "motion_dy": dy}) if motion else frame
+        return frame
 
     def get_state(self) -> dict:
         """Everything that carries over between frames (tracks, per-track AU baselines, last frame)."""
@@ -83,6 +91,8 @@ class FrameAnalyzer:
         f = self.face
         f.tracker, f.aus, f._main, f.last_face, self._prev = (st["tracker"], st["aus"], st["main"],
                                                               st["last_face"], st["prev"])
+        if self._prev is not None and not isinstance(self._prev[2], dict):
+            self._prev = None  # a checkpoint from before per-person flow
         f.tiles_due = st["tiles_due"]
         if "people" in st:
             self.people = st["people"]

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from tools.schemas import FaceFrame, SpeechSegment, TimeWindow, VideoMeta, WindowRecord
 from tools.settings import Settings
 
-INDEX_VERSION = 11  # 11: decode.json (tools.index.decode.check_decode): windows past a damaged file's last readable time are left out; 10: a window's transcript also leaves out words of a turn the ASR was unsure of (speech.turn_confidence); 9: shows.faiss (descriptors with the picture, for descriptions); 8: picture numbers per frame and window (FaceFrame.scene, WindowRecord.scene); 7: a window's transcript leaves out words the ASR was unsure of (mean prob < 0.6); 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
+INDEX_VERSION = 12  # 12: person ids from face identity (tools/perception/identity.py), per-person facial flow (PersonFace.motion), the main face's AUs against its own person's neutral; 11: decode.json (tools.index.decode.check_decode): windows past a damaged file's last readable time are left out; 10: a window's transcript also leaves out words of a turn the ASR was unsure of (speech.turn_confidence); 9: shows.faiss (descriptors with the picture, for descriptions); 8: picture numbers per frame and window (FaceFrame.scene, WindowRecord.scene); 7: a window's transcript leaves out words the ASR was unsure of (mean prob < 0.6); 6: FaceFrame.motion_dy, baseline.json + deltas.jsonl (neutral face per track); 5: content_key
 STATE_EVERY = 4  # windows between analyzer-state checkpoints (what a killed run resumes from)
 
 

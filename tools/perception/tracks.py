@@ -12,9 +12,10 @@ them, up to `max_faces`) and returns one `PersonFace` per face, with a person id
   in one frame are never one person); a box-continuous face whose descriptor is not its person's is
   someone else at the same place. Otherwise a new person begins.
 
-Descriptors cost ~75 ms each, so a person gets a few, not one per frame: at a track's start, at cuts,
-and then at doubling gaps (`desc_first_s`, 2x, 4x ... up to `desc_max_s`), which keeps indexing within
-+15 % (scripts/bench_index.py --identity). The kept descriptors (`Identities`) are the person's template.
+Descriptors cost 75-200 ms each (2 shared cores), so a person gets a few, not one per frame: one at each
+track's start and at each look jump, and while the person's template holds fewer than `template_min`
+descriptors, more at doubling gaps (`desc_first_s`, 2x, 4x ...). The kept descriptors (`Identities`)
+are the person's template.
 
 Per person it also keeps its own AU neutral baseline (its own `AUEstimator` state, keyed by person id) and
 the expression of its face crop (the main face's expression is reused, the others' are computed), so a
@@ -93,15 +94,17 @@ class PeopleTracker:
     two people the look similarity was 0.37-0.88 (every one below 0.92), within shots below 0.92 on ~3 %
     of sampled face pairs; the picture change alone missed half the cuts (MEAD clips share one green
     background) and is kept for cuts between different scenes (>= 0.10 on 0.5 % of in-shot frames).
-    `desc_first_s` / `desc_max_s` (2 s / 32 s): the gaps between a person's descriptors, doubling; chosen
-    to keep indexing within +15 % (scripts/bench_index.py --identity)."""
+    `template_min` (3) and `desc_first_s` (4 s): a person's first descriptors come at 4, 8, 16 s ... into
+    their track until 3 are kept; then only track starts and look jumps cost one. Chosen for cost: with a
+    descriptor every doubling gap for every track, indexing the clip cycle of scripts/bench_index.py
+    (a cut every ~15 s) cost +74 % (docs/results.md); the dev videos' people table was the same either way."""
 
     iou_threshold: float = 0.3
     keep_s: float = 1.5               # box continuity only within this gap
     look_same: float = 0.92
     cut_change: float = 0.10
-    desc_first_s: float = 2.0
-    desc_max_s: float = 32.0
+    desc_first_s: float = 4.0
+    template_min: int = 3
     persons: dict[int, Person] = field(default_factory=dict)
     ids: Identities = field(default_factory=Identities)
     aus: AUEstimator = field(default_factory=AUEstimator)
@@ -142,7 +145,8 @@ class PeopleTracker:
             if pid is not None:
                 prev = self.persons[pid].look
                 jumped[fi] = scene_cut or (prev is not None and float(np.minimum(prev, looks[fi]).sum()) < self.look_same)
-            if pid is None or jumped[fi] or t >= self.persons[pid].next_desc_t:
+            if pid is None or jumped[fi] or (t >= self.persons[pid].next_desc_t
+                                             and len(self.ids.people.get(pid, ())) < self.template_min):
                 descs[fi] = self._describe(rgb, f)
             if pid is not None and jumped[fi] and not self.ids.same(pid, descs[fi]):
                 ids[fi] = None  # a cut to someone else at the same place
@@ -170,7 +174,7 @@ class PeopleTracker:
             if d is not None:
                 if p.id not in self.ids.people or self.ids.same(p.id, d):
                     self.ids.add(p.id, d)  # an outlier (hand over the face, profile) is not kept
-                p.next_desc_t = t + min(self.desc_max_s, self.desc_first_s * 2 ** p.n_desc)
+                p.next_desc_t = t + self.desc_first_s * 2 ** p.n_desc
                 p.n_desc += 1
         return [int(i) for i in ids]  # type: ignore[arg-type]
 
