@@ -85,10 +85,11 @@ def judge(query: str, tools_text_: str, blocks: list[str], options: list[str]) -
         f"User query: <data>{query}</data>\n" + "\n".join(blocks))}]
 
 
-def rationale(query: str, label: str, window: str, evidence_lines: list[str]) -> list[dict]:
+def polish(query: str, label: str, facts: list[str]) -> list[dict]:
+    """Rewrite the composer's sentences (agents/compose.py) as one or two plain sentences: the facts are
+    the only content; agents.roles.polish_problems checks the draft against them."""
     return prefix() + [{"role": "user", "content": (
-        "Task: explain in one short claim why this moment shows the emotion. The claim states one thing its "
-        "evidence item says, in plain words, and names that item's id (e.g. E2). State only what the "
-        "evidence says.\n"
-        f"User query: <data>{query}</data>\nMoment: {window}, emotion: {label}\nEvidence:\n<data>\n"
-        + "\n".join(evidence_lines) + "\n</data>")}]
+        "Task: rewrite these facts about one moment as one or two short, friendly sentences for a person "
+        "who cannot see the data. Keep every time, the emotion and how sure it is; add nothing; no codes, "
+        "numbers other than the times, or technical words. At most 300 characters.\n"
+        f"User query: <data>{query}</data>\nEmotion: {label}\nFacts:\n<data>\n" + "\n".join(facts) + "\n</data>")}]

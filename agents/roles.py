@@ -1,5 +1,6 @@
-"""LLM roles: intent interpreter, candidate judge, rationale writer — each with a deterministic fallback
-and a deterministic checker, so a garbage or silent LLM degrades the answer instead of breaking it."""
+"""LLM roles: intent interpreter, candidate judge, rationale polisher — each with a deterministic fallback
+and a deterministic checker, so a garbage or silent LLM degrades the answer instead of breaking it. Which
+roles run by default: tools/settings.Settings.llm_role_on (docs/results.md "LLM roles")."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents import prompts
 from agents.errors import LLMError
+from agents.compose import MAX_CHARS, Composed
 from agents.llm import LLMClient
 from agents.schemas import Intent
 from tools.labels import ALIASES, LEXICON
@@ -73,11 +75,6 @@ def judge(llm: LLMClient | None, query: str, tools_text: str, blocks: list[str],
 
 # ---------------------------------------------------------------- rationale
 
-RATIONALE_ITEMS = 3   # evidence items shown to the rationale writer (face first, see graphs/nodes/answer.py)
-# One claim: generation is most of a rationale call on 2 cores (~29 tokens/s: a second claim cost ~1.2 s),
-# and the 0.5B model's second claim was a repeat or an echo of the question, pruned, in most answers
-# (README "Question latency"). The evidence panel shows every item; the template is the fallback.
-RATIONALE_CLAIMS = 1
 BRIEF_CHARS = 180
 
 
@@ -87,14 +84,6 @@ def brief(text: str, limit: int = BRIEF_CHARS) -> str:
         return text
     cut = max(text.rfind(". ", 0, limit), text.rfind("; ", 0, limit))
     return text[: cut + 1] if cut > limit // 3 else text[: limit - 1].rstrip() + "…"
-
-
-def claims_schema(ids: list[str]) -> type[BaseModel]:
-    """Rationale as claims, each naming one evidence id from those offered (enforced by the JSON schema)."""
-    claim = create_model("Claim", __config__=ConfigDict(extra="forbid"),
-                         text=(str, Field(max_length=240)), evidence=(Literal[tuple(ids)], ...))  # type: ignore
-    return create_model("Claims", __config__=ConfigDict(extra="forbid"),
-                        claims=(list[claim], Field(min_length=1, max_length=RATIONALE_CLAIMS)))
 
 
 _CITE = re.compile(r"\[([A-Za-z0-9_.:-]+)\]")
@@ -151,46 +140,45 @@ def check_rationale(text: str, evidence: dict[str, Evidence], window: TimeWindow
     return " ".join(kept), cited, problems
 
 
-def template_rationale(label: str, items: list[Evidence]) -> tuple[str, list[str]]:
-    """Deterministic rationale from the strongest evidence, each sentence citing its source."""
-    sents = [f"{e.text[0].upper() + e.text[1:].rstrip('.')} [{e.id}]." for e in items[:3] if e.text]
-    lead = f"Read as {label}: " if sents else f"Read as {label}."
-    return lead + " ".join(sents), [e.id for e in items[:3]]
+class Polished(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(max_length=MAX_CHARS)
 
 
-def write_rationale(llm: LLMClient | None, query: str, label: str, window: TimeWindow,
-                    items: list[Evidence], deadline: float | None = None) -> tuple[str, list[str], list[str]]:
-    """LLM rationale checked against the evidence: claims its evidence does not support are dropped; a
-    repair round only when no claim held; the evidence template as the fallback."""
-    evidence = {e.id: e for e in items}
-    # the model sees a brief of the first few items (shorter prefill: ~2 s less per call on 2 cores); the
-    # claims are still checked against the full evidence
-    lines = [f"[{e.id}] {e.tool} {e.window.label()}: {brief(e.text)}" for e in items[:RATIONALE_ITEMS]]
-    flags: list[str] = []
-    if llm is not None and items:
-        msgs = prompts.rationale(query, label, window.label(), lines)
-        best: tuple[str, list[str]] = ("", [])
-        for attempt in range(2):
-            try:
-                out = llm.structured(msgs, claims_schema([e.id for e in items[:RATIONALE_ITEMS]]), max_tokens=200,
-                                     deadline=deadline, tag="rationale")
-            except LLMError:
-                flags.append("llm_fallback:rationale")
-                break
-            joined = " ".join(c.text.strip().rstrip(".").replace("[", "(").replace("]", ")")
-                              + f" [{c.evidence}]." for c in out.claims if len(c.text.strip()) >= 3)
-            text, cited, problems = check_rationale(joined, evidence, window, label)
-            if text and not problems:
-                return text, cited, flags
-            if len(cited) > len(best[1]):
-                best = (text, cited)
-            if best[0]:  # some claims held: ship them pruned. A repair round (~2 s on 2 cores) ended
-                break    # pruned anyway in 9 of 9 bench questions (scripts/bench_query.py, 30 Nov)
-            msgs = msgs + [{"role": "assistant", "content": out.model_dump_json()},
-                           {"role": "user", "content": "Problems: " + "; ".join(problems[:3]) +
-                            ". Rewrite the claims so each states only what its evidence item says."}]
-        if best[0]:
-            return best[0], best[1], flags + ["rationale_pruned"]
-        flags.append("rationale_repair_failed")
-    text, cited = template_rationale(label, items)
-    return text, cited, flags + ["rationale_template"]
+_CODES = re.compile(r"\bAU\s?\d+|\[[A-Za-z]?\d+\]|\bE\d+\b|%|\bprobab|\bmodel\b|\bpx\b|\bpixel", re.I)
+
+
+def polish_problems(text: str, composed: Composed, label: str) -> list[str]:
+    """Why a polished explanation may not replace the composer's: too long, a code, id, number, model or
+    probability in it, an emotion word the facts do not name, or a repeat of the facts' time missing."""
+    facts = composed.text
+    problems = []
+    if not text.strip() or len(text) > MAX_CHARS:
+        problems.append(f"length {len(text)} (1-{MAX_CHARS})")
+    if _CODES.search(text):
+        problems.append(f"a code, id or model term: {_CODES.search(text).group(0)!r}")
+    extra = _numbers(text) - _numbers(facts)
+    if extra:
+        problems.append(f"numbers not in the facts: {sorted(extra)}")
+    foreign = _emotion_words(text) - _emotion_words(facts) - {family(label)}
+    if foreign:
+        problems.append(f"emotions the facts do not name: {sorted(foreign)}")
+    return problems
+
+
+def polish_rationale(llm: LLMClient | None, query: str, label: str, composed: Composed,
+                     deadline: float | None = None) -> tuple[str, list[str]]:
+    """A served model rewrites the composer's sentences (agents/compose.py) as one plain explanation; the
+    draft replaces them only when `polish_problems` finds nothing. Returns (text, flags)."""
+    if llm is None:
+        return composed.text, []
+    try:
+        out = llm.structured(prompts.polish(query, label, [x.text for x in composed.sentences]), Polished,
+                             max_tokens=120, deadline=deadline, tag="rationale")
+    except LLMError:
+        return composed.text, ["llm_fallback:rationale"]
+    text = re.sub(r"\s+", " ", out.text).strip()
+    if polish_problems(text, composed, label):
+        return composed.text, ["rationale_draft_rejected"]
+    return text, ["rationale_polished"]

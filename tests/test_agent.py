@@ -21,7 +21,8 @@ def _ok_chain(ans: Answer):
 
 @pytest.fixture(scope="module")
 def pexels_session(pexels_index, settings, llm):
-    with Session(pexels_index.meta.path, settings, llm=llm, index=pexels_index) as s:
+    on = settings.model_copy(update={"llm_judge": True, "llm_rationale": True})  # off by default (settings.py)
+    with Session(pexels_index.meta.path, on, llm=llm, index=pexels_index) as s:
         yield s
 
 
@@ -87,7 +88,7 @@ def test_face_question_on_a_faceless_video_is_not_found(faces, settings):
 @pytest.mark.parametrize("behaviour", ["garbage", "hang"])
 def test_bad_llm_still_answers_flagged_in_budget(pexels_index, settings, scripted_llm, behaviour):
     client = LLMClient(scripted_llm(behaviour, delay=30), "m", timeout=2, retries=1)
-    s2 = settings.model_copy(update={"query_timeout_s": 20})
+    s2 = settings.model_copy(update={"query_timeout_s": 20, "llm_judge": True, "llm_rationale": True})
     t0 = time.monotonic()
     with Session(pexels_index.meta.path, s2, llm=client, index=pexels_index) as s:
         ans = s.ask("when does she laugh?")  # the fault handling is under test, not the reading of an idiom
@@ -141,10 +142,12 @@ def test_prompt_injection_in_transcript_is_data(settings, llm):
 def test_roles_can_use_their_own_server(pexels_index, settings, llm, scripted_llm):
     """judge on the real model, rationale on its own (here: broken) server, by config alone."""
     s2 = settings.model_copy(update={"llm_roles": {"rationale": {"url": scripted_llm("garbage"), "model": "m"}},
-                                     "llm_timeout_s": 5.0})
+                                     "llm_timeout_s": 5.0, "llm_judge": True})
     with Session(pexels_index.meta.path, s2, llm=llm, index=pexels_index) as s:
         ans = s.ask("when is she in a good mood?")
-    assert "rationale_template" in ans.flags and "llm_fallback:interpret" not in ans.flags
+    # the broken rationale server's reply is not used: the composer's explanation stays (agents/compose.py)
+    assert {"llm_fallback:rationale", "rationale_draft_rejected"} & set(ans.flags), ans.flags
+    assert "llm_fallback:interpret" not in ans.flags and ans.moments[0].rationale.startswith("From ")
     assert ans.moments[0].label in POSITIVE
 
 

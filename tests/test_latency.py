@@ -39,7 +39,7 @@ def test_every_call_is_instrumented_and_the_static_prefix_comes_from_the_cache(l
 
 def test_every_role_starts_with_the_same_static_prefix():
     msgs = [prompts.interpret("q"), prompts.judge("q", "", ["Candidate 1"], ["Joy", "Neutral"]),
-            prompts.rationale("q", "Joy", "0:01-0:04", ["[E1] x"])]
+            prompts.polish("q", "Joy", ["From 0:01 to 0:04, she very likely looks happy."])]
     assert all(m[0] == prompts.prefix()[0] for m in msgs)
     static = prompts.prefix()[0]["content"]
     assert "expression" in static and "Sadness" in static  # tools and labels live there
@@ -70,7 +70,8 @@ def test_the_llm_judges_only_the_best_open_candidates(pexels_index, settings, mo
 
     from langgraph.runtime import Runtime
     jn = importlib.import_module("graphs.nodes.judge")  # the module (graphs.nodes exports the node function)
-    ctx = Context(index=pexels_index, retriever=Retriever(pexels_index), settings=settings, llm=object())
+    ctx = Context(index=pexels_index, retriever=Retriever(pexels_index), llm=object(),
+                  settings=settings.model_copy(update={"llm_judge": True}))  # the judge is off by default
     w = TimeWindow(start=12.0, end=15.0)
     ev = run_tool(ctx, "expression", w, "E1")[0]
     # labelled Sadness on a laughing face, Joy asked: neither strong nor absent, so open
@@ -94,7 +95,8 @@ def test_the_judge_sees_two_lines_per_candidate_the_fused_reading_first(pexels_i
 
     from langgraph.runtime import Runtime
     jn = importlib.import_module("graphs.nodes.judge")
-    ctx = Context(index=pexels_index, retriever=Retriever(pexels_index), settings=settings, llm=object())
+    ctx = Context(index=pexels_index, retriever=Retriever(pexels_index), llm=object(),
+                  settings=settings.model_copy(update={"llm_judge": True}))  # the judge is off by default
     w = TimeWindow(start=12.0, end=15.0)
     evs = [run_tool(ctx, tool, w, f"E{i}")[0] for i, tool in enumerate(("motion", "aus", "expression", "emotion"), 1)]
     assert all(evs)
@@ -113,7 +115,8 @@ def test_the_judge_sees_two_lines_per_candidate_the_fused_reading_first(pexels_i
 
 
 def test_ranked_moment_streams_before_the_rationale_and_stats_carry_the_cost(pexels_index, settings, llm):
-    with Session(pexels_index.meta.path, settings, llm=llm, index=pexels_index) as s:
+    on = settings.model_copy(update={"llm_judge": True, "llm_rationale": True})  # both off by default
+    with Session(pexels_index.meta.path, on, llm=llm, index=pexels_index) as s:
         nodes, ranked = [], None
         answer = None
         for ev in s.stream("when does she cheer up?"):

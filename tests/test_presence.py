@@ -81,7 +81,8 @@ def test_a_face_that_leaves_and_one_that_enters(faces, settings):
         m = ans.moments[0]
         assert m.window.start < t < m.window.end, (kind, m.window)
         ev = ans.evidence_by_id()[m.evidence_ids[0]]
-        assert ev.tool == "presence" and ev.values["kind"] == kind and f"[{ev.id}]" in m.rationale
+        assert ev.tool == "presence" and ev.values["kind"] == kind and ev.id in m.sentences[0].evidence_ids
+        assert {"leaves": "leaves the picture", "enters": "comes into the picture"}[kind] in m.rationale
         assert not any(f.startswith("llm_fallback:judge") for f in ans.flags)  # the frames settle it: no judge call
     m = away.moments[0]
     assert away.intent.presence == "absent" and m.window.start == pytest.approx(2.35, abs=0.4)

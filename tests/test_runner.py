@@ -219,7 +219,8 @@ def test_ray_executor_gives_the_same_metrics(full_run, bench, settings, tmp_path
 
 @pytest.mark.slow
 def test_end_to_end_with_real_llm(bench, settings, llm, tmp_path):
-    res = run_eval(bench, tmp_path, settings=settings, llm=llm, limit=2, progress=False)
+    on = settings.model_copy(update={"llm_judge": True, "llm_rationale": True})  # off by default (settings.py)
+    res = run_eval(bench, tmp_path, settings=on, llm=llm, limit=2, progress=False)
     m = res["metrics"]
     assert m["n"] == 2 and res["run"]["llm"] == llm.base_url
     rows = _lines(tmp_path / "results.jsonl")

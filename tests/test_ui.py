@@ -418,7 +418,34 @@ def test_answer_markdown_is_plain(asked):
     ans, _ = asked
     md = answer_markdown(ans.model_copy(update={"flags": ["rationale_template", "llm_fallback:judge"]}))
     assert "rationale_template" not in md and "llm_fallback" not in md and "[E" not in md
-    assert "confidence 0." not in md and any(w in md for w in ("likely", "possible", "weak guess"))
+    assert "confidence 0." not in md and any(w in md for w in ("likely", "probably", "possibly", "perhaps"))
+    assert f"for “{ans.query}”" not in md  # no header repeating the question ("1 moment for 'why …?'")
+
+
+def test_notes_say_what_a_web_user_can_do():
+    from ui.notes import human_notes
+    notes = human_notes(["person: cannot tell which person is meant (name them: affectlens people VIDEO "
+                         "--name ID=NAME)", "intent_without_llm", "provisional", "something_new"])
+    assert len(notes) == 2, notes  # reading the question without the LLM is the default: no news
+    assert "affectlens" not in " ".join(notes) and "People in the video" in notes[0]
+    assert "Export session" in notes[1]
+
+
+def test_the_ranked_moments_come_before_the_answer(core, pexels_index):
+    """core.ask yields the ranked moments as a provisional answer (list, strip, player, clip show them at
+    once), then the final answer with its explanations."""
+    from ui.web.handlers import is_provisional
+    st = core.new_state()
+    try:
+        list(core.load(st, str(SAMPLE), None))
+        outs = [o for o in core.ask(st, "when does she cheer up?", []) if o[2] is not None]
+        assert len(outs) == 2 and is_provisional(outs[0][2]) and not is_provisional(outs[1][2])
+        early, final = outs[0][2], outs[1][2]
+        assert [m.window for m in early.moments] == [m.window for m in final.moments]
+        assert all(m.rationale == "" for m in early.moments) and final.moments[0].rationale
+        assert st.answer is final and st.turns[-1].status == "done"
+    finally:
+        st.close()
 
 
 def test_affect_strip_covers_the_whole_video(asked, pexels_index):

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     # paraphrases, below chance); every rule that counted it was worse than leaving it out (README
     # "Understanding"). For a stronger served model, measure with `affectlens eval-intent --grid` and set it.
     intent_llm_weight: float = Field(default=0.0, ge=0.0)
+    # Which LLM roles run (docs/results.md "LLM roles", scripts/measure_llm_roles.py). None: on only where a
+    # served model is configured (AFFECTLENS_LLM_URL, or the role's own url in llm_roles); with the embedded
+    # 0.5B model neither earned its time: its rationale drafts were rejected by the checker in every measured
+    # question, and its verdicts changed no top moment (judge) while each call cost ~3-5 s on 2 cores.
+    # With every role off, no LLM server is started at all. True/False force a role on or off.
+    llm_judge: bool | None = None
+    llm_rationale: bool | None = None
     # vLLM (GPU `vllm serve` line, and the CPU build run by `affectlens serve-llm --backend vllm`)
     vllm_model: str = "Qwen/Qwen2.5-7B-Instruct"
     vllm_tensor_parallel: int = 1
@@ -68,6 +75,22 @@ class Settings(BaseSettings):
     # Agent budgets
     max_steps: int = 40
     query_timeout_s: float = 240.0
+
+
+    def llm_role_on(self, role: str) -> bool:
+        """Whether the LLM role ("interpret", "judge", "rationale") runs: interpret when its vote counts
+        (intent_llm_weight > 0); judge and rationale as llm_judge / llm_rationale say, or, left unset,
+        where a served model is configured."""
+        if role == "interpret":
+            return self.intent_llm_weight > 0
+        forced = getattr(self, f"llm_{role}", None)
+        if forced is not None:
+            return bool(forced)
+        return bool(self.llm_url or (self.llm_roles.get(role) or {}).get("url"))
+
+    def llm_needed(self) -> bool:
+        """Whether any LLM role runs (graphs.api.Session starts no server otherwise)."""
+        return any(self.llm_role_on(r) for r in ("interpret", "judge", "rationale"))
 
 
 @lru_cache(maxsize=1)

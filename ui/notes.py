@@ -10,7 +10,7 @@ _MARK = re.compile(r"\s*\[[A-Za-z0-9_.:-]+\]")
 
 LLM_DRAFT_REJECTED = "The explanation was written from the evidence; the language model's draft was not supported by it."
 _NOTES: list[tuple[str, str]] = [
-    ("rationale_template", LLM_DRAFT_REJECTED),
+    ("rationale_template", LLM_DRAFT_REJECTED),  # older answers (exports, sessions) still carry these three
     ("rationale_repair_failed", LLM_DRAFT_REJECTED),
     ("rationale_pruned", "Claims the evidence did not support were removed from the explanation."),
     ("llm_fallback:rationale", "The language model gave no usable explanation (none available or no reply "
@@ -41,11 +41,29 @@ def _said(flag: str) -> str | None:
     if head == "not_found":
         return f"Nothing found: {why}."
     if head == "person":
-        return f"Person: {why}; the answer covers everyone."
+        return f"Person: {web_words(why)}; the answer covers everyone."
     if head == "while":
         return f"About the “while …” part of your question: {why}."
     return None
-_SILENT: tuple[str, ...] = ()  # flags that are normal operation: nothing to tell a person
+# flags that are normal operation: nothing to tell a person. The explanation is written from the evidence by
+# design (agents/compose.py) and the question is read without the LLM by default (tools/settings.py), so
+# neither is news; a served model's polish that was not used leaves the composer's words, also no news.
+_SILENT: tuple[str, ...] = ("intent_without_llm", "rationale_draft_rejected", "rationale_polished", "provisional")
+
+# Command-line hints inside a tool's reason ("name them: affectlens people VIDEO --name ID=NAME") → what a
+# web user does instead.
+_WEB: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"\(?name them: `?affectlens people[^)]*`?\)?"),
+     "(name them under “People in the video”, or say which one, e.g. “the woman on the left”)"),
+    (re.compile(r"`?affectlens people VIDEO`?"), "the “People in the video” list"),
+]
+
+
+def web_words(text: str) -> str:
+    """A reason with its command-line hints replaced by what a web user can do."""
+    for pat, repl in _WEB:
+        text = pat.sub(repl, text)
+    return text
 
 _READINGS = {"emotion": "combined emotion reading", "expression": "facial expression reading",
              "aus": "facial muscle (Action Unit) reading", "motion": "facial motion reading",
@@ -88,7 +106,7 @@ def human_notes(flags: list[str]) -> list[str]:
         if f.startswith(_SILENT):
             continue
         note = problem_note(f) or _said(f) or next((n for key, n in _NOTES if f == key or f.startswith(key + ":") or f.startswith(key + " ")),
-                                "Something unusual happened while answering (see the exported JSON for details).")
+                                "Something unusual happened while answering; “Export session” saves the details.")
         if note not in out:
             out.append(note)
     return out

@@ -7,7 +7,8 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agents import roles
-from agents.schemas import Answer, Moment
+from agents.compose import compose, reasons
+from agents.schemas import Answer, Moment, Sentence
 from graphs.nodes.common import event, view, mono_deadline, out_of_time
 from graphs.nodes.localise import face_question, usable, voice_question
 from graphs.state import Context, State
@@ -15,8 +16,8 @@ from tools.presence import presence_confidence
 
 NOT_FOUND_SHOWN = 3    # closest candidates shown when nothing supports the asked emotion
 NOT_FOUND_CONF = 0.2   # their confidence is capped here (and they are marked unverified)
-# moments that get an LLM-written rationale; the others ("every time" answers list up to 10) get the
-# evidence template by design, not as a fallback (no flag). Each LLM rationale is ~4-6 s on 2 cores.
+# moments whose composed explanation a configured model polishes (settings.llm_role_on("rationale")); the
+# others ("every time" answers list up to 10) keep the composer's text. Each LLM call is ~4-6 s on 2 cores.
 LLM_RATIONALES = 1
 
 
@@ -81,48 +82,80 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
                           key=lambda v: -(v.support + v.candidate.score))
             chosen += [v.model_copy(update={"confidence": min(v.confidence, NOT_FOUND_CONF), "accept": False})
                        for v in rest[: ranked - len(chosen)]]
+    chosen = distinct(chosen)
     # the ranked moments are known now: stream them (Session.stream: "ranked") before the rationales are written
     _writer()({"ranked": [Moment(rank=r, window=v.window, label=v.label, confidence=v.confidence,
                                            rationale="", evidence_ids=v.evidence_ids[:1], verified=v.accept)
                                     for r, v in enumerate(chosen, 1)]})
     moments = []
+    polish = deps.settings is not None and deps.settings.llm_role_on("rationale")
     for rank, v in enumerate(chosen, 1):
         items = [ev[i] for i in v.evidence_ids if ev[i].window.overlaps(v.window)]
         items.sort(key=lambda e: (e.modality != "face", e.tool != "expression"))
         seen = presence.get(v.window.label())
-        if seen in ev:  # a presence answer leads with the change itself
-            items.insert(0, ev[seen])
-        # beyond the first few moments ("every time" questions) the template rationale keeps latency bounded
-        use_llm = not out_of_time(state) and rank <= LLM_RATIONALES
-        text, cited, f = roles.write_rationale(deps.llm_for("rationale") if use_llm else None, state["query"],
-                                               v.label, v.window, items, deadline=mono_deadline(state))
-        flags += f if use_llm or rank == 1 else [x for x in f if x != "rationale_template"]
-        if v.note:  # verify's caveat (a voice-only window that fits several emotions): said, not hidden
-            text = f"{text} (Caveat: {v.note}.)"
-        if state.get("person_label"):  # a question about one person: the answer names them (tools/who.py)
-            text = f"{state['person_label']}: {text}"
-        if seen in ev and seen not in (cited or []):  # the finding is always cited, whatever the writer chose
-            text = f"{ev[seen].text.rstrip('.')} [{seen}]. {text}"
-            cited = [seen, *(cited or v.evidence_ids[:1])]
         cond = state.get("during", {}).get(v.window.label()) if intent.during else None
-        if cond and cond[0] in ev:  # "A while B": B's own reading there, cited
-            text = f"{text} (Meanwhile {cond[1]}: {ev[cond[0]].text.rstrip('.')} [{cond[0]}].)"
-            cited = [*(cited or v.evidence_ids[:1]), cond[0]]
+        composed = compose(v.label, v.confidence, v.window, items, query=state["query"],
+                           who=state.get("person_label"), verified=v.accept, note=v.note,
+                           lead=ev.get(seen) if seen else None,
+                           during=(cond[1], ev[cond[0]]) if cond and cond[0] in ev else None)
+        text, sentences = composed.text, composed.sentences
+        # a configured model (AFFECTLENS_LLM_URL; off by default, docs/results.md "LLM roles") may polish the
+        # composer's sentences; its draft is checked against them, and the composer's text stays otherwise
+        if polish and rank <= LLM_RATIONALES and not out_of_time(state):
+            text, f = roles.polish_rationale(deps.llm_for("rationale"), state["query"], v.label, composed,
+                                             deadline=mono_deadline(state))
+            flags += f
+            if text != composed.text:
+                sentences = [Sentence(text=text, evidence_ids=list(dict.fromkeys(
+                    i for x in composed.sentences for i in x.evidence_ids)))]
+        cited = list(dict.fromkeys([i for x in sentences for i in x.evidence_ids] + [e.id for e in items[:3]]))
         moments.append(Moment(rank=rank, window=v.window, label=v.label, confidence=v.confidence,
-                              rationale=text, evidence_ids=cited or v.evidence_ids[:1], verified=v.accept))
+                              rationale=text, evidence_ids=cited or v.evidence_ids[:1], verified=v.accept,
+                              sentences=sentences))
     return {"moments": moments, "flags": flags,
             "events": [event(node="rationale", moments=len(moments))]}
 
 
+def distinct(chosen: list) -> list:
+    """One moment per stretch of time, best-ranked first: a moment whose window overlaps a better-ranked
+    one by more than half of the shorter window is the same moment said twice (a further round found it
+    again, grown by tools/episode.py), and is dropped. The CLI, the UI and the export never list the
+    same window twice."""
+    kept: list = []
+    for v in chosen:
+        if all(_overlap(k.window, v.window) <= 0.5 for k in kept):
+            kept.append(v)
+    return kept
+
+
+def _overlap(a, b) -> float:
+    inter = max(0.0, min(a.end, b.end) - max(a.start, b.start))
+    shorter = max(1e-6, min(a.end - a.start, b.end - b.start))
+    return inter / shorter
+
+
+def _about(state: State, moments: list[Moment]) -> list[Moment]:
+    """The moments a "why?" follow-up is about: the ranks the router named (`state["about"]`, 1-based,
+    where it sets one), else the first moment (the answer's best)."""
+    ranks = [r for r in (state.get("about") or []) if isinstance(r, int)]  # type: ignore[call-overload]
+    chosen = [m for m in moments if m.rank in ranks]
+    return chosen or moments[:1]
+
+
 def explain(state: State, runtime: Runtime[Context]) -> dict:
-    """Follow-up "why?": re-explain the last moments from the evidence already gathered; no new tool calls."""
+    """Follow-up "why?": the reasons of the moment it is about, from the evidence already gathered (the
+    composer's cues for that moment, each once); no new tool calls, no header, nothing repeated."""
     ev = {e.id: e for e in state.get("evidence", [])}
+    prev = state.get("answer")
+    query = prev.query if prev is not None else state.get("query", "")  # the pronoun the question used
     moments = []
-    for m in state.get("moments", []):
+    for m in _about(state, state.get("moments", [])):
         items = [e for e in ev.values() if e.window.overlaps(m.window)]
-        lines = [f"{e.text} [{e.id}]" for e in items]
-        text = m.rationale + (" Evidence in detail: " + " ".join(lines) if lines else "")
-        moments.append(m.model_copy(update={"rationale": text, "evidence_ids": [e.id for e in items]}))
+        items.sort(key=lambda e: (e.modality != "face", e.tool != "expression"))
+        c = reasons(m.label, m.window, items, query=query, verified=m.verified, confidence=m.confidence)
+        ids = list(dict.fromkeys([i for x in c.sentences for i in x.evidence_ids] + [e.id for e in items]))
+        moments.append(m.model_copy(update={"rank": len(moments) + 1, "rationale": c.text, "sentences": c.sentences,
+                                            "evidence_ids": ids}))
     return {"moments": moments, "events": [event(node="explain", moments=len(moments))]}
 
 

@@ -33,6 +33,10 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
     # evidence alone: a second LLM call there cost 3-6 s per question on 2 cores (bench_query, 30 Nov)
     further = further_round(intent, verified)
     undecided = [] if further or intent.presence_question else undecided  # a presence change: the frames settle it
+    # off by default with the embedded model (settings.llm_role_on; docs/results.md "LLM roles"): the
+    # evidence path below decides, by design, not as a fallback (no flag)
+    off = deps.settings is not None and not deps.settings.llm_role_on("judge")
+    undecided = [] if off else undecided
     options = sorted({*intent.emotions, *(verified[j].label for j in undecided), "Neutral"}, key=EMOTIONS.index)
     blocks = []
     for i, j in enumerate(undecided, 1):
@@ -81,8 +85,8 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
     accepted = [v for v in verified if v.accept]
     rejected = [verified[j].candidate.window for j in new if not verified[j].accept]
     return {"verified": verified, "rejected": rejected, "flags": flags,
-            "events": [event(node="judge", skipped=("further round: evidence only" if further else
-                                                     "evidence decisive") if skip else None,
+            "events": [event(node="judge", skipped=("further round: evidence only" if further else "LLM judge off" if off
+                                                     else "evidence decisive") if skip else None,
                              llm_judged=[verified[j].window.label() for j in undecided], verdicts=[
                 {"window": v.window.label(), "label": v.label, "confidence": v.confidence, "accept": v.accept}
                 for v in (verified[j] for j in new)], accepted=len(accepted))]}

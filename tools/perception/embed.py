@@ -34,6 +34,13 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.n
     return (x - mu) / np.sqrt(var + eps) * w + b
 
 
+# BLAS threads for the forward pass. One: these matrices are small (a question is ~10 tokens x 384), and
+# OpenBLAS's threads spin-wait for each other; on the 2-core machine with other work running, one question's
+# embedding took 0.35-1.2 s with 2 threads and 0.04-0.06 s with 1, a 64-text batch 15.5 s vs 2.6 s
+# (issue 28, docs/results.md "Question latency (issue 28)").
+BLAS_THREADS = 1
+
+
 class TextEmbedder:
     """`embed(texts) -> (n, dim) float32`, rows L2-normalised (cosine = inner product).
 
@@ -97,8 +104,10 @@ class TextEmbedder:
         return x
 
     def embed(self, texts: list[str], batch: int = 32) -> np.ndarray:
-        """Texts are sorted by token length before batching so that little compute goes to padding."""
-        with self._lock:
+        """Texts are sorted by token length before batching so that little compute goes to padding. The
+        forward pass runs on BLAS_THREADS BLAS threads (see there)."""
+        from threadpoolctl import threadpool_limits
+        with self._lock, threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
             return self._embed(texts, batch)
 
     def _embed(self, texts: list[str], batch: int) -> np.ndarray:

@@ -1,6 +1,8 @@
 """The page's CSS and script (one document-level click handler): `#t=<seconds>` links anywhere (answer,
 steps, citations) seek the full-video player; a click on the affect strip seeks too and arms the
-"What happens here?" button with that window; a red cursor on the strip follows the player."""
+"What happens here?" button with that window; a red cursor on the strip follows the player; a new answer's
+first moment is sought once (the strip's data-seek); the chat scrolls to its newest reply; when the strip
+shows another video, the "What happens here?" button forgets the old window."""
 
 CSS = """
 .al-hidden {display: none !important}
@@ -75,7 +77,29 @@ HEAD = """
     document.querySelectorAll('.al-seg.al-picked').forEach(x => x.classList.remove('al-picked'));
     s.classList.add('al-picked');
   }, true);
+  function chatBox() {  // the chat's scrolling element (Gradio's inner wrapper, whichever it is)
+    const root = document.querySelector('#al-chat'); if (!root) return null;
+    const all = [root, ...root.querySelectorAll('*')];
+    return all.find(el => el.scrollHeight > el.clientHeight + 4 &&
+                          /(auto|scroll)/.test(getComputedStyle(el).overflowY)) || null;
+  }
+  setInterval(function () {  // the newest reply in view: scroll the chat down when it grew
+    const c = chatBox(); if (!c) return;
+    if (c.scrollHeight !== c.__alHeight) { c.__alHeight = c.scrollHeight; c.scrollTop = c.scrollHeight; }
+  }, 250);
   setInterval(function () {
+    const st0 = document.querySelector('#al-strip .al-strip');
+    const key = st0 ? (st0.dataset.key || '') : '';
+    if (key !== window.__alKey) {  // another video (or none): its "what happens here" window is gone
+      window.__alKey = key;
+      const b = document.querySelector('#al-here');
+      if (b) b.textContent = 'What happens here? (click the strip first)';
+      document.querySelectorAll('.al-seg.al-picked').forEach(x => x.classList.remove('al-picked'));
+    }
+    const sk = st0 ? (st0.dataset.seek || '') : '';
+    if (sk && sk !== window.__alSeekDone && video()) {  // a new answer: the player goes to its first moment
+      window.__alSeekDone = sk; seek(parseFloat(sk.split(':')[0]));
+    }
     const v = video(), st = document.querySelector('#al-strip .al-strip[data-duration]');
     if (!v || !st) return;
     const track = st.querySelector('.al-track'); if (!track) return;

@@ -223,11 +223,15 @@ class AppCore(PeopleHandlers):
                 now = time.monotonic()
                 node = item["node"]
                 if node == "ranked":  # the moments are known; their explanations are being written
-                    history.append(gr.ChatMessage(content=ranked_markdown(item.get("moments") or []),
+                    ranked = item.get("moments") or []
+                    history.append(gr.ChatMessage(content=ranked_markdown(ranked),
                                                   metadata={"title": "📍 Moments found — explanation coming",
                                                             "status": "done"}))
                     fraction, stage = max(fraction, 0.88), "writing the explanation"
-                    yield history + [_pending(stage)], state, None, \
+                    early = provisional(message, state.index.meta, ranked) if ranked else None
+                    if early is not None:  # list, strip, player and clip show the moment now (on_ask)
+                        turn.answer = early
+                    yield history + [_pending(stage)], state, early, \
                         progress_html(stage, fraction, eta(now - t0, fraction), "running")
                     continue
                 turn.events.extend(item.get("events", []))
@@ -244,6 +248,7 @@ class AppCore(PeopleHandlers):
             if turn.status == "running" and answer is None:
                 cancel.set()  # the person pressed Stop (or closed the tab): end at the next step
                 turn.status = "stopped"
+                turn.answer = None  # a stopped question's early moments are not an answer
         if cancel.is_set() and answer is None:
             yield from self._stopped(state, turn, history, t0)
             return
@@ -317,6 +322,7 @@ class AppCore(PeopleHandlers):
         turn = state.answered[-1]
         m = next((x for x in answer.moments if str(x.rank) == str(rank)), answer.moments[0])
         idx, video, w = state.index, state.video, m.window
+        idx = ev.person_index(idx, ev.asked_person(events))  # a question about one person: their face only
         out = dict(empty)
         out["header"] = f"### {linkify(ev.moment_title(m))}"
         files = []
@@ -368,6 +374,21 @@ class AppCore(PeopleHandlers):
                                state.path_in("exports", f"{stem}_{key}_session_{n}turns.json"),
                                state.path_in("exports", f"{stem}_{key}_session_{n}turns.md"), state.index)
         return [str(j), str(md)]
+
+
+def provisional(query: str, meta: VideoMeta, moments: list) -> Answer | None:
+    """The ranked moments as an answer while their explanations are being written (Session.stream's
+    "ranked" event): the moments list, the strip, the player and the clip can show them at once. It cites
+    nothing yet (the evidence comes with the final answer). None if it cannot be built."""
+    try:
+        return Answer(query=query, video=meta, moments=[m.model_copy(update={"evidence_ids": [], "sentences": []})
+                                                        for m in moments], flags=["provisional"])
+    except ValueError:
+        return None
+
+
+def is_provisional(answer: Answer | None) -> bool:
+    return answer is not None and "provisional" in answer.flags
 
 
 def _save_png(rgb, path: Path) -> None:

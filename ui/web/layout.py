@@ -19,7 +19,7 @@ from tools.errors import AffectlensError
 from tools.settings import Settings
 from ui import evidence as ev
 from ui.web.assets import CSS, HEAD
-from ui.web.handlers import TRANSCRIPT_COLS, AppCore
+from ui.web.handlers import TRANSCRIPT_COLS, AppCore, is_provisional
 from ui.web.render import moment_choices, progress_html
 from ui.web.storage import ALLOWED_EXTENSIONS, MAX_UPLOAD_BYTES, UISession, list_videos
 from ui.web.strip import strip_html
@@ -27,6 +27,7 @@ from ui.web.strip import strip_html
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_QUESTIONS = ["when is she in a good mood?", "why?", "show me another one", "when is she sad?"]
 HIDE = dict(show_progress="hidden")
+HERE_LABEL = "What happens here? (click the strip first)"
 
 
 def player_html(state: UISession | None) -> str:
@@ -41,11 +42,14 @@ def player_html(state: UISession | None) -> str:
 
 
 def state_strip(state: UISession | None, with_answer: bool = True) -> str:
+    """The strip with the latest answer's moments; the player seeks to the first moment of each new answer
+    (the strip's data-seek, read by the page script: once per question)."""
     if state is None or state.index is None:
         return strip_html(None)
     ans = state.answer if with_answer else None
+    seek = f"{ans.moments[0].window.start:.2f}:{len(state.turns)}" if ans and ans.moments else ""
     return strip_html(state.index, ans.moments if ans else (), ev.candidate_windows(state.events) if ans else (),
-                      key=state.content_key or "")
+                      key=state.content_key or "", seek=seek)
 
 
 def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | None = None, llm=True,
@@ -104,7 +108,7 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
                 strip = gr.HTML(strip_html(None), elem_id="al-strip")
                 here_span = gr.Textbox(elem_id="al-here-span", elem_classes=["al-hidden"], show_label=False,
                                        container=False)
-                here = gr.Button("What happens here? (click the strip first)", elem_id="al-here", size="sm")
+                here = gr.Button(HERE_LABEL, elem_id="al-here", size="sm")
                 gr.Markdown("### Evidence")
                 moment = gr.Radio(choices=[], label="Moments", elem_id="al-moments")
                 header = gr.Markdown("_Ask a question to see the evidence behind each moment._", elem_id="al-header")
@@ -144,20 +148,26 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
                         first = False
                         yield (st2, msg, prog, [], gr.update(choices=[], value=None), *_cleared(),
                                player_html(None), strip_html(None), gr.update(value=None, visible=False),
-                               None if ready else gr.skip(), gr.update(visible=False))
+                               None if ready else gr.skip(), gr.update(visible=False), *_fresh_controls())
                     else:
                         yield (st2, msg, prog, *[gr.skip()] * (2 + len(panel)), player_html(st2), state_strip(st2),
-                               gr.skip(), None if ready else gr.skip(), gr.skip())
+                               gr.skip(), None if ready else gr.skip(), gr.skip(), *[gr.skip()] * 3)
             except AffectlensError as e:
                 gr.Warning(str(e))
                 yield (st, f"⚠️ {e}\n\n**No video is loaded now**: upload or pick another one.",
                        progress_html("The video was not loaded", None, None, "error"), [],
                        gr.update(choices=[], value=None), *_cleared(), player_html(None), strip_html(None),
-                       gr.update(value=None, visible=False), None, gr.update(visible=False))
+                       gr.update(value=None, visible=False), None, gr.update(visible=False), *_fresh_controls())
+
+        def _fresh_controls() -> tuple:
+            """Every other per-video control back to its start: the "What happens here?" window and button
+            (the page script also resets the button when the strip shows another video) and the question box."""
+            return "", gr.update(value=HERE_LABEL), ""
 
         # the old video's people go with its first step, in the same event as the load (a separate event
         # raced it: a fast cached load could show the new chips before the old ones were hidden)
-        load_outputs = [state, status, progress, chat, moment, *panel, player, strip, downloads, upload, people_box]
+        load_outputs = [state, status, progress, chat, moment, *panel, player, strip, downloads, upload, people_box,
+                        here_span, here, box]
         up_ev = upload.upload(on_load, [state, upload, gr.State(None)], load_outputs, concurrency_id="index",
                               concurrency_limit=1, **HIDE)
         pk_ev = pick.input(on_load, [state, gr.State(None), pick], load_outputs, concurrency_id="index",
@@ -193,16 +203,28 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
 
         # ---- chat
         def on_ask(st, msg, hist):
+            """The chat as it streams; the moments list, the strip (with the player's seek) and the clip as
+            soon as the moments are ranked (a provisional answer), their explanations when they come."""
+            skip_panel = [gr.skip()] * len(panel)
             try:
                 for h, st2, ans, prog in core.ask(st, msg, hist):
                     if ans is None:
-                        yield h, st2, gr.skip(), gr.skip(), prog, gr.skip()
+                        yield h, st2, gr.skip(), gr.skip(), prog, gr.skip(), *skip_panel
+                        continue
+                    ch = moment_choices(ans)
+                    first = ch[0][1] if ch else None
+                    if is_provisional(ans):
+                        try:
+                            early = _panel(core.evidence(st2, first)) if first else skip_panel
+                        except AffectlensError:
+                            early = skip_panel
+                        yield h, st2, gr.update(choices=ch, value=first), gr.skip(), prog, state_strip(st2), *early
                     else:
-                        ch = moment_choices(ans)
-                        yield h, st2, gr.update(choices=ch, value=ch[0][1] if ch else None), "", prog, state_strip(st2)
+                        yield h, st2, gr.update(choices=ch, value=first), "", prog, state_strip(st2), *skip_panel
             except AffectlensError as e:
                 gr.Warning(str(e))
-                yield gr.skip(), st, gr.skip(), gr.skip(), progress_html(str(e), None, None, "error"), gr.skip()
+                yield gr.skip(), st, gr.skip(), gr.skip(), progress_html(str(e), None, None, "error"), gr.skip(), \
+                    *skip_panel
 
         def on_moment(st, rank):
             try:
@@ -210,7 +232,7 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
             except AffectlensError:  # the video was replaced or cleared while the panel was rendering
                 return _cleared()
 
-        ask_args = dict(fn=on_ask, inputs=[state, box, chat], outputs=[chat, state, moment, box, progress, strip],
+        ask_args = dict(fn=on_ask, inputs=[state, box, chat], outputs=[chat, state, moment, box, progress, strip, *panel],
                         concurrency_limit=4, concurrency_id="ask", **HIDE)
         ask1 = send.click(**ask_args)
         ask2 = box.submit(**ask_args)

@@ -106,13 +106,14 @@ def answer_markdown(answer: Answer) -> str:
     if not answer.moments:
         txt = f"I could not find a moment matching “{answer.query}”."
     else:
-        n = len(answer.moments)
-        txt = f"**{n} moment{'s' if n > 1 else ''}** for “{answer.query}”:\n"
+        # no header repeating the question ("1 moment for 'why do you think so?'"); the explanation
+        # (agents/compose.py) says the time, the feeling and how sure in words: the line above it only
+        # links the time and names the label
+        txt = "" if len(answer.moments) == 1 else f"**{len(answer.moments)} moments:**\n"
         for m in answer.moments:
             w = f"{hms(m.window.start)}–{hms(m.window.end)}"
-            txt += (f"\n**{m.rank}. {ts_link(m.window.start, w)} · {m.label}** — "
-                    f"{confidence_words(m.confidence)}{'' if m.verified else ' (not confirmed)'}\n\n"
-                    f"{plain_rationale(m.rationale)}\n")
+            txt += (f"\n**{m.rank}. {ts_link(m.window.start, w)} · {m.label}**{'' if m.verified else ' (not confirmed)'}"
+                    f"\n\n{plain_rationale(m.rationale)}\n")
         txt += "\n_Click a time to play it; the evidence panel shows the clip, curves, face crops and sources._"
     notes = human_notes(answer.flags)
     if notes:

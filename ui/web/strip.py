@@ -52,9 +52,10 @@ def window_emotion(rec) -> tuple[str | None, float]:
 
 
 def strip_html(index: VideoIndex | None, moments: Sequence[Moment] = (),
-               candidates: Sequence[tuple[float, float]] = (), key: str = "") -> str:
+               candidates: Sequence[tuple[float, float]] = (), key: str = "", seek: str = "") -> str:
     """The strip for the whole video (empty note when nothing is loaded). `key` (the content key) is
-    written on the strip so a page, and a test, can tell which video it shows."""
+    written on the strip so a page, and a test, can tell which video it shows; `seek` ("<seconds>:<turn>")
+    asks the page script to seek the player there, once per distinct value (a new answer's first moment)."""
     if index is None:
         return '<div class="al-strip al-strip-empty">Load a video to see its affect strip.</div>'
     dur = index.meta.duration
@@ -81,7 +82,7 @@ def strip_html(index: VideoIndex | None, moments: Sequence[Moment] = (),
     rows = [("emotion", emo_row), ("speech", speech_row), ("no face", noface_row), ("moments", mom_row)]
     body = "".join(f'<div class="al-row"><span class="al-row-label">{name}</span>'
                    f'<div class="al-track">{"".join(items)}</div></div>' for name, items in rows)
-    return (f'<div class="al-strip" data-key="{html.escape(key)}" data-duration="{dur:.2f}" '
+    return (f'<div class="al-strip" data-key="{html.escape(key)}" data-duration="{dur:.2f}" data-seek="{html.escape(seek)}" '
             f'data-windows="{len(index.records)}">{body}'
             f'<div class="al-row"><span class="al-row-label"></span><div class="al-track al-axis">{ticks}</div></div>'
             f'<div class="al-legend">{legend} · click a block to jump there, then “What happens here?”</div></div>')
