@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import collections
+import json
+from pathlib import Path
 import importlib.util
 
 import numpy as np
@@ -136,3 +138,38 @@ def test_loud_spans_mark_only_the_louder_speech(speech):
     assert sum(b - a for a, b in even) < 0.25 * talk.size / 16000
     assert loud_spans(loudness_db(np.zeros(16000 * 5, np.float32))) == []
     assert loud_spans(loudness_db(np.zeros(0, np.float32))) == []
+
+
+GOLDEN = Path(__file__).parent / "data" / "prosody_golden.json"
+
+
+def _stretches(speech, name):
+    audio = load_audio(speech / name, sr=SR)
+    return [voice_features(audio, SR, t, t + 2.5).model_dump() for t in np.arange(0, audio.size / SR - 2.5, 2.5)]
+
+
+@pytest.mark.parametrize("name", ["talk_00015.mp3", "talk_sample1.mp3", "synth_de.wav"])
+def test_scipy_filters_keep_the_frozen_features(speech, name):
+    """Median filter (scipy.ndimage) gives exactly the hand-written one's pitch features on the shipped
+    speech (frozen before the switch); the syllable peaks (scipy.signal.find_peaks) measure prominence to
+    the nearest higher peak, so the syllable rate may only drop, by at most a third on a 2.5-s stretch."""
+    frozen = json.loads(GOLDEN.read_text())[name]
+    got = _stretches(speech, name)
+    assert len(got) == len(frozen) >= 2
+    for old, new in zip(frozen, got):
+        assert {k: v for k, v in new.items() if k != "syllable_rate"} == \
+               {k: v for k, v in old.items() if k != "syllable_rate"}
+        if old["syllable_rate"] is not None:
+            assert 0.66 * old["syllable_rate"] - 1e-9 <= new["syllable_rate"] <= old["syllable_rate"] + 1e-9
+
+
+def test_syllable_count_on_emodb_texts():
+    """EmoDB speaker 03 sentences whose syllable counts are known from their texts: the nuclei count is
+    within 4 syllables on average (measured: MAE 3.71 with scipy's peaks, 3.29 with the hand-written ones)."""
+    syl = {"a01": 8, "a02": 9, "a04": 11, "a05": 18, "a07": 10, "b01": 15, "b02": 20, "b03": 24, "b09": 17, "b10": 14}
+    files = [p for p in research_glob("speech/emodb_03*.wav", at_least=40) if p.name[8:11] in syl]
+    errs = []
+    for p in files:
+        f = voice_features(load_audio(p, sr=SR), SR)
+        errs.append(abs(f.syllable_rate * f.speech_s - syl[p.name[8:11]]))
+    assert len(errs) >= 40 and float(np.mean(errs)) < 4.0

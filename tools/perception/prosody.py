@@ -1,6 +1,6 @@
 """Voice prosody → arousal, without speech-emotion weights (the honest CPU default).
 
-Features per segment, pure numpy: F0 by a vectorised YIN tracker (75–500 Hz, voiced frames only:
+Features per segment, numpy and scipy.signal: F0 by a vectorised YIN tracker (75–500 Hz, voiced frames only:
 median level, p90–p10 range in semitones, slope), RMS loudness (dB level, variability), speaking rate
 (syllable nuclei = voiced energy peaks per second of speech, or words/s when words are given),
 pause ratio, and a cheap voice-quality cue (alpha ratio: 1–5 kHz vs 50 Hz–1 kHz energy, dB).
@@ -11,7 +11,13 @@ with fixed signs and squashed by tanh to [-1, 1] (0 = the speaker's typical voic
 aroused/activated, < 0 = calmer/flatter). It says nothing about valence (happy vs angry are both
 aroused): valence comes from the words. A real SER model can be plugged in by path (`LocalSERModel`).
 
-Licence: only numpy and our own code (no GPL praat-parselmouth, no openSMILE research licence).
+Licence: numpy, scipy and our own code (no GPL praat-parselmouth, no openSMILE research licence).
+
+Why the YIN tracker is still hand-written (measured on 20 EmoDB files, 44 s of speech, this 2-core CPU):
+librosa 0.11 is the maintained alternative, but it brings numba + llvmlite (~210 MB), its first `yin`
+call spends 65 s compiling, `pyin` takes 19.4 s where this takes 0.67 s, and `librosa.yin` returns no
+aperiodicity, which the voicing decision here needs (F0 agrees: median |difference| 0.02-0.07 st).
+Median filter (scipy.ndimage) and peak picking (scipy.signal.find_peaks) come from scipy.
 
 Over 350 lines on purpose: one signal chain (F0 tracker → features → arousal model → evidence) whose
 steps share frame sizes and units; split, each part would need the others' constants.
@@ -24,6 +30,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
+from scipy.ndimage import median_filter
+from scipy.signal import find_peaks
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.errors import ModelMissing
@@ -114,29 +122,23 @@ def yin_f0(frames: np.ndarray, sr: int, fmin: float = FMIN, fmax: float = FMAX,
     return f0, ap
 
 
-def _median_filter(x: np.ndarray, k: int = 5) -> np.ndarray:
-    if x.size < k:
-        return x
-    p = np.pad(x, (k // 2, k // 2), mode="edge")
-    return np.median(_frames(p, k, 1), axis=1)
+NUCLEUS_PROM_DB = 2.0  # a syllable nucleus stands >= 2 dB above its valleys. Kept from the hand-written
+# peak picker this replaces; on EmoDB speaker 03 (49 sentences whose syllable counts are known from their
+# texts) 1.0-2.0 dB move the count error by < 0.2 syllable (MAE 3.51-3.71; docs/results.md "Library swaps")
 
 
-def _peaks(env: np.ndarray, min_dist: int, min_prom: float) -> np.ndarray:
-    """Local maxima of `env` at least `min_dist` frames apart whose prominence over the deeper of
-    the two neighbouring valleys (within min_dist*3) is >= min_prom."""
-    if env.size < 3:
-        return np.zeros(0, dtype=int)
-    cand = np.where((env[1:-1] > env[:-2]) & (env[1:-1] >= env[2:]))[0] + 1
-    keep: list[int] = []
+def _nuclei(env: np.ndarray, min_dist: int, min_prom: float) -> np.ndarray:
+    """Peaks of `env` at least `min_dist` frames apart (the higher one kept) whose prominence (scipy's,
+    within 3 * min_dist each side) is >= min_prom. Prominence is tested before spacing, so a tall but
+    flat bump does not hide a prominent neighbour."""
     reach = 3 * min_dist
-    for i in cand[np.argsort(-env[cand])]:
-        if any(abs(i - j) < min_dist for j in keep):
-            continue
-        left = env[max(0, i - reach):i + 1].min()
-        right = env[i:i + reach + 1].min()
-        if env[i] - max(left, right) >= min_prom:
-            keep.append(int(i))
-    return np.array(sorted(keep), dtype=int)
+    pk, _ = find_peaks(env, prominence=min_prom, wlen=2 * reach + 1)
+    if pk.size < 2:
+        return pk
+    only = np.full(env.size, -np.inf)
+    only[pk] = env[pk]
+    kept, _ = find_peaks(only, distance=min_dist)
+    return kept
 
 
 def voice_features(audio: np.ndarray, sr: int = 16000, start: float = 0.0, end: float | None = None,
@@ -168,7 +170,7 @@ def voice_features(audio: np.ndarray, sr: int = 16000, start: float = 0.0, end: 
     vi = np.where(voiced)[0]
     fv = f0[vi]
     if fv.size >= 5:
-        smooth = _median_filter(fv, 5)
+        smooth = median_filter(fv, size=5, mode="nearest")  # edges repeat the end values
         ok = np.abs(12 * np.log2(fv / smooth)) < 7
         vi, fv = vi[ok], fv[ok]
     out: dict[str, float | None] = {}
@@ -197,7 +199,7 @@ def voice_features(audio: np.ndarray, sr: int = 16000, start: float = 0.0, end: 
     # syllable nuclei: voiced peaks of the smoothed loudness envelope, >= 2 dB prominent, >= 100 ms apart
     k = np.hanning(7)
     env = np.convolve(db, k / k.sum(), mode="same")
-    pk = _peaks(env, min_dist=int(0.1 / HOP_S), min_prom=2.0)
+    pk = _nuclei(env, min_dist=int(0.1 / HOP_S), min_prom=NUCLEUS_PROM_DB)
     vmask = np.zeros_like(speech)
     vmask[vi] = True
     pk = [i for i in pk if vmask[max(0, i - 2):i + 3].any() and env[i] > np.percentile(sp_db, 25)]
