@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tools.arc import Arc
 from tools.labels import Emotion
 from tools.presence import PresenceKind
 from tools.schemas import Evidence, TimeWindow, VideoMeta
@@ -93,6 +94,7 @@ class Answer(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list, description="e.g. llm_fallback, budget_exhausted")
     stats: dict[str, float] = Field(default_factory=dict)
+    arc: Arc | None = Field(default=None, description="summary / compare questions: the emotional arc (tools/arc.py), its summary and picture")
 
     @model_validator(mode="after")
     def _evidence_chain(self) -> Answer:

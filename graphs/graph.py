@@ -2,7 +2,8 @@
 
     route ─┬─ new ──► interpret ─► localise ─► verify ─► judge ─┬─► rationale ─► finish
            ├─ next ─────────────────► localise                 └─► localise (rejected, budget left)
-           └─ why ──► explain ─────────────────────────────────────────────────► finish
+           ├─ why ──► explain ─────────────────────────────────────────────────► finish
+           └─ summary / compare ──► arc (the emotional arc from the index, no tool call) ──► end
 
 `graph` is the compiled graph (what `langgraph.json` names for `langgraph dev` / LangGraph Studio);
 run it with `context=graphs.state.Context(...)` or, from Studio, the JSON context {"video": PATH}.
@@ -16,10 +17,13 @@ from typing import Literal
 from langgraph.graph import END, START, StateGraph
 
 from graphs.nodes import after_judge, explain, finish, interpret, judge, localise, out_of_time, rationale, route, verify
+from graphs.nodes.arc import arc
 from graphs.state import Context, State
 
 
-def by_mode(state: State) -> Literal["interpret", "localise", "explain"]:
+def by_mode(state: State) -> Literal["interpret", "localise", "explain", "arc"]:
+    if state.get("mode") in ("summary", "compare"):  # the question reader's arc modes (graphs/nodes/arc.py)
+        return "arc"
     return {"new": "interpret", "next": "localise", "why": "explain"}[state["mode"]]
 
 
@@ -36,6 +40,7 @@ builder.add_node("judge", judge)
 builder.add_node("rationale", rationale)
 builder.add_node("explain", explain)
 builder.add_node("finish", finish)
+builder.add_node("arc", arc)
 
 builder.add_edge(START, "route")
 builder.add_conditional_edges("route", by_mode)
@@ -46,6 +51,7 @@ builder.add_conditional_edges("judge", after_judge)
 builder.add_edge("rationale", "finish")
 builder.add_edge("explain", "finish")
 builder.add_edge("finish", END)
+builder.add_edge("arc", END)
 
 graph = builder.compile(name="affectlens")
 

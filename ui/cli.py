@@ -137,6 +137,10 @@ def cmd_ask(a) -> int:
         print(ans.model_dump_json(indent=1))
     else:
         _print_answer(ans)
+    if ans.arc is not None:  # a summary / compare question: its summary, and where its picture is
+        if not a.json:
+            print(ans.arc.text())
+        print(f"arc picture: {ans.arc.image_path} (and {ans.arc.svg_path})", file=sys.stderr)
     return 0
 
 
@@ -251,6 +255,26 @@ def cmd_people(a) -> int:
     return 0
 
 
+def cmd_export(a) -> int:
+    """`affectlens export VIDEO --format F --out FILE`: the arc and moments for other tools (ui/export.py)."""
+    from ui.export import export_video
+    try:
+        out = export_video(a.video, a.format, Path(a.out))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_report(a) -> int:
+    """`affectlens report DIR --out report.html`: each indexed video's arc and strongest moments (ui/report.py)."""
+    from ui.report import write_report
+    out, n, missing = write_report(Path(a.folder), Path(a.out))
+    print(f"wrote {out}: {n} video(s)" + (f", {missing} not indexed yet (affectlens index DIR)" if missing else ""))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="affectlens", description="Find and explain emotional moments in videos.")
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -280,6 +304,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--name", action="append", metavar="ID=NAME", help="name a person, e.g. --name 2=Anna")
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_people)
+
+    p = sub.add_parser("export", help="the video's emotional arc and moments as csv, vtt, srt, edl, otio or json")
+    p.add_argument("video")
+    p.add_argument("--format", required=True, choices=["csv", "vtt", "srt", "edl", "otio", "json"])
+    p.add_argument("--out", required=True, metavar="FILE", help="the arc picture (PNG, SVG) is written next to it")
+    p.set_defaults(fn=cmd_export)
+
+    p = sub.add_parser("report", help="an HTML report of a folder: each indexed video's arc and strongest moments")
+    p.add_argument("folder", metavar="DIR")
+    p.add_argument("--out", default="report.html", metavar="FILE")
+    p.set_defaults(fn=cmd_report)
 
     p = sub.add_parser("models", help="list the offline models, where they are and their size")
     p.add_argument("--json", action="store_true")

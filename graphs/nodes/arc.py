@@ -1,0 +1,92 @@
+"""arc: a summary or comparison question ("how does her mood change over the interview?", "is he calmer in
+the second half?") answered from the index alone, with no tool call: the emotional arc (tools/arc.py), its
+words (agents/arc_words.py), its picture (PNG + SVG in the index folder), and the strongest emotional
+segments as the answer's moments.
+
+`answer_arc` is the plain function (the export command and the report call it too); the node `arc` reads
+the turn's state: `state["reading"]` (the question reader's Reading as a dict: mode, person, time) where
+present, else a summary of everyone; `state["person"]` where a person was already resolved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langgraph.runtime import Runtime
+
+from agents.arc_words import clock, compare, describe, feeling, split_sides, where
+from agents.schemas import Answer, Intent, Moment
+from graphs.nodes.common import ctx, event
+from graphs.state import Context, State
+from tools.arc import Arc, compute_arc, plot_arc
+from tools.schemas import Evidence
+
+MOMENTS = 3  # strongest emotional segments listed as moments: as many as a summary sentence names (arc_words)
+
+
+def _sureness(c: float) -> str:
+    from agents.compose import sureness
+    return sureness(c)
+
+
+def strongest(arc: Arc, n: int = MOMENTS) -> list:
+    """The arc's strongest emotional segments (confidence x length, length counted up to 10 s)."""
+    emo = [s for s in arc.segments if s.emotional]
+    return sorted(emo, key=lambda s: -(s.confidence * min(s.end - s.start, 10.0)))[:n]
+
+
+def answer_arc(index, query: str, mode: str = "summary", person: int | None = None, time_kind: str = "none",
+               time_value: str = "", first_id: int = 1, out_dir: Path | None = None,
+               intent: Intent | None = None, picture: bool = True) -> tuple[Answer, list[Evidence]]:
+    """The Answer to a summary ("summary") or comparison ("compare") question about `index`'s video, for
+    `person` (a tracked person's id) or everyone (None); `time_kind`/`time_value` as the question reader's
+    TimeRef (first_half, before "10:36", ...). Returns the Answer and the evidence it made (ids from
+    E<first_id>). The picture goes to `out_dir` (default: the index folder's arc/)."""
+    from tools.people import load_people
+    base = getattr(index, "base", index)
+    try:
+        ppl = load_people(base)
+    except (OSError, ValueError):
+        ppl = None
+    everyone = [(p.id, p.label()) for p in ppl.people] if ppl and ppl.people else [(None, "the video")]
+    chosen = [x for x in everyone if x[0] == person] if person is not None else everyone
+    arc, evidence = compute_arc(base, chosen or everyone, first_id=first_id)
+    describe(arc)
+    flags: list[str] = []
+    if mode == "compare":
+        left, right, notes = split_sides(arc, time_kind, time_value, person, arc.people)
+        arc.comparison = compare(arc, left, right)
+        flags += [f"note: {n}" for n in notes]
+    if picture:
+        folder = out_dir or (Path(base.folder) / "arc")
+        stem = f"arc_{mode}_{'all' if person is None else f'person{person}'}"
+        png, svg = plot_arc(arc, folder / stem)
+        arc.image_path, arc.svg_path = str(png), str(svg)
+    moments = []
+    for rank, s in enumerate(sorted(strongest(arc), key=lambda s: -s.confidence), 1):
+        who = next((p.name for p in arc.people if p.person == s.person), "")
+        who = "" if who == "the video" or len(arc.people) == 1 else f"{who[0].upper()}{who[1:]}: "
+        text = (f"{feeling(s.label)} {where(s, arc.duration)} ({clock(s.start)}–{clock(s.end)}), "
+                f"{_sureness(s.confidence)}, on the emotional arc.")
+        moments.append(Moment(rank=rank, window=s.window, label=s.label, confidence=s.confidence,
+                              rationale=who + (text[0].upper() + text[1:] if not who else text),
+                              evidence_ids=s.evidence_ids))
+    ans = Answer(query=query, video=base.meta, intent=intent, moments=moments, evidence=evidence, flags=flags,
+                 stats={"tool_calls": 0.0, "llm_calls": 0.0}, arc=arc)
+    return ans, evidence
+
+
+def arc(state: State, runtime: Runtime[Context]) -> dict:
+    deps = ctx(runtime)
+    reading = state.get("reading") or {}  # type: ignore[typeddict-item]
+    mode = reading.get("mode") or state.get("mode")
+    mode = mode if mode in ("summary", "compare") else "summary"
+    t = reading.get("time") or {}
+    person = state.get("person")
+    if person is None and (reading.get("person") or {}).get("kind") not in (None, "none", "everyone"):
+        from tools.who import pick_person
+        person = getattr(pick_person(deps.index, state).person, "id", None)
+    ans, evidence = answer_arc(deps.index, state["query"], mode, person, t.get("kind", "none"), t.get("value", ""),
+                               first_id=len(state.get("evidence", [])) + 1, intent=state.get("intent"))
+    return {"answer": ans, "evidence": evidence, "moments": ans.moments, "flags": ans.flags,
+            "shown": [m.window for m in ans.moments],
+            "events": [event(node="arc", mode=mode, person=person, segments=len(ans.arc.segments) if ans.arc else 0)]}

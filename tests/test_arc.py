@@ -1,0 +1,111 @@
+"""The emotional arc (tools/arc.py), its words (agents/arc_words.py) and the graph's arc node, on real media:
+the shipped sample (crying, then laughing) and the shipped clips back to back (laughing, no face, crying)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from tools.arc import compute_arc, parse_clock, smooth_frames
+from tools.labels import family
+from tools.schemas import FaceFrame
+
+
+def _covers(segs, duration):
+    assert segs[0].start == 0.0 and abs(segs[-1].end - duration) < 1e-6
+    for a, b in zip(segs, segs[1:]):
+        assert abs(a.end - b.start) < 1e-6 and a.end > a.start
+
+
+def test_arc_finds_the_clips_emotions_true_to_their_extent(clip_concat, settings):
+    from tools.index import build_index
+    video, spans = clip_concat
+    idx = build_index(video, settings, progress=False)
+    arc, evidence = compute_arc(idx)
+    ids = {e.id for e in evidence}
+    for p in arc.people:
+        segs = arc.of(p.person)
+        _covers(segs, idx.meta.duration)
+        assert all(set(s.evidence_ids) <= ids for s in segs)
+    emo = [s for s in arc.segments if s.emotional]
+    for name, fam in (("happy", "Joy"), ("sad", "Sadness")):
+        a, b = spans[name]
+        assert any(family(s.label) == fam and min(s.end, b) > max(s.start, a) for s in emo), (name, emo)
+    fa, fb = spans["filler"]  # the cartoon: no face, so nothing emotional is read there
+    assert not any(min(s.end, fb) - max(s.start, fa) > 1.0 for s in emo)
+    true_s = sum(b - a for k, (a, b) in spans.items() if k != "filler")
+    assert sum(s.end - s.start for s in emo) <= 2 * true_s
+
+
+def _frame(t, happy):
+    expr = {"happy": happy, "neutral": 1 - happy}
+    return FaceFrame(t=t, n_faces=1, box=(0.3, 0.3, 0.3, 0.3), aus={"AU12": happy}, expression=expr)
+
+
+def test_running_median_drops_a_one_frame_flicker_and_keeps_a_short_smile():
+    flicker = [_frame(i * 0.5, 1.0 if i == 4 else 0.0) for i in range(10)]
+    assert max(f.expression["happy"] for f in smooth_frames(flicker, 3)) == 0.0
+    smile = [_frame(i * 0.5, 1.0 if 4 <= i <= 6 else 0.0) for i in range(10)]
+    out = smooth_frames(smile, 3)
+    assert [round(f.expression["happy"]) for f in out] == [0, 0, 0, 0, 1, 1, 1, 0, 0, 0]
+    gap = [*smile[:5], FaceFrame(t=2.6, n_faces=0), *smile[5:]]  # an absence breaks the run
+    assert smooth_frames(gap, 3)[5].n_faces == 0
+
+
+def test_parse_clock():
+    assert parse_clock("before 10:36") == 636
+    assert parse_clock("after 1:02:03") == 3723
+    assert parse_clock("the first 5 minutes") == 300
+    assert parse_clock("after the argument") is None
+
+
+def test_summary_and_comparison_answer_from_the_index(pexels_index, tmp_path):
+    from graphs.nodes.arc import answer_arc
+    ans, _ = answer_arc(pexels_index, "how does her mood change?", "summary", out_dir=tmp_path)
+    text = ans.arc.text().lower()
+    assert "sad" in text and "happy" in text, text
+    assert text.index("sad") < text.index("happy")  # crying first, laughing later
+    ids = {e.id for e in ans.evidence}
+    for c in ans.arc.claims():
+        assert c.evidence_ids and set(c.evidence_ids) <= ids, c
+    assert [family(m.label) for m in ans.moments][:2] in (["Sadness", "Joy"], ["Joy", "Sadness"])
+    assert ans.stats["tool_calls"] == 0
+    png = tmp_path / "arc_summary_all.png"
+    assert ans.arc.image_path == str(png) and png.read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "arc_summary_all.svg").read_text().lstrip().startswith("<?xml")
+
+    cmp, _ = answer_arc(pexels_index, "is she happier in the second half?", "compare", time_kind="second_half",
+                        out_dir=tmp_path)
+    left, right = cmp.arc.comparison.left, cmp.arc.comparison.right
+    assert right.shares.get("Joy", 0) > left.shares.get("Joy", 0) + 0.3
+    assert "happy more of the time in the second half" in cmp.arc.text().lower()
+    before, _ = answer_arc(pexels_index, "before and after she stops crying", "compare", time_kind="before",
+                           time_value="00:08", out_dir=tmp_path, picture=False)
+    assert before.arc.comparison.left.end == 8.0 and before.arc.image_path is None
+
+
+def test_graph_routes_summary_and_compare_to_the_arc_node(pexels_index, tmp_path):
+    from graphs.graph import builder, by_mode
+    from graphs.nodes.arc import arc
+    from graphs.state import Context
+    assert by_mode({"mode": "summary"}) == by_mode({"mode": "compare"}) == "arc"
+    assert by_mode({"mode": "new"}) == "interpret"
+    assert "arc" in builder.nodes
+    runtime = SimpleNamespace(context=Context(index=pexels_index))
+    out = arc({"query": "summarise the emotional arc", "evidence": [], "reading": {"mode": "summary"}}, runtime)
+    ans = out["answer"]
+    assert ans.arc is not None and ans.moments and out["evidence"][0].id == "E1"
+    # a session that already holds evidence E1..E3 gets fresh ids
+    from tools.schemas import Evidence, TimeWindow
+    old = [Evidence(id=f"E{i}", tool="x", modality="face", window=TimeWindow(start=0, end=1), text="t") for i in (1, 2, 3)]
+    out = arc({"query": "q", "evidence": old}, runtime)
+    assert out["evidence"][0].id == "E4"
+
+
+@pytest.mark.parametrize("mode", ["summary", "compare"])
+def test_answer_json_round_trips(pexels_index, tmp_path, mode):
+    from agents.schemas import Answer
+    from graphs.nodes.arc import answer_arc
+    ans, _ = answer_arc(pexels_index, "q", mode, out_dir=tmp_path, picture=False)
+    assert Answer.model_validate_json(ans.model_dump_json()) == ans
