@@ -64,6 +64,34 @@ def _usage(r) -> tuple[int, int, int]:
     return int(u.prompt_tokens or 0), int(cached), int(u.completion_tokens or 0)
 
 
+class _Again(Exception):
+    """One failed try that is worth another: `pause` says whether to back off first (a server or network
+    failure) or not (invalid output, answered with a repair prompt); `retry_after` is the server's hint."""
+
+    def __init__(self, why: str, pause: bool, retry_after: float | None = None):
+        super().__init__(why)
+        self.pause, self.retry_after = pause, retry_after
+
+
+def _retry_after(response) -> float | None:
+    """Seconds from a response's Retry-After-Ms / Retry-After header (a number or an HTTP date), or None."""
+    from email.utils import parsedate_to_datetime
+    headers = getattr(response, "headers", None) or {}
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        v = headers.get(name)
+        if v is None:
+            continue
+        try:
+            return float(v) / scale
+        except ValueError:
+            pass
+        try:
+            return parsedate_to_datetime(v).timestamp() - time.time()
+        except (TypeError, ValueError):
+            pass
+    return None
+
+
 def _strip_fences(text: str) -> str:
     t = text.strip()
     if t.startswith("```"):
@@ -96,50 +124,87 @@ class LLMClient:
                    temperature: float = 0.0, deadline: float | None = None, tag: str = "") -> T:
         """Chat completion constrained to `schema`'s JSON schema, parsed into the model.
 
-        Invalid JSON or schema violations are sent back once per retry with the error; network errors
-        and timeouts are retried with a short backoff. `deadline` (time.monotonic()) caps the total.
+        Invalid JSON or schema violations are sent back at once, once per retry, with the error. Network
+        errors, timeouts, 429 and 5xx are retried after an exponential backoff with jitter (tenacity;
+        `backoff_s`), or after the server's Retry-After when it says longer. `deadline`
+        (time.monotonic()) caps the total, waits included.
         """
+        from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt
         msgs = list(messages)
         rf = {"type": "json_schema",
               "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema(), "strict": True}}
         last_err = "no attempt"
-        for attempt in range(self.retries + 1):
-            timeout = self.timeout
-            if deadline is not None:
-                timeout = min(timeout, deadline - time.monotonic())
-                if timeout <= 1:
-                    break
-            t0 = time.monotonic()
-            self.stats.calls += 1
-            try:
-                r = self._client.chat.completions.create(
-                    model=self.model, messages=msgs, response_format=rf, max_tokens=max_tokens,
-                    temperature=temperature, timeout=timeout, extra_body=self.extra_body)
-            except (openai.APITimeoutError, openai.APIConnectionError, httpx.HTTPError) as e:
-                last_err = f"{e.__class__.__name__}"
-                self._record(tag, t0, None, last_err)
-                time.sleep(min(1.0 * (attempt + 1), 3.0))
-                continue
-            except openai.APIStatusError as e:
-                last_err = f"HTTP {e.status_code}"
-                self._record(tag, t0, None, last_err)
-                if e.status_code in (400, 404, 422):  # our request is wrong; repeating will not help
-                    break
-                continue
-            usage = _usage(r)
-            text = (r.choices[0].message.content or "") if r.choices else ""
-            try:
-                out = schema.model_validate_json(_strip_fences(text))
-                self._record(tag, t0, text, None, usage)
-                return out
-            except (ValidationError, ValueError) as e:
-                last_err = f"invalid output: {str(e).splitlines()[0][:200]}"
-                self._record(tag, t0, text, last_err, usage)
-                msgs = list(messages) + [
-                    {"role": "assistant", "content": text[:2000]},
-                    {"role": "user", "content": f"That was not valid: {last_err}. Reply with JSON only."}]
+
+        def past_deadline(_state) -> bool:
+            return deadline is not None and deadline - time.monotonic() <= 1
+
+        retrying = Retrying(stop=stop_after_attempt(self.retries + 1) | past_deadline,
+                            wait=lambda rs: self._wait(rs, deadline), retry=retry_if_exception_type(_Again),
+                            sleep=self._sleep)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    timeout = self.timeout if deadline is None else min(self.timeout, deadline - time.monotonic())
+                    if timeout <= 1:
+                        break
+                    t0 = time.monotonic()
+                    self.stats.calls += 1
+                    try:
+                        r = self._client.chat.completions.create(
+                            model=self.model, messages=msgs, response_format=rf, max_tokens=max_tokens,
+                            temperature=temperature, timeout=timeout, extra_body=self.extra_body)
+                    except (openai.APITimeoutError, openai.APIConnectionError, httpx.HTTPError) as e:
+                        last_err = f"{e.__class__.__name__}"
+                        self._record(tag, t0, None, last_err)
+                        raise _Again(last_err, pause=True) from None
+                    except openai.APIStatusError as e:
+                        last_err = f"HTTP {e.status_code}"
+                        self._record(tag, t0, None, last_err)
+                        if e.status_code in (400, 404, 422):  # our request is wrong; repeating will not help
+                            break
+                        raise _Again(last_err, pause=True, retry_after=_retry_after(e.response)) from None
+                    usage = _usage(r)
+                    text = (r.choices[0].message.content or "") if r.choices else ""
+                    try:
+                        out = schema.model_validate_json(_strip_fences(text))
+                        self._record(tag, t0, text, None, usage)
+                        return out
+                    except (ValidationError, ValueError) as e:
+                        last_err = f"invalid output: {str(e).splitlines()[0][:200]}"
+                        self._record(tag, t0, text, last_err, usage)
+                        msgs = list(messages) + [
+                            {"role": "assistant", "content": text[:2000]},
+                            {"role": "user", "content": f"That was not valid: {last_err}. Reply with JSON only."}]
+                        raise _Again(last_err, pause=False) from None
+        except RetryError:
+            pass
         self.stats.failures += 1
         raise LLMError(f"LLM gave no valid {schema.__name__} after {self.retries + 1} tries ({last_err})")
+
+    # Backoff between retries of a failed request: exponential from BACKOFF_S, doubling, capped at
+    # BACKOFF_MAX_S, plus up to BACKOFF_S of random jitter (so clients that failed together do not retry
+    # together); a server's Retry-After is honoured up to RETRY_AFTER_MAX_S. The three numbers are the
+    # openai client's own defaults (openai._constants: INITIAL_RETRY_DELAY 0.5, MAX_RETRY_DELAY 8.0,
+    # MAX_RETRY_AFTER_DELAY 120), which this client turns off (max_retries=0) to retry here, in one place.
+    backoff_s = 0.5
+    backoff_max_s = 8.0
+    retry_after_max_s = 120.0
+
+    def _wait(self, rs, deadline: float | None) -> float:
+        from tenacity import wait_exponential_jitter
+        exc = rs.outcome.exception() if rs.outcome is not None else None
+        if not isinstance(exc, _Again) or not exc.pause:
+            return 0.0  # invalid output: the repair prompt goes back at once
+        wait = wait_exponential_jitter(multiplier=self.backoff_s, max=self.backoff_max_s, jitter=self.backoff_s)(rs)
+        if exc.retry_after is not None and 0 < exc.retry_after <= self.retry_after_max_s:
+            wait = max(wait, exc.retry_after)
+        if deadline is not None:  # never sleep past the caller's deadline
+            wait = max(0.0, min(wait, deadline - time.monotonic() - 1))
+        return wait
+
+    def _sleep(self, seconds: float) -> None:
+        """Where the client waits between tries (tests record it)."""
+        time.sleep(seconds)
 
     def warm(self, messages: list[dict]) -> None:
         """Prefill `messages` (the static prompt prefix) into the server's cache with a 1-token completion,
