@@ -74,6 +74,8 @@ class Moment(BaseModel):
     window: TimeWindow
     label: Emotion
     confidence: float = Field(ge=0, le=1)
+    alternative: Emotion | None = Field(default=None, description="a second family the reading is too close to "
+                                        "tell from `label` ('fear or surprise'; tools/perception/emotion.moment_alternative)")
     rationale: str
     evidence_ids: list[str] = Field(default_factory=list)
     verified: bool = True

@@ -9,9 +9,10 @@ start of single_face.mp4 (0–0.5 s, a helper verified FER neutral 0.91–0.96);
 at 6 fps with the index's own frame analyzer and cached in <cache>/emotion_eval/.
 Voice: the 46 EmoDB files of speaker 03, arousal relative to that speaker (unsupervised, no labels used).
 
-Honesty: the dev media hold ONE clip per emotion, each a different actor, and no angry face at all; so
-"leave-one-clip-out" = "leave-one-person-out", and the weight fit can only choose a few global cue weights
-(a per-class model cannot learn a class it never saw). Anger on faces is not measured here.
+Honesty: the dev media hold ONE clip per emotion and no angry face at all. mead_fear and mead_surprised are
+the SAME actress (dlib descriptor distance 0.22), so "leave-one-clip-out" here is NOT leave-one-person-out:
+the constants are chosen leave-one-person-out by scripts/lopo_emotion.py (issue 27), which this script's
+frames cache and windows serve. Anger on faces is not measured here.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def frames_of(name: str, fps: float = 6.0) -> list[FaceFrame]:
     if not f.exists():
         from tools.index.decode import iter_frames
         from tools.index.frame_pass import FrameAnalyzer
-        path = next((MEDIA / "faces").glob(name + ".*"))
+        # the video, not a still of the same name (single_face.jpg sorts before single_face.mp4)
+        path = next(p for p in sorted((MEDIA / "faces").glob(name + ".*")) if p.suffix in (".mp4", ".mov", ".mkv"))
         a = FrameAnalyzer(get_settings())
         try:
             with closing(iter_frames(str(path), fps=fps, max_side=640)) as it:

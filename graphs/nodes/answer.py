@@ -13,6 +13,7 @@ from graphs.nodes.common import event, view, mono_deadline, out_of_time
 from graphs.nodes.localise import face_question, usable, voice_question
 from graphs.state import Context, State
 from tools.presence import presence_confidence
+from tools.perception.emotion import moment_alternative
 
 NOT_FOUND_SHOWN = 3    # closest candidates shown when nothing supports the asked emotion
 NOT_FOUND_CONF = 0.2   # their confidence is capped here (and they are marked unverified)
@@ -111,7 +112,7 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
         cited = list(dict.fromkeys([i for x in sentences for i in x.evidence_ids] + [e.id for e in items[:3]]))
         moments.append(Moment(rank=rank, window=v.window, label=v.label, confidence=v.confidence,
                               rationale=text, evidence_ids=cited or v.evidence_ids[:1], verified=v.accept,
-                              sentences=sentences))
+                              sentences=sentences, alternative=moment_alternative(items, v.label)))
     return {"moments": moments, "flags": flags,
             "events": [event(node="rationale", moments=len(moments))]}
 
