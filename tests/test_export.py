@@ -89,3 +89,11 @@ def test_cli_export_and_unknown_format(settings, tmp_path, monkeypatch, capsys):
             main(["export", SAMPLE, "--format", "mov", "--out", str(tmp_path / "a.mov")])
     finally:
         get_settings.cache_clear()
+
+
+def test_ui_export_needs_a_loaded_video():
+    from ui.web.arc import arc_picture, export_arc
+    from ui.web.storage import UploadRejected
+    with pytest.raises(UploadRejected):
+        export_arc(None, "vtt")
+    assert arc_picture(None) is None

@@ -18,6 +18,7 @@ import pandas as pd
 from tools.errors import AffectlensError
 from tools.settings import Settings
 from ui import evidence as ev
+from ui.web.arc import EXPORT_LABEL, arc_picture, export_arc
 from ui.web.assets import CSS, HEAD
 from ui.web.handlers import TRANSCRIPT_COLS, AppCore, is_provisional
 from ui.web.render import moment_choices, progress_html
@@ -100,11 +101,18 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
                     stop = gr.Button("Stop", variant="stop", elem_id="al-stop")
                     new = gr.Button("New session", elem_id="al-new")
                     export_btn = gr.Button("Export session", elem_id="al-export")
+                with gr.Row():  # the video's arc and moments for other tools (ui/web/arc.py, ui/export.py)
+                    export_fmt = gr.Dropdown(choices=["vtt", "srt", "edl", "otio", "csv", "json"], value="vtt",
+                                             show_label=False, elem_id="al-export-format", scale=1, min_width=80)
+                    export_arc_btn = gr.Button(EXPORT_LABEL, elem_id="al-export-arc", scale=3)
                 gr.Examples(examples=[[q] for q in EXAMPLE_QUESTIONS], inputs=[box], label="Try")
                 downloads = gr.File(label="Session export (JSON + Markdown)", file_count="multiple", interactive=False,
                                     elem_id="al-downloads", visible=False)
             with gr.Column(scale=3, min_width=440):
                 player = gr.HTML(player_html(None), elem_id="al-player")
+                # the emotional arc of a summary / compare answer (ui/web/arc.py), above the strip
+                arc_img = gr.Image(type="filepath", interactive=False, visible=False, elem_id="al-arc",
+                                   label="Emotional arc", buttons=["download", "fullscreen"])
                 strip = gr.HTML(strip_html(None), elem_id="al-strip")
                 here_span = gr.Textbox(elem_id="al-here-span", elem_classes=["al-hidden"], show_label=False,
                                        container=False)
@@ -236,6 +244,12 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
                         concurrency_limit=4, concurrency_id="ask", **HIDE)
         ask1 = send.click(**ask_args)
         ask2 = box.submit(**ask_args)
+        def on_arc(st):
+            pic = arc_picture(st)
+            return gr.update(value=pic, visible=pic is not None)
+
+        ask1.then(on_arc, [state], [arc_img], **HIDE)
+        ask2.then(on_arc, [state], [arc_img], **HIDE)
         ask1.then(on_moment, [state, moment], panel, **HIDE)
         ask2.then(on_moment, [state, moment], panel, **HIDE)
         moment.input(on_moment, [state, moment], panel, **HIDE)
@@ -261,6 +275,15 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
                 return gr.update(value=None, visible=False)
 
         export_btn.click(on_export, [state], [downloads], **HIDE)
+
+        def on_export_arc(st, fmt):
+            try:
+                return gr.update(value=export_arc(st, fmt), visible=True)
+            except AffectlensError as e:
+                gr.Warning(str(e))
+                return gr.update(value=None, visible=False)
+
+        export_arc_btn.click(on_export_arc, [state, export_fmt], [downloads], **HIDE)
     app.queue(max_size=64, default_concurrency_limit=2)
     return app
 
