@@ -202,10 +202,30 @@ def emodb() -> str:
     return "\n".join(rows)
 
 
+def pauses() -> str:
+    """The pauses inside one speaker's utterances (silero VAD, speech.vad_segments defaults) over the EmoDB
+    sentences and the talk clips: what chose speech.TURN_GAP_S (issue 27)."""
+    from tools.index.decode import load_audio
+    from tools.perception.speech import TURN_GAP_S, vad_segments
+    files = sorted((MEDIA / "speech").glob("emodb_*.wav")) + sorted((MEDIA / "speech").glob("talk_*.mp3"))
+    gaps = []
+    for f in files:
+        v = vad_segments(load_audio(f), 16000)
+        gaps += [(round(b[0] - a[1], 2), f.name) for a, b in zip(v, v[1:])]
+    gaps.sort()
+    return (f"{len(files)} files, {len(gaps)} pauses inside an utterance; longest: "
+            + ", ".join(f"{g:.2f} s ({n})" for g, n in gaps[-4:]) + f". TURN_GAP_S = {TURN_GAP_S} s: the smallest "
+            "half-second step above every one.")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fit", action="store_true", help="re-choose cue weights by leave-one-clip-out")
+    ap.add_argument("--pauses", action="store_true", help="only the within-utterance pauses (speech.TURN_GAP_S)")
     args = ap.parse_args()
+    if args.pauses:
+        print(pauses())
+        return
     if not (MEDIA / "faces" / "mead_fear.mp4").exists():
         sys.exit(f"needs the research media under {MEDIA}")
     items = face_items()

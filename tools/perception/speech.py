@@ -236,6 +236,11 @@ ASR_MIN_WORD_PROB = 0.6
 # word probabilities: within one 30-s decode window whisper copies a phrase it already wrote, so the second
 # time the same German sentence is said its nonsense comes out confident (0.77-0.87 on an AMD CPU's int8
 # kernels, where the first time was 0.44-0.49). The median of the turn keeps one such segment from passing.
+# TURN_GAP_S (issue 27: it had been set to make one test pass; re-derived on the speech media, no test read):
+# the smallest half-second step above every pause inside one speaker's utterance. The longest such pause is
+# 1.24 s (silero VAD, vad_segments defaults, over the 49 EmoDB speaker-03 sentences and the 3 talk clips,
+# scripts/eval_emotion.py --pauses:
+# slow sad sentences 03b02Tb 1.18 s, 03b03Tc 1.24 s; whisper's word gaps on the talk clips reach 0.84 s).
 TURN_GAP_S = 1.5
 
 
