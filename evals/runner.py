@@ -18,8 +18,9 @@
 
 A query never crashes the run: an exception or a query over its wall-time cap becomes a QueryResult with
 ``error`` ("Type: message"). The graph keeps to ``settings.query_timeout_s`` itself; the runner's hard
-cap is that plus max(10 s, 25 %), after which the query is recorded as "TimeoutError" and its video gets
-a fresh Session (the stuck thread is abandoned, it cannot be killed).
+cap is that plus max(10 s, 25 %), after which the query is recorded as "TimeoutError", cancelled at its
+graph's next step (its Session closed, the runner waiting up to STOP_GRACE_S for it to stop) and its
+video gets a fresh Session.
 
 Oracle label: each result also carries ``oracle_label``, the label predicted from the index alone when
 the GT window is given (majority per-frame expression, mapped to the 13 labels; no LLM; see
@@ -198,13 +199,38 @@ def _oracle(idx, r: BenchRecord) -> str | None:
         return None
 
 
-def _ask_capped(session, query: str, cap: float) -> tuple[Any, BaseException | None, bool]:
-    """(answer, exception, timed_out): session.ask in a daemon thread, abandoned after `cap` seconds."""
+class Cancelled(Exception):
+    """Raised inside a question's own thread, at its graph's next step, once the runner gave up on it."""
+
+
+# How long the runner waits, after cancelling a question, for it to reach its graph's next step and stop.
+# A step is one node: the longest measured on the dev sets is a judge or rationale LLM call, which its own
+# client deadline (graphs/nodes/common.mono_deadline, the question's timeout) already ends, so 10 s is
+# enough for the node under way to return on 2 cores; a question still running after it is left to
+# finish that one node (it cannot be interrupted inside it) and stops at its end.
+STOP_GRACE_S = 10.0
+
+
+def _ask_capped(session, query: str, cap: float, grace: float = STOP_GRACE_S) -> tuple[Any, BaseException | None, bool]:
+    """(answer, exception, timed_out): session.ask in a daemon thread, capped at `cap` seconds.
+
+    At the cap the question is cancelled, not abandoned: its event callback raises Cancelled at the next
+    step of the graph (the end of the node under way), which ends the graph run, and the session is
+    closed (its SQLite handle is released when that run ends: graphs.api.Session.close). The runner waits
+    up to `grace` seconds for the thread to stop, so the next question's timing does not share the CPU
+    with it."""
     box: dict[str, Any] = {}
+    stop = threading.Event()
+
+    def on_event(_ev: dict) -> None:
+        if stop.is_set():
+            raise Cancelled(f"stopped after {cap:.0f} s")
 
     def target() -> None:
         try:
-            box["answer"] = session.ask(query)
+            box["answer"] = session.ask(query, on_event)
+        except Cancelled:
+            pass
         except BaseException as e:  # noqa: BLE001 - reported as the query's error
             box["error"] = e
 
@@ -212,6 +238,12 @@ def _ask_capped(session, query: str, cap: float) -> tuple[Any, BaseException | N
     th.start()
     th.join(cap)
     if th.is_alive():
+        stop.set()
+        try:
+            session.close()
+        except Exception:  # noqa: BLE001 - closing a broken session must not stop the run
+            pass
+        th.join(grace)
         return None, None, True
     return box.get("answer"), box.get("error"), False
 
@@ -244,7 +276,7 @@ def _run_video(recs: list[BenchRecord], idx, index_error: str | None, make_sessi
             emit(QueryResult(**_base(r), oracle_label=oracle, error=_err(e)), meta)
             continue
         if timed_out:
-            session = None  # abandoned with its stuck thread; the next query gets a fresh one
+            session = None  # cancelled and closed (_ask_capped); the next query gets a fresh one
             emit(QueryResult(**_base(r), oracle_label=oracle, seconds=round(secs, 3),
                              error=f"TimeoutError: query exceeded {cap:.0f} s"), meta)
             continue

@@ -87,3 +87,57 @@ def test_vocabulary_is_defined_once():
     assert not offenders, offenders
     assert set(labels.PROFILES) == set(labels.EMOTIONS) == set(labels.EMOTION_TO_EXPRESSION)
     assert registry.EMOTION_TO_EXPRESSION is labels.EMOTION_TO_EXPRESSION
+
+
+# ---------------------------------------------------------------- one definition per concept (issue 29)
+_LAYER = {"tools": 0, "agents": 1, "graphs": 2, "ui": 3, "evals": 3}
+
+
+def _code() -> list[tuple[str, str]]:
+    out = []
+    for p in sorted(ROOT.glob("*/**/*.py")):
+        rel = p.relative_to(ROOT).as_posix()
+        if not rel.startswith((".venv", "tests/", "build/")):
+            out.append((rel, p.read_text()))
+    return out
+
+
+def test_layers_only_import_downwards():
+    """tools -> agents -> graphs -> ui, evals: no module imports a layer above its own, at the top of the
+    file or inside a function (tools/library.py's question used to import agents inside ask_library)."""
+    import ast
+    offenders = []
+    for rel, text in _code():
+        top = rel.split("/")[0]
+        if top not in _LAYER:
+            continue
+        for n in ast.walk(ast.parse(text)):
+            names = ([a.name for a in n.names] if isinstance(n, ast.Import) else
+                     [n.module] if isinstance(n, ast.ImportFrom) and n.module and n.level == 0 else [])
+            offenders += [f"{rel}:{n.lineno} imports {m}" for m in names
+                          if _LAYER.get(m.split(".")[0], -1) > _LAYER[top]]
+    assert not offenders, offenders
+
+
+def _copies(pattern: str, home: str) -> list[str]:
+    rx = re.compile(pattern, re.S)
+    return [rel for rel, text in _code() if rel != home and rx.search(text)]
+
+
+def test_someone_speaks_is_defined_once():
+    """'Does anyone speak in this window' (words read, or a voice with an arousal score) is
+    tools.index.store.speaks; localise, verify and the arc call it (each used to spell it out)."""
+    from tools.index.store import speaks
+    from tools.schemas import TimeWindow, WindowRecord
+    w = TimeWindow(start=0, end=3)
+    assert speaks(WindowRecord(index=0, window=w, transcript="hello")) and speaks(WindowRecord(index=0, window=w,
+                                                                                                  arousal=0.0))
+    assert not speaks(WindowRecord(index=0, window=w, transcript="  "))
+    assert not _copies(r"transcript[^\n]{0,40}\bor\b[^\n]{0,20}\barousal is not None", "tools/index/store.py")
+
+
+def test_salience_is_defined_once():
+    """The affect-salience formula (0.4 face expression, 0.3 AU, 0.2 arousal, 0.1 motion) is
+    tools.retrieval.salience; the library divides it by the library's maximum instead of copying it."""
+    assert not _copies(r"0\.4 \*[^;]{0,160}0\.3 \*[^;]{0,160}0\.2 \*", "tools/retrieval.py")
+    assert "salience(ret.records, ret.aff)" in (ROOT / "tools" / "library.py").read_text()

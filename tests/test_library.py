@@ -10,7 +10,8 @@ import shutil
 import pytest
 
 from tools.errors import MediaError
-from tools.library import LibrarySearch, ask_library, find_videos, index_library
+from graphs.library import ask_library
+from tools.library import LibrarySearch, find_videos, index_library
 from tools.settings import Settings
 from ui.cli import main as cli
 

@@ -152,3 +152,26 @@ def test_a_tool_that_raises_is_said_in_the_answer(pexels_index, settings, monkey
     assert "expression" not in tools and "emotion" in tools and "aus" in tools
     monkeypatch.undo()  # intact: no flag
     assert "flags" not in verify(state, SimpleNamespace(context=Context(index=pexels_index, settings=settings)))
+
+
+def test_affect_scores_stay_exact_above_the_ivf_threshold(pexels_index, monkeypatch):
+    """Above IVF_THRESHOLD the text search is approximate, but every window's affect score stays the exact
+    cosine with the emotion prototype (it used to be replaced by the FAISS affect index's top 512, every
+    other window getting the lowest of those): the affect index is not asked, and each candidate's affect
+    equals the exact product."""
+    import numpy as np
+
+    import tools.retrieval as r
+
+    class NotAsked:
+        def search(self, *a, **k):
+            raise AssertionError("the approximate affect index was used")
+    ret = r.Retriever(pexels_index)
+    exact = {c.window: c.affect for c in ret.search_moments("she is laughing", ["Joy"], k=len(ret.records))}
+    monkeypatch.setattr(r, "IVF_THRESHOLD", 0)
+    ret.affect = NotAsked()
+    got = ret.search_moments("she is laughing", ["Joy"], k=len(ret.records))
+    affn = ret.aff / np.maximum(np.linalg.norm(ret.aff, axis=1, keepdims=True), 1e-6)
+    proto = r.prototype(["Joy"])
+    assert got and {c.window: c.affect for c in got} == exact
+    assert all(any(abs(float(affn[j] @ proto) - c.affect) < 1e-4 for j in c.windows) for c in got)

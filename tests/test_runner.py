@@ -234,3 +234,44 @@ def test_end_to_end_with_real_llm(bench, settings, llm, tmp_path):
     assert m["sufficiency"]["classifier"] == "llm"
     for name in ("report.md", "metrics.json", *PLOTS):
         assert (tmp_path / name).is_file()
+
+
+class _Spinning:
+    """A Session stand-in whose question never ends by itself: it burns the CPU in 50-ms graph steps and
+    reports each step to `on_event`, as graphs.api.Session.ask does (a safety stop after 20 s)."""
+
+    def __init__(self):
+        self.closed = threading.Event()
+        self.stopped = threading.Event()
+        self.steps = 0
+
+    def ask(self, query, on_event=None):
+        t_end = time.monotonic() + 20
+        try:
+            while time.monotonic() < t_end:
+                t = time.monotonic()
+                while time.monotonic() - t < 0.05:
+                    pass
+                self.steps += 1
+                if on_event is not None:
+                    on_event({"node": "verify", "events": []})
+        finally:
+            self.stopped.set()
+
+    def close(self):
+        self.closed.set()
+
+
+def test_a_timed_out_question_stops_and_its_session_is_closed():
+    """Past the cap the question is cancelled at its next graph step and its Session closed; it then uses
+    no CPU while the next question is timed (the runner used to abandon the thread, still spinning, with
+    its Session and SQLite handle open)."""
+    s = _Spinning()
+    t0 = time.monotonic()
+    answer, exc, timed_out = runner._ask_capped(s, "when does she smile?", cap=0.5, grace=5)
+    assert timed_out and answer is None and exc is None
+    assert s.stopped.is_set() and s.closed.is_set() and time.monotonic() - t0 < 1.5
+    steps, cpu = s.steps, time.process_time()
+    time.sleep(0.5)
+    assert s.steps == steps and time.process_time() - cpu < 0.1
+    assert not [t for t in threading.enumerate() if t.name == "eval-query"]

@@ -11,7 +11,9 @@ A file lock per index folder keeps two tasks from building the same video at onc
 
 Asking: `LibrarySearch(dir)` loads every indexed video in a directory, stacks all their windows' text
 vectors into one FAISS index (and their affect vectors into one matrix), and ranks windows across the
-whole library with the same scoring as the single-video retriever; each hit names its video.
+whole library with the same scoring as the single-video retriever; each hit names its video. Reading the
+question is the agents' work, so `ask_library` (question in, hits out) lives in graphs/library.py: tools
+never import agents (docs/architecture.md, tests/test_architecture.py).
 """
 
 from __future__ import annotations
@@ -165,17 +167,6 @@ def _vectors(index: faiss.Index) -> np.ndarray:
     return index.reconstruct_n(0, n)
 
 
-def _peak_salience(ret) -> float:
-    """The un-normalised maximum of a video's salience (Retriever.salience divides by it, per video: a
-    library compares videos, so a calm talk must not rank as salient as a crying face)."""
-    from tools.retrieval import EXPR, KEY_AUS
-    a = ret.aff
-    has_face = np.array([r.face_frames > 0 for r in ret.records], dtype=float)
-    s = (0.4 * (1.0 - a[:, EXPR.index("neutral")]) * has_face + 0.3 * a[:, len(EXPR):len(EXPR) + len(KEY_AUS)].max(axis=1)
-         + 0.2 * np.clip(a[:, -2], 0, 1) + 0.1 * a[:, -1])
-    return max(float(s.max()), 1e-6)
-
-
 class LibrarySearch:
     """All indexed videos of a directory as one searchable set of windows."""
 
@@ -183,7 +174,7 @@ class LibrarySearch:
         from tools.index import VideoIndex
         from tools.index.decode import probe
         from tools.index.store import IndexConfig, index_folder
-        from tools.retrieval import Retriever, affect_vector
+        from tools.retrieval import Retriever, affect_vector, salience
         s = settings or get_settings()
         config = IndexConfig.from_settings(s)
         self.missing: list[str] = []
@@ -207,7 +198,9 @@ class LibrarySearch:
             text.append(_vectors(faiss.read_index(str(folder / "text.faiss"))))
             shows.append(_vectors(faiss.read_index(str(folder / "shows.faiss"))))
             aff.append(np.stack([affect_vector(r) for r in ret.records]))
-            sal.append(ret.salience() * _peak_salience(ret))  # back to one scale across videos
+            # not divided by each video's own maximum: a library compares videos, so a calm talk must not
+            # rank as salient as a crying face (the library's maximum divides it below)
+            sal.append(salience(ret.records, ret.aff))
             self.records += ret.records
             self.desc += ret.desc
             self.owner += [(str(v), i) for i in range(len(ret.records))]
@@ -259,15 +252,3 @@ class LibrarySearch:
         return hits
 
 
-def ask_library(paths: Iterable[str | os.PathLike], query: str, settings: Settings | None = None,
-                llm=None, k: int = 5) -> LibraryAnswer:
-    """One question over every indexed video under `paths`: the intent (LLM when given, else the lexicon),
-    then a ranked list of windows across the library, each naming its video."""
-    from agents import roles
-    t0 = time.monotonic()
-    lib = LibrarySearch(paths, settings)
-    intent, _ = roles.interpret(llm, query)
-    hits = lib.search(intent.search_text or query, list(intent.emotions), intent.arousal, k=k)
-    return LibraryAnswer(query=query, emotions=list(intent.emotions), videos=len(lib.videos),
-                         windows=len(lib.records), missing=lib.missing, hits=hits,
-                         seconds=round(time.monotonic() - t0, 2))

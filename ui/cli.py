@@ -76,7 +76,7 @@ def _ask_library(a) -> int:
     """`affectlens ask DIR "…"`: one question across every indexed video in the directory."""
     from agents.errors import LLMError
     from agents.llm import client_from_settings
-    from tools.library import ask_library
+    from graphs.library import ask_library
     from tools.schemas import hms
     try:
         llm = client_from_settings()

@@ -24,6 +24,7 @@ from langgraph.runtime import Runtime
 from graphs.nodes.common import ctx, event, next_id, view
 from graphs.state import Context, State
 from tools.episode import episode
+from tools.index.store import speaks
 from tools.labels import EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION
 from tools.presence import presence_changes, presence_evidence
 from tools.registry import run_tool
@@ -58,7 +59,7 @@ def window_channels(index, w: TimeWindow) -> tuple[float, bool]:
     recs = index.records_in(w)
     frames = sum(r.n_frames for r in recs)
     face = sum(r.face_frames for r in recs) / frames if frames else 0.0
-    speech = any(r.transcript or r.arousal is not None for r in recs)
+    speech = any(speaks(r) for r in recs)
     return face, speech
 
 

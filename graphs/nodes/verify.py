@@ -12,6 +12,7 @@ from graphs.nodes.common import event, further_round, next_id, view
 from graphs.state import Context, State, Verified
 from tools.backends import tool_models
 from tools.episode import episode
+from tools.index.store import speaks
 from tools.labels import BASIC, EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION, lexicon_emotions
 from tools.perception.emotion import SPLITS, family
 from tools.perception.prosody import STRONG_AROUSAL
@@ -125,7 +126,7 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
             break
         recs = deps.index.records_in(c.window)
         face_ratio = float(np.mean([r.face_ratio for r in recs])) if recs else 0.0
-        has_speech = any(r.transcript or r.arousal is not None for r in recs)
+        has_speech = any(speaks(r) for r in recs)
         pre = [r.top_expression() for r in recs if r.top_expression()]
         ambiguous = bool(pre) and max(p for _, p in pre) < 0.45
         heights = sorted(f.box[3] for f in deps.index.frames_in(c.window) if f.box is not None)

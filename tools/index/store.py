@@ -216,6 +216,12 @@ def drop_index(folder: Path) -> None:
 
 
 
+def speaks(r: WindowRecord) -> bool:
+    """Whether anyone is heard speaking in a window: words were read there, or a voiced segment with an
+    arousal score overlaps it (the one definition: localise, verify and the arc read it)."""
+    return bool(r.transcript.strip()) or r.arousal is not None
+
+
 def read_lines(path: Path) -> Iterator[str]:
     if not path.exists():
         return iter(())
