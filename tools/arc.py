@@ -38,6 +38,7 @@ KERNEL = 3          # sampled frames in the running median (odd; ~1-1.5 s at the
 EMOTIONAL = 0.4     # smoothed family probability from which a window counts as emotional
 
 FAMILIES: tuple[str, ...] = BASIC  # the seven basic labels, each the head of its family
+VOICES = "voices off camera"  # the arc row of what is heard while no face is seen (several people)
 FramesIn = Callable[[TimeWindow], list[FaceFrame]]
 COLORS: dict[str, str] = {"Joy": "#f2b705", "Sadness": "#3b6fd1", "Anger": "#d62828", "Fear": "#7b2cbf",
                           "Disgust": "#2a9d55", "Surprise": "#f77f00", "Neutral": "#d9d9d9"}
@@ -180,10 +181,12 @@ def smooth_frames(frames: Sequence[FaceFrame], kernel: int | None = None) -> lis
     return out
 
 
-def read_windows(view, voice: bool = True, kernel: int | None = None) -> tuple[list[WindowReading], FramesIn]:
+def read_windows(view, voice: bool = True, kernel: int | None = None,
+                 faceless: bool = False) -> tuple[list[WindowReading], FramesIn]:
     """The emotion tool's reading of every window of `view` (a VideoIndex or a person's view) from its
     smoothed frames (`smooth_frames`), and the smoothed frames' lookup. `voice` False reads the face only (a
-    video with several people: the voice is not attributed to one of them)."""
+    video with several people: the voice is not attributed to one of them); `faceless` reads only the windows
+    where no face is seen, from the voice and words (the off-camera voices of a video with several people)."""
     from tools.perception.emotion import read_emotion
     frames = smooth_frames(view.frames, kernel)
     times = [f.t for f in frames]
@@ -194,13 +197,14 @@ def read_windows(view, voice: bool = True, kernel: int | None = None) -> tuple[l
     out: list[WindowReading] = []
     for r in view.records:
         inside = frames_in(r.window)
-        seen = r.face_frames > 0
-        heard = voice and speaks(r)
-        if not (seen or heard):
+        seen = r.face_frames > 0 and not faceless
+        heard = (voice or faceless) and speaks(r)
+        if not (seen or heard) or (faceless and r.face_frames > 0):
             out.append(WindowReading(window=r.window, readable=False))
             continue
-        er = read_emotion(inside, r.window, base, arousal=r.arousal if voice else None,
-                          transcript=r.transcript if voice else "", use=None if voice else ("fer", "facs", "flow"))
+        use = ("voice", "words", "ser") if faceless else None if voice else ("fer", "facs", "flow")
+        er = read_emotion(inside, r.window, base, arousal=r.arousal if voice or faceless else None,
+                          transcript=r.transcript if voice or faceless else "", use=use)
         fam = {f: 0.0 for f in FAMILIES}
         for lab, p in er.probs.items():
             fam[family(lab)] += p
@@ -318,9 +322,12 @@ def shares(segments: Sequence[ArcSegment], start: float = 0.0, end: float = floa
 
 
 def compute_arc(index, people: Sequence[tuple[int | None, str]] | None = None, first_id: int = 1,
-                threshold: float | None = None, kernel: int | None = None) -> tuple[Arc, list[Evidence]]:
+                threshold: float | None = None, kernel: int | None = None,
+                voices: bool = True) -> tuple[Arc, list[Evidence]]:
     """The arc of every person in `people` ((id, name) pairs; None: each tracked person of the video, or the
-    video's main face when nobody is tracked). Evidence ids run E<first_id>, E<first_id+1>, ..."""
+    video's main face when nobody is tracked). With several people, the face only is read per person and the
+    voices heard while no face is seen get their own row (`VOICES`, person None) unless `voices` is False.
+    Evidence ids run E<first_id>, E<first_id+1>, ..."""
     from tools.people import PersonIndex, load_people
     base = getattr(index, "base", index)
     if people is None:
@@ -343,6 +350,14 @@ def compute_arc(index, people: Sequence[tuple[int | None, str]] | None = None, f
         evidence += ev
         seen, sh = shares(s)
         arcs.append(PersonArc(person=pid, name=name, seen_s=seen, shares=sh))
+    if several and voices:  # the voices heard while no face is on screen: their own row
+        readings, frames_in = read_windows(base, faceless=True)
+        s, ev = person_segments(base, readings, frames_in, None, duration, new_id, threshold)
+        seen, sh = shares(s)
+        if seen:
+            segs += s
+            evidence += ev
+            arcs.append(PersonArc(person=None, name=VOICES, seen_s=seen, shares=sh))
     return Arc(duration=duration, segments=segs, people=arcs), evidence
 
 
