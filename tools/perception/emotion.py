@@ -262,6 +262,7 @@ def fuse(cues: Mapping[str, CueReading], weights: Mapping[str, float] | None = N
 
 WORDS_FEELING = 0.5  # the words reader's "no feeling" probability below which its family shares are used
 WORDS_FAMILY = 0.2   # ... for a family the words give at least this probability
+# (both a priori, not fitted: the media hold no labelled English speech, so no person can be held out)
 
 
 def expand(basic: Mapping[str, float], within: Mapping[str, float] | None = None) -> dict[str, float]:
