@@ -13,7 +13,8 @@ tracker with identity, picture change) on frames sampled at --fps, and scores ev
 * people: distinct person ids found vs people in the ground truth;
 * purity: share of face frames whose person id's majority identity is theirs (merging lowers it);
 * right: share of face frames given the right person, with person ids matched one-to-one to true people
-  (scipy linear_sum_assignment on the frame counts): splitting one person into two ids lowers it too.
+  (scipy linear_sum_assignment on the frame counts): splitting one person into two ids lowers it too;
+* CPU s: the frame analysis (all of it), and identity: descriptors computed and their CPU seconds.
 
 --lopo: descriptors at 1 fps from every clip of ../shared/media/faces, grouped by person (WHO in
 make_dev_videos.py); for each held-out person, the threshold that best separates the other people's
@@ -49,11 +50,15 @@ def truth(gt: dict, t: float, box: tuple) -> str | None:
 
 
 def run_video(path: Path, fps: float) -> tuple[list[tuple[float, int, tuple]], list[float], float]:
-    """(t, person id, box) per face found; picture change per sampled frame; CPU seconds."""
+    """(t, person id, box) per face found; picture change per sampled frame; CPU seconds. Sets
+    `run_video.identity` = (descriptors computed, their CPU seconds)."""
     from tools.index.decode import iter_frames
     from tools.index.frame_pass import FrameAnalyzer
     from tools.settings import get_settings
+    from tools.perception.tracks import shared_identifier
     fa = FrameAnalyzer(get_settings())
+    ident = shared_identifier()  # one per process: count this video's descriptors only
+    calls0, secs0 = ident.calls, ident.seconds
     out, changes = [], []
     c0 = time.process_time()
     try:
@@ -64,6 +69,7 @@ def run_video(path: Path, fps: float) -> tuple[list[tuple[float, int, tuple]], l
                 out += [(t, p.person, p.box) for p in fr.people]
     finally:
         fa.close()
+    run_video.identity = (ident.calls - calls0, ident.seconds - secs0)
     return out, changes, time.process_time() - c0
 
 
@@ -86,7 +92,8 @@ def score(faces: list[tuple[float, int, tuple]], gt: dict) -> dict:
 
 
 def table(fps: float, names: list[str]) -> None:
-    print(f"{'video':<14}{'people found/true':>18}{'purity':>8}{'right':>8}{'face frames':>12}{'CPU s':>8}")
+    print(f"{'video':<14}{'people found/true':>18}{'purity':>8}{'right':>8}{'face frames':>12}{'CPU s':>8}"
+          f"{'identity':>16}")
     for name in names:
         path = DEV / f"{name}.mp4"
         if not path.is_file():
@@ -95,8 +102,9 @@ def table(fps: float, names: list[str]) -> None:
         gt = json.loads(path.with_suffix(".json").read_text())
         faces, _, cpu = run_video(path, fps)
         s = score(faces, gt)
+        n_id, id_s = run_video.identity
         print(f"{name:<14}{s['people_found']:>10}/{s['people_true']:<7}{s['purity']:>8.3f}{s['right']:>8.3f}"
-              f"{s['frames']:>12}{cpu:>8.1f}")
+              f"{s['frames']:>12}{cpu:>8.1f}{f'{n_id} x, {id_s:.1f} s':>16}")
         for pid, c in s["ids"].items():
             print(f"    person {pid} -> {s['mapping'].get(pid, '(unmatched)')}: {c}")
 

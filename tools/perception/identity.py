@@ -32,6 +32,7 @@ docs/results.md ("People: identity across the video").
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -60,7 +61,8 @@ class FaceIdentifier:
         self._dlib = dlib
         self._sp = dlib.shape_predictor(str(predictor_path or resolve("face_align_5pt")))
         self._net = dlib.face_recognition_model_v1(str(model_path or resolve("face_descriptor")))
-        self.calls = 0
+        self.calls = 0       # descriptors computed, and their CPU seconds (cost reports)
+        self.seconds = 0.0
 
     def describe(self, rgb: np.ndarray, box: Sequence[float]) -> Descriptor:
         """Descriptor of the face in `box` (x0, y0, x1, y1 pixels, e.g. a MediaPipe landmark box) of an
@@ -70,9 +72,12 @@ class FaceIdentifier:
         x0, y0 = max(0, x0), max(0, y0)
         x1, y1 = min(w - 1, max(x0 + 1, x1)), min(h - 1, max(y0 + 1, y1))
         img = np.ascontiguousarray(rgb[..., :3])
+        c0 = time.process_time()
         shape = self._sp(img, self._dlib.rectangle(x0, y0, x1, y1))
+        d = np.asarray(self._net.compute_face_descriptor(img, shape, 0, 0.25), np.float32)
         self.calls += 1
-        return np.asarray(self._net.compute_face_descriptor(img, shape, 0, 0.25), np.float32)
+        self.seconds += time.process_time() - c0
+        return d
 
     def describe_many(self, rgb: np.ndarray, boxes: Iterable[Sequence[float]]) -> list[Descriptor]:
         return [self.describe(rgb, b) for b in boxes]
