@@ -11,6 +11,8 @@ from tools.labels import Emotion
 from tools.presence import PresenceKind
 from tools.schemas import Evidence, TimeWindow, VideoMeta
 
+MAX_MOMENTS = 10  # "every time" asks for at most this many moments (the question reader and Intent read it)
+
 
 class During(BaseModel):
     """A time condition on another person ("... while she's falling apart"): the moments asked for are the
@@ -33,7 +35,7 @@ class Intent(BaseModel):
     modalities: list[Literal["face", "voice", "words", "motion"]] = Field(default_factory=list)
     who: str | None = None
     temporal_hint: Literal["start", "middle", "end", "none"] = "none"
-    n_moments: int = Field(default=1, ge=1, le=10)
+    n_moments: int = Field(default=1, ge=1, le=MAX_MOMENTS)
     search_text: str = Field(default="", max_length=300, description="words to search the index with")
     during: During | None = None
     presence: PresenceKind | None = Field(

@@ -73,16 +73,11 @@ def _index_many(a) -> int:
 
 
 def _ask_library(a) -> int:
-    """`affectlens ask DIR "…"`: one question across every indexed video in the directory."""
-    from agents.errors import LLMError
-    from agents.llm import client_from_settings
+    """`affectlens ask DIR "…"`: one question across every indexed video in the directory, read by the same
+    question reader as `affectlens ask VIDEO` (no language model is started for it)."""
     from graphs.library import ask_library
     from tools.schemas import hms
-    try:
-        llm = client_from_settings()
-    except LLMError:
-        llm = None
-    ans = ask_library([a.video], a.query, llm=llm)
+    ans = ask_library([a.video], a.query)
     if a.json:
         print(ans.model_dump_json(indent=1))
         return 0
