@@ -27,7 +27,7 @@ def clock(t: float) -> str:
 def span_words(seconds: float) -> str:
     if seconds >= 90:
         return f"{seconds / 60:.0f} minutes"
-    return f"{seconds:.0f} seconds"
+    return "1 second" if round(seconds) == 1 else f"{seconds:.0f} seconds"
 
 
 def where(seg: ArcSegment, duration: float) -> str:
@@ -95,8 +95,9 @@ def split_sides(arc: Arc, time_kind: str = "none", time_value: str = "", person:
     second half (the default)."""
     d = arc.duration
     notes: list[str] = []
-    if time_kind in ("none", "") and person is None and len(people) >= 2:
-        a, b = sorted(people, key=lambda p: -p.seen_s)[:2]
+    tracked = [p for p in people if p.person is not None]  # not the off-camera voices row
+    if time_kind in ("none", "") and person is None and len(tracked) >= 2:
+        a, b = sorted(tracked, key=lambda p: -p.seen_s)[:2]
         return side(arc, a.name, 0, d, a.person), side(arc, b.name, 0, d, b.person), notes
     pid = person if person is not None else (people[0].person if len(people) == 1 else
                                              (arc.people[0].person if len(arc.people) == 1 else None))

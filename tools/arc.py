@@ -38,6 +38,8 @@ KERNEL = 3          # sampled frames in the running median (odd; ~1-1.5 s at the
 EMOTIONAL = 0.4     # smoothed family probability from which a window counts as emotional
 
 FAMILIES: tuple[str, ...] = BASIC  # the seven basic labels, each the head of its family
+TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)  # seconds between time ticks: a
+# clock-friendly step giving at most 8 ticks
 VOICES = "voices off camera"  # the arc row of what is heard while no face is seen (several people)
 FramesIn = Callable[[TimeWindow], list[FaceFrame]]
 COLORS: dict[str, str] = {"Joy": "#f2b705", "Sadness": "#3b6fd1", "Anger": "#d62828", "Fear": "#7b2cbf",
@@ -402,14 +404,14 @@ def plot_arc(arc: Arc, out: Path) -> tuple[Path, Path]:
     ax.set_yticks(range(len(rows)), [p.name for p in reversed(rows)], fontsize=8)
     ax.set_xlim(0, arc.duration)
     ax.set_ylim(-0.6, len(rows) - 0.4)
-    ticks = np.linspace(0, arc.duration, 7)
+    step = next((x for x in TICK_STEPS if arc.duration / x <= 8), TICK_STEPS[-1])
+    ticks = np.arange(0, arc.duration + 1e-6, step)
     ax.set_xticks(ticks, [hms(t)[3:] if arc.duration < 3600 else hms(t) for t in ticks], fontsize=8)
     ax.set_xlabel("time (mm:ss)", fontsize=8)
     used = [f for f in FAMILIES if any(s.label and family(s.label) == f for s in arc.segments)]
     handles = [Patch(color=COLORS[f], label=f) for f in used] + [Patch(facecolor="white", edgecolor="#bbbbbb",
                                                                        hatch="//", label="not seen")]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.45 if len(rows) < 3 else -0.2),
-              ncol=len(handles), fontsize=7, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), fontsize=7, frameon=False)
     ax.set_title("Emotional arc", fontsize=10)
     for sp in ("top", "right"):
         ax.spines[sp].set_visible(False)

@@ -18,6 +18,7 @@ from agents.schemas import Answer, Intent, Moment
 from graphs.nodes.common import ctx, event
 from graphs.state import Context, State
 from tools.arc import Arc, compute_arc, plot_arc
+from tools.labels import family
 from tools.schemas import Evidence
 
 MOMENTS = 3  # strongest emotional segments listed as moments: as many as a summary sentence names (arc_words)
@@ -29,9 +30,13 @@ def _sureness(c: float) -> str:
 
 
 def strongest(arc: Arc, n: int = MOMENTS) -> list:
-    """The arc's strongest emotional segments (confidence x length, length counted up to 10 s)."""
-    emo = [s for s in arc.segments if s.emotional]
-    return sorted(emo, key=lambda s: -(s.confidence * min(s.end - s.start, 10.0)))[:n]
+    """The arc's strongest emotional segments (confidence x length, length counted up to 10 s), one per
+    person and feeling first (a summary shows the range of feelings, not one feeling three times), then the
+    next strongest."""
+    emo = sorted((s for s in arc.segments if s.emotional), key=lambda s: -(s.confidence * min(s.end - s.start, 10.0)))
+    kinds: set = set()
+    first = [s for s in emo if (s.person, family(s.label)) not in kinds and not kinds.add((s.person, family(s.label)))]
+    return (first + [s for s in emo if s not in first])[:n]
 
 
 def answer_arc(index, query: str, mode: str = "summary", person: int | None = None, time_kind: str = "none",
