@@ -97,3 +97,19 @@ def test_ui_export_needs_a_loaded_video():
     with pytest.raises(UploadRejected):
         export_arc(None, "vtt")
     assert arc_picture(None) is None
+
+
+def test_report_shows_each_indexed_videos_arc_and_moments(pexels_index, settings, tmp_path):
+    import shutil
+
+    from ui.report import write_report
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    shutil.copyfile(SAMPLE, lib / "sample.mp4")  # same content: the fixture's index is found by its key
+    (lib / "notes.mp4").write_bytes(b"not a video" * 10)
+    out, n, missing = write_report(lib, tmp_path / "report.html", settings)
+    page = out.read_text()
+    assert (n, missing) == (1, 1)
+    assert page.count('<img class=arc src="data:image/png;base64,') == 1
+    assert page.count('src="data:image/jpeg;base64,') >= 2  # a thumbnail per moment (sad, happy)
+    assert "Not indexed yet: notes.mp4" in page and "sample.mp4" in page
