@@ -164,10 +164,12 @@ def split_negation(text: str) -> tuple[str, list[str]]:
 
 
 class TextEmotionReader:
-    """Zero-shot reader; the embedder and the label prototypes load once (thread-safe)."""
+    """Zero-shot reader; the embedder and the label prototypes load once (thread-safe). `settings`: whose
+    cache_dir keeps the example vectors (None: the process's settings, tools.settings.get_settings)."""
 
-    def __init__(self, embedder=None):
+    def __init__(self, embedder=None, settings=None):
         self._emb = embedder
+        self._settings = settings
         self._proto: list[tuple[str, np.ndarray]] | None = None
         self._lock = threading.Lock()
 
@@ -194,7 +196,7 @@ class TextEmotionReader:
             return self._emb.embed(flat)
         from tools.settings import get_settings
         key = hashlib.sha256((fp + "\n" + "\n".join(flat)).encode()).hexdigest()[:24]
-        path = get_settings().cache_dir / "text_emotion" / f"{key}.npy"
+        path = (self._settings or get_settings()).cache_dir / "text_emotion" / f"{key}.npy"
         try:
             vecs = np.load(path)
             if vecs.shape[0] == len(flat):
@@ -247,13 +249,24 @@ class TextEmotionReader:
 _default: TextEmotionReader | None = None
 
 
-def reader() -> TextEmotionReader:
+_by_cache: dict[str, TextEmotionReader] = {}
+
+
+def reader(settings=None) -> TextEmotionReader:
+    """The shared reader; with `settings`, the one whose vector cache lives in that settings' cache_dir
+    (one per cache directory, sharing the packaged embedder)."""
     global _default
     if _default is None:
         _default = TextEmotionReader()
-    return _default
+    if settings is None:
+        return _default
+    key = str(settings.cache_dir)
+    if key not in _by_cache:
+        _by_cache[key] = TextEmotionReader(_default._emb, settings)
+    return _by_cache[key]
 
 
-def read(text: str) -> TextEmotion:
-    """Emotion of one text (question or transcript line) with the packaged embedder."""
-    return reader().read(text)
+def read(text: str, settings=None) -> TextEmotion:
+    """Emotion of one text (question or transcript line) with the packaged embedder (`settings`: whose
+    cache directory keeps the example vectors; None: the process's)."""
+    return reader(settings).read(text)
