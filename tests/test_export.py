@@ -113,3 +113,20 @@ def test_report_shows_each_indexed_videos_arc_and_moments(pexels_index, settings
     assert page.count('<img class=arc src="data:image/png;base64,') == 1
     assert page.count('src="data:image/jpeg;base64,') >= 2  # a thumbnail per moment (sad, happy)
     assert "Not indexed yet: notes.mp4" in page and "sample.mp4" in page
+
+
+def test_ask_json_to_a_file_puts_the_arc_picture_beside_it(pexels_index, settings, tmp_path):
+    import os
+    import subprocess
+    import sys
+    code = ("from tools.index import build_index; from graphs.nodes.arc import answer_arc; "
+            "from ui.cli import _arc_beside_stdout; "
+            "a, _ = answer_arc(build_index('assets/sample_pexels.mp4', progress=False), 'q', 'summary'); "
+            "print(_arc_beside_stdout(a).model_dump_json())")
+    out = tmp_path / "answer.json"
+    with out.open("w") as fh:
+        subprocess.run([sys.executable, "-c", code], stdout=fh, check=True, timeout=300,
+                       env={**os.environ, "AFFECTLENS_CACHE_DIR": str(settings.cache_dir)})
+    arc = json.loads(out.read_text())["arc"]
+    assert arc["image_path"] == str(tmp_path / "answer_arc.png") and arc["svg_path"] == str(tmp_path / "answer_arc.svg")
+    assert (tmp_path / "answer_arc.png").read_bytes()[:4] == b"\x89PNG"

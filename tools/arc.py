@@ -190,6 +190,8 @@ def read_windows(view, voice: bool = True, kernel: int | None = None,
     video with several people: the voice is not attributed to one of them); `faceless` reads only the windows
     where no face is seen, from the voice and words (the off-camera voices of a video with several people)."""
     from tools.perception.emotion import read_emotion
+    from tools.perception.speech import ASR_MIN_WORD_PROB
+    from tools.registry import telling_voice
     frames = smooth_frames(view.frames, kernel)
     times = [f.t for f in frames]
 
@@ -205,8 +207,14 @@ def read_windows(view, voice: bool = True, kernel: int | None = None,
             out.append(WindowReading(window=r.window, readable=False))
             continue
         use = ("voice", "words", "ser") if faceless else None if voice else ("fer", "facs", "flow")
-        er = read_emotion(inside, r.window, base, arousal=r.arousal if voice or faceless else None,
-                          transcript=r.transcript if voice or faceless else "", use=use)
+        hear = voice or faceless
+        # the voice and words as the emotion tool reads them (tools/registry.tool_emotion): the segment whose
+        # arousal departs most from the speaker's, the sure ASR words, a speech-emotion model's outputs if any
+        segs = [v for v in view.speech.voice if r.window.overlaps(v)] if hear else []
+        told = telling_voice(segs)
+        er = read_emotion(inside, r.window, base, arousal=told.arousal if told is not None else None,
+                          transcript=view.speech.text_in(r.window, min_prob=ASR_MIN_WORD_PROB) if hear else "",
+                          ser=[v.emotion for v in segs if getattr(v, "emotion", None)], use=use)
         fam = {f: 0.0 for f in FAMILIES}
         for lab, p in er.probs.items():
             fam[family(lab)] += p

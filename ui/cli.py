@@ -106,6 +106,27 @@ def _print_answer(ans) -> None:
         print("flags: " + "; ".join(ans.flags))
 
 
+def _arc_beside_stdout(ans):
+    """`ask --json > FILE` on a summary / compare question: the arc picture is copied next to FILE
+    (FILE's stem + _arc.png / _arc.svg) and the JSON names those copies; output to a terminal or a pipe
+    keeps the index folder's copies (Linux: the output file is found through /proc/self/fd/1)."""
+    import shutil
+    try:
+        target = Path(os.readlink("/proc/self/fd/1"))
+    except OSError:
+        return ans
+    if not target.is_file():
+        return ans
+    paths = {}
+    for key in ("image_path", "svg_path"):
+        src = getattr(ans.arc, key)
+        if src and Path(src).exists():
+            dst = target.with_name(f"{target.stem}_arc{Path(src).suffix}")
+            shutil.copyfile(src, dst)
+            paths[key] = str(dst)
+    return ans.model_copy(update={"arc": ans.arc.model_copy(update=paths)})
+
+
 def cmd_ask(a) -> int:
     from graphs.api import Session
     if os.path.isdir(a.video):
@@ -128,6 +149,8 @@ def cmd_ask(a) -> int:
             print(f"index ready ({'cached' if s.index.summary.cached else 'built'}, "
                   f"{time.monotonic() - t0:.1f} s); asking…", file=sys.stderr)
         ans = s.ask(a.query, on_event, person=a.person)
+    if a.json and ans.arc is not None:
+        ans = _arc_beside_stdout(ans)
     if a.json:
         print(ans.model_dump_json(indent=1))
     else:
