@@ -122,6 +122,8 @@ def split_sides(arc: Arc, time_kind: str = "none", time_value: str = "", person:
     if time_kind in ("start", "end", "earlier", "later"):
         third = d / 3
         return (side(arc, "the first third", 0, third, pid), side(arc, "the last third", d - third, d, pid), notes)
+    if time_kind not in ("none", "", "first_half", "second_half"):
+        notes.append(f"a '{time_kind}' time is compared as the first half against the second")
     h = d / 2
     return side(arc, "the first half", 0, h, pid), side(arc, "the second half", h, d, pid), notes
 

@@ -340,13 +340,13 @@ def compute_arc(index, people: Sequence[tuple[int | None, str]] | None = None, f
     Evidence ids run E<first_id>, E<first_id+1>, ..."""
     from tools.people import PersonIndex, load_people
     base = getattr(index, "base", index)
+    try:
+        ppl = load_people(base).people
+    except (OSError, ValueError):
+        ppl = []
     if people is None:
-        try:
-            ppl = load_people(base).people
-        except (OSError, ValueError):
-            ppl = []
         people = [(p.id, p.label()) for p in ppl] or [(None, "the video")]
-    several = len([p for p in people if p[0] is not None]) > 1 or len(people) > 1
+    several = len(ppl) > 1  # the video's people, not only the ones asked about: whose voice it is is unknown
     new_id = _ids(first_id)
     segs: list[ArcSegment] = []
     evidence: list[Evidence] = []

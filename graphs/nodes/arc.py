@@ -54,7 +54,8 @@ def answer_arc(index, query: str, mode: str = "summary", person: int | None = No
         ppl = None
     everyone = [(p.id, p.label()) for p in ppl.people] if ppl and ppl.people else [(None, "the video")]
     chosen = [x for x in everyone if x[0] == person] if person is not None else everyone
-    arc, evidence = compute_arc(base, chosen or everyone, first_id=first_id)
+    # the off-camera voices get their own row only in an arc of everyone (not in one person's)
+    arc, evidence = compute_arc(base, chosen or everyone, first_id=first_id, voices=person is None)
     describe(arc)
     flags: list[str] = []
     if mode == "compare":
