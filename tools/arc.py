@@ -29,6 +29,7 @@ from scipy.signal import medfilt
 
 from tools.index.store import speaks
 from tools.labels import BASIC, EMOTION_TO_EXPRESSION, Emotion, family
+from tools.perception.emotion import EmotionReading
 from tools.schemas import Evidence, FaceFrame, TimeWindow, hms
 
 # Chosen on the dev videos two_people and no_disgust (scripts/eval_arc.py --grid: kernel 1/3/5 x threshold
@@ -147,6 +148,7 @@ class WindowReading(BaseModel):
     families: dict[str, float] = Field(default_factory=dict, description="summed per family")
     face: bool = False
     reasons: list[str] = Field(default_factory=list)
+    reading: EmotionReading | None = Field(None, exclude=True, description="the emotion tool's full reading")
 
 
 def smooth_frames(frames: Sequence[FaceFrame], kernel: int | None = None) -> list[FaceFrame]:
@@ -219,7 +221,8 @@ def read_windows(view, voice: bool = True, kernel: int | None = None,
         for lab, p in er.probs.items():
             fam[family(lab)] += p
         out.append(WindowReading(window=r.window, readable=True, probs=er.probs,
-                                 families={k: round(v, 4) for k, v in fam.items()}, face=seen, reasons=er.reasons))
+                                 families={k: round(v, 4) for k, v in fam.items()}, face=seen, reasons=er.reasons,
+                                 reading=er))
     return out, frames_in
 
 
@@ -282,7 +285,7 @@ def person_segments(view, readings: list[WindowReading], frames_in: FramesIn, pe
         bounds[-1][1] = duration
     segs: list[ArcSegment] = []
     evidence: list[Evidence] = []
-    from tools.perception.emotion import EmotionReading, emotion_evidence
+    from tools.perception.emotion import emotion_evidence
     for (f, a, b), (s, e) in zip(groups, bounds):
         s, e = round(max(0.0, s), 3), round(min(duration, e), 3)
         if e <= s:
@@ -309,11 +312,8 @@ def person_segments(view, readings: list[WindowReading], frames_in: FramesIn, pe
                   + ("" if face else " (no face: voice and words)") + ".")))
         if f != "Neutral":
             peak = max(ws, key=lambda w: w.families[f])
-            er = EmotionReading(window=peak.window, label=max(peak.probs, key=peak.probs.get),
-                                confidence=round(max(peak.probs.values()), 4), probs=peak.probs,
-                                reasons=peak.reasons)
             pid = new_id()
-            evidence.append(emotion_evidence(er, pid).model_copy(update={"modality": "face" if peak.face else "voice"}))
+            evidence.append(emotion_evidence(peak.reading, pid))
             ids.append(pid)
         segs.append(ArcSegment(start=s, end=e, person=person, label=label, confidence=round(conf, 4),
                                evidence_ids=ids))

@@ -68,7 +68,7 @@ def answer_arc(index, query: str, mode: str = "summary", person: int | None = No
         png, svg = plot_arc(arc, folder / stem)
         arc.image_path, arc.svg_path = str(png), str(svg)
     moments = []
-    for rank, s in enumerate(sorted(strongest(arc), key=lambda s: -s.confidence), 1):
+    for rank, s in enumerate(sorted(strongest(arc), key=lambda s: s.start), 1):  # in time order: an arc
         who = next((p.name for p in arc.people if p.person == s.person), "")
         who = "" if who == "the video" or len(arc.people) == 1 else f"{who[0].upper()}{who[1:]}: "
         text = (f"{feeling(s.label)} {where(s, arc.duration)} ({clock(s.start)}–{clock(s.end)}), "
