@@ -27,8 +27,8 @@ MOUTH_MARGIN = 1.5     # ... and this many times the next person's
 MAX_GAP_S = 1.0        # a frame counts for screen time up to this long
 THUMB_GROW = 1.8       # a thumbnail shows this many face-box sides around the face centre (hair, chin, neck):
                        # the stored box is the landmark extent (brows to chin), so 1.0 cut the head off;
-                       # 1.8 showed the whole head on every person of the dev videos (by eye, two_people,
-                       # four_people, leave_return) without a neighbour's face beside it in two_people
+                       # 1.8 showed the whole head of each of the 9 people of the dev videos two_people and
+                       # four_people (by eye), no neighbour's face beside it in two_people
 QUESTION_START = re.compile(r"^\s*(who|what|when|where|why|how|which|do|does|did|are|is|was|were|can|could|"
                             r"would|will|have|has|should|tell me)\b", re.I)
 
