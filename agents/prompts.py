@@ -13,9 +13,12 @@ instructions.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from tools.backends import index_backends
-from tools.labels import EMOTIONS
+from tools.labels import EMOTIONS, Emotion
 from tools.registry import tools_text
 
 # Written from the labels' meanings, kept clear of the dev sets' and bench templates' wording (a cue that
@@ -64,9 +67,21 @@ LABEL_GLOSSES = (
 )
 
 
+class LLMRead(BaseModel):
+    """What the LLM is asked for by `interpret`: a compact answer (about 20 tokens). Extra keys a model adds are
+    ignored. Questions are read by the trained reader (agents/intent); this prompt is the LLM server's smoke
+    test of structured output (tests/test_llm.py, tests/test_vllm.py) and no product path asks it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    emotions: list[Emotion] = Field(default_factory=list, max_length=3)
+    arousal: Literal["high", "low", "any"] = "any"
+    every: bool = False
+
+
 def interpret(query: str) -> list[dict]:
-    """Short answer on purpose (about 20 tokens, agents.intent.readers.LLMRead): on a busy CPU, generation
-    is the cost. The label glosses are fixed text, so they are cached after the static prefix."""
+    """Short answer on purpose (about 20 tokens, LLMRead): on a busy CPU, generation is the cost. The label
+    glosses are fixed text, so they are cached after the static prefix."""
     return prefix() + [{"role": "user", "content": (
         "Task: which feeling is the user looking for in the video?\n"
         f"emotions: the emotions the user wants, most likely first, from: {LABEL_GLOSSES}. "

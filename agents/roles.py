@@ -1,4 +1,4 @@
-"""LLM roles: intent interpreter, candidate judge, rationale polisher — each with a deterministic fallback
+"""Roles: the intent (the trained question reader), and the LLM's candidate judge and rationale polisher — each with a deterministic fallback
 and a deterministic checker, so a garbage or silent LLM degrades the answer instead of breaking it. Which
 roles run by default: tools/settings.Settings.llm_role_on (docs/results.md "LLM roles")."""
 
@@ -20,23 +20,11 @@ from tools.schemas import Evidence, TimeWindow
 
 # ---------------------------------------------------------------- intent
 
-def keyword_intent(query: str) -> Intent:
-    """Deterministic intent from the lexicon (agents.intent.readers): the no-LLM fallback."""
-    from agents.intent.readers import keyword_intent as kw
-    return kw(query)
-
-
-def read_intent(llm: LLMClient | None, query: str, deadline: float | None = None,
-                llm_weight: float | None = None):
-    """Every reader's view of the question and the reconciled intent (agents.intent): an IntentReading."""
-    from agents.intent import read_intent as ri
-    return ri(llm, query, deadline, llm_weight=llm_weight)
-
-
-def interpret(llm: LLMClient | None, query: str, deadline: float | None = None) -> tuple[Intent, list[str]]:
-    """The reconciled intent (LLM, zero-shot embedding and lexicon readers; agents.intent.reconcile)."""
-    reading = read_intent(llm, query, deadline)
-    return reading.intent, list(reading.flags)
+def interpret(query: str, previous: Intent | None = None) -> Intent:
+    """A question's Intent from the trained question reader (agents/intent; docs/reader.md). No LLM reads
+    questions: the reader was chosen by measurement on the blind set."""
+    from agents.intent import intent_from, read_question
+    return intent_from(read_question(query), previous)
 
 
 # ---------------------------------------------------------------- judge

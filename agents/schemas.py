@@ -9,19 +9,35 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tools.arc import Arc
 from tools.labels import Emotion
 from tools.presence import PresenceKind
-from tools.schemas import Evidence, TimeWindow, VideoMeta
+from tools.schemas import Evidence, PersonRef, TimeWindow, VideoMeta
 
 MAX_MOMENTS = 10  # "every time" asks for at most this many moments (the question reader and Intent read it)
 
 
 class During(BaseModel):
     """A time condition on another person ("... while she's falling apart"): the moments asked for are the
-    times that person shows `emotions` (tools/who.split_while, graphs/nodes/localise)."""
+    times that person (`person`, resolved by tools/who.py) shows `emotions` (graphs/nodes/localise)."""
 
     model_config = ConfigDict(extra="forbid")
 
     clause: str = Field(max_length=300)
     emotions: list[Emotion] = Field(min_length=1, max_length=2)
+    person: PersonRef = PersonRef()
+
+
+TimeKind = Literal["none", "start", "middle", "end", "first_half", "second_half", "at", "range", "before",
+                   "after", "earlier", "later"]
+
+
+class TimeRef(BaseModel):
+    """A time constraint as the question reader read it: a kind and, for at/range/before/after, the words
+    that carry it ("10:30", "between 5 and 10 minutes", "the argument", "she laughs"). earlier/later are
+    relative to the moment shown last; graphs/nodes/localise applies it (tools/timeref.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: TimeKind = "none"
+    value: str = Field(default="", max_length=300)
 
 
 class Intent(BaseModel):
@@ -33,7 +49,9 @@ class Intent(BaseModel):
     valence: Literal["positive", "negative", "any"] = "any"
     arousal: Literal["high", "low", "any"] = "any"
     modalities: list[Literal["face", "voice", "words", "motion"]] = Field(default_factory=list)
-    who: str | None = None
+    person: PersonRef = Field(default_factory=PersonRef, description="who it is about (tools/who.py resolves it)")
+    time: TimeRef = Field(default_factory=TimeRef)
+    excluded: list[Emotion] = Field(default_factory=list, max_length=13, description="labels ruled out")
     temporal_hint: Literal["start", "middle", "end", "none"] = "none"
     n_moments: int = Field(default=1, ge=1, le=MAX_MOMENTS)
     search_text: str = Field(default="", max_length=300, description="words to search the index with")
@@ -44,7 +62,7 @@ class Intent(BaseModel):
 
     @property
     def descriptive(self) -> bool:
-        """No emotion asked for ("the part where her face is hidden"): retrieval matches the description,
+        """No emotion asked for ("where her hands hide her face"): retrieval matches the description,
         verification only reads the emotion there (graphs/nodes.py ranks, refines and loops on this)."""
         return not self.emotions
 

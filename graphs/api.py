@@ -29,7 +29,8 @@ from tools.settings import Settings, get_settings
 
 # Types the checkpointer may rebuild from SQLite (LangGraph refuses unregistered types).
 _STATE_TYPES = [("agents.schemas", "Intent"), ("agents.schemas", "Moment"), ("agents.schemas", "Answer"),
-                ("agents.schemas", "Sentence"),
+                ("agents.schemas", "Sentence"), ("agents.schemas", "TimeRef"), ("agents.schemas", "During"),
+                ("tools.schemas", "PersonRef"),
                 ("tools.retrieval", "Candidate"), ("graphs.state", "Verified"), ("tools.schemas", "Evidence"),
                 ("tools.schemas", "TimeWindow"), ("tools.schemas", "VideoMeta")]
 
@@ -80,14 +81,14 @@ class Session:
 
     def warm(self) -> threading.Thread:
         """In the background, so the first question pays only for itself: prefill the prompts' static
-        prefix into the LLM server's cache, and load the models the intent readers use (a deterministic
+        prefix into the LLM server's cache, and load the models the question reader uses (a deterministic
         reading of a dummy question). Returns the thread."""
         from agents import prompts, roles
 
         def run() -> None:
             for c in self._clients():
                 c.warm(prompts.prefix())
-            roles.interpret(None, "when does she smile?")
+            roles.interpret("when does she smile?")
 
         th = threading.Thread(target=run, daemon=True, name="affectlens-warm")
         th.start()

@@ -1,6 +1,6 @@
 """The agent graph, wired like the flowchart:
 
-    route ─┬─ new ──► interpret ─► localise ─► verify ─► judge ─┬─► rationale ─► finish
+    route ─┬─ new, previous ─► interpret ─► localise ─► verify ─► judge ─┬─► rationale ─► finish
            ├─ next ─────────────────► localise                 └─► localise (rejected, budget left)
            ├─ why ──► explain ─────────────────────────────────────────────────► finish
            └─ summary / compare ──► arc (the emotional arc from the index, no tool call) ──► end
@@ -18,13 +18,15 @@ from langgraph.graph import END, START, StateGraph
 
 from graphs.nodes import after_judge, explain, finish, interpret, judge, localise, out_of_time, rationale, route, verify
 from graphs.nodes.arc import arc
+from graphs.nodes.cost import costs, marks
 from graphs.state import Context, State
 
 
 def by_mode(state: State) -> Literal["interpret", "localise", "explain", "arc"]:
     if state.get("mode") in ("summary", "compare"):  # the question reader's arc modes (graphs/nodes/arc.py)
         return "arc"
-    return {"new": "interpret", "next": "localise", "why": "explain"}[state["mode"]]
+    # "the one before that" (previous) is interpreted again: the previous intent, earlier than the moment shown
+    return {"new": "interpret", "next": "localise", "previous": "interpret", "why": "explain"}[state["mode"]]
 
 
 def unless_out_of_time(state: State) -> Literal["localise", "finish"]:
@@ -32,14 +34,14 @@ def unless_out_of_time(state: State) -> Literal["localise", "finish"]:
 
 
 builder = StateGraph(State, context_schema=Context)
-builder.add_node("route", route)
+builder.add_node("route", marks(route))  # the LLM cost of a turn is measured from here ...
 builder.add_node("interpret", interpret)
 builder.add_node("localise", localise)
 builder.add_node("verify", verify)
 builder.add_node("judge", judge)
 builder.add_node("rationale", rationale)
 builder.add_node("explain", explain)
-builder.add_node("finish", finish)
+builder.add_node("finish", costs(finish))  # ... to here (graphs/nodes/cost.py)
 builder.add_node("arc", arc)
 
 builder.add_edge(START, "route")

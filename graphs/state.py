@@ -45,7 +45,9 @@ class Verified(BaseModel):
 
 class State(TypedDict, total=False):
     query: str
-    mode: Literal["new", "next", "why"]
+    mode: Literal["new", "next", "previous", "why", "summary", "compare"]
+    reading: dict                                     # the question reader's reading (agents/intent/reading.py)
+    last_query: str                                   # the previous question (the reader reads follow-ups with it)
     intent: Intent
     candidates: list[Candidate]
     verified: list[Verified]                          # this turn's candidates after verify (judge updates them)
@@ -58,9 +60,11 @@ class State(TypedDict, total=False):
     person: int | None                                # the asked person's track (tools/who.py); None: everyone
     focus: int | None                                 # a person the user chose for this turn (UI chip, ask --person)
     person_label: str | None                          # how the answer names that person ("Anna", "person 2 …")
+    person_ref: Any                                   # how the last turn referred to its person (tools.schemas.PersonRef)
     during: dict[str, tuple[str, str]]                # "A while B": window label → (B's evidence id, B's name)
     presence: dict[str, str]                          # presence questions: window label → the change's evidence id
     flags: Annotated[list[str], accumulate]
+    llm_marks: dict[str, int]                         # each LLM client's call-log length when the turn began
     events: Annotated[list[dict], accumulate]         # step trace of this turn (node, tool, decision, seconds)
     answer: Answer
 

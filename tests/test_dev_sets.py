@@ -17,13 +17,9 @@ VIDEO_Q = DATA / "dev_questions_video.jsonl"
 
 LABELS = ("Anger", "Anticipation", "Disgust", "Fear", "Horror", "Joy", "Love", "Neutral", "Pride",
           "Sadness", "Satisfaction", "Surprise", "Trust")
-FAMILY = {"Anger": "anger", "Joy": "joy", "Sadness": "sadness", "Fear": "fear", "Horror": "fear",
-          "Disgust": "disgust", "Surprise": "surprise", "Neutral": "neutral", "Love": "positive_other",
-          "Pride": "positive_other", "Satisfaction": "positive_other", "Trust": "positive_other",
-          "Anticipation": "positive_other"}
 MODALITIES = {"face", "voice", "words", "any"}
 COUNTS = {"one", "every"}
-FIELDS = {"id", "query", "labels", "family", "modality", "count", "paraphrase", "split"}
+FIELDS = {"id", "query", "labels", "modality", "count", "paraphrase", "split"}  # label family: tools.labels.family
 
 # Explicit emotion words: the label names, their adjectives, comparatives and inflections, plus every
 # word the project's keyword lexicon maps to an emotion (laugh, cry, smile, tears, gross, wow, tense ...).
@@ -77,8 +73,7 @@ def _check_rows(rows: list[dict], extra: set[str] = frozenset()) -> None:
         assert isinstance(r["query"], str) and 3 <= len(r["query"]) <= 200, where
         assert isinstance(r["labels"], list) and all(lab in LABELS for lab in r["labels"]), where
         assert len(set(r["labels"])) == len(r["labels"]), f"{where}: repeated label"
-        fam = FAMILY[r["labels"][0]] if r["labels"] else "none"
-        assert r["family"] == fam, f"{where}: family {r['family']!r}, expected {fam!r}"
+        assert "family" not in r, f"{where}: the label family is tools.labels.family, not a field"
         assert r["modality"] in MODALITIES, where
         assert r["count"] in COUNTS, where
         assert r["split"] in ("tune", "heldout"), where

@@ -1,37 +1,14 @@
-"""Presence questions ("when does he walk out?", "when is nobody on screen?"): the phrase reader, the
-presence timeline (tools/presence.py) and, on shipped media (a face that leaves the frame, one that
+"""Presence questions ("when does he walk out?", "when is nobody on screen?"; the question reader's presence
+field is tested in tests/test_reader.py): the presence timeline (tools/presence.py) and, on shipped media (a face that leaves the frame, one that
 enters it), the answers through the real graph. The one-person-of-two case is in tests/test_people.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from agents.intent.presence import read_presence
 from graphs.api import Session
 from tools.presence import MIN_ABSENT_S, presence_changes, presence_confidence, presence_evidence
 from tools.schemas import FaceFrame
-
-
-@pytest.mark.parametrize("question, kind", [
-    ("when does he head out of the room?", "leaves"),
-    ("the bit where she vanishes from the shot", "leaves"),
-    ("when does the presenter step off the stage?", "leaves"),
-    ("at what point does somebody new turn up?", "enters"),
-    ("when does the kid pop back into frame?", "enters"),
-    ("when do we first see the host?", "enters"),
-    ("when is the sofa empty, nobody in the picture?", "absent"),
-    ("when is the speaker off camera?", "absent"),
-    ("when does she appear worried?", None),          # "appear" + a feeling is how she looks
-    ("when does the man on the left grin?", None),    # "left" is a side
-    ("when does he look away from her?", None),
-    ("when does he leave her speechless?", None),
-    ("when is nobody talking?", None),                # about speech, not the picture
-    ("when she shouts 'get out and never come back'", None),          # quoted words are what is said
-    ("when he stares at the window as if someone might walk in", None),  # a comparison, not an event
-    ("when doesn't he leave the room?", "leaves"),    # an apostrophe is not a quote
-])
-def test_presence_reader(question, kind):
-    assert read_presence(question) == kind
 
 
 def _frames(spec: str, dt: float = 0.5) -> list[FaceFrame]:

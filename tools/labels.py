@@ -22,6 +22,19 @@ POSITIVE = frozenset({"Joy", "Love", "Pride", "Satisfaction", "Trust", "Anticipa
 NEGATIVE = frozenset({"Anger", "Disgust", "Fear", "Horror", "Sadness"})
 HIGH_AROUSAL = frozenset({"Anger", "Fear", "Horror", "Surprise", "Joy"})
 
+# Label families, defined once: each of the 13 labels belongs to the basic label whose face it shows
+# (EMOTION_TO_EXPRESSION below); the face cannot tell Pride from Joy or Horror from Fear. Evaluation's
+# "label family right" and the emotion tool's split of a basic label (tools/perception/emotion.SPLITS) both
+# read this table.
+FAMILY_PARENT: dict[str, str] = {"Satisfaction": "Joy", "Love": "Joy", "Pride": "Joy", "Horror": "Fear",
+                                 "Anticipation": "Surprise", "Trust": "Neutral"}
+
+
+def family(label: str) -> str:
+    """The basic label whose family `label` belongs to (itself for a basic label): Pride -> Joy."""
+    return FAMILY_PARENT.get(label, label)
+
+
 # Names users and datasets give the labels, lower-cased → canonical label (normalize_label).
 ALIASES: dict[str, str] = {
     **{e.lower(): e for e in EMOTIONS},
@@ -103,45 +116,6 @@ EMOTION_TO_EXPRESSION: dict[str, str] = {
 
 # ---------------------------------------------------------------- Action Units
 
-# Facial actions as people describe them ("her brows knit", "his jaw drops") -> FACS Action Units, written from
-# the FACS manual's descriptions of each unit (not from any dev set); read by agents.intent.readers.face_reader.
-_B = r"(?:eye)?brows?"
-_M = r"(?:the |his |her |their |its |someone's |somebody's )?"
-AU_PHRASES = [
-    (rf"\binner (?:corners of {_M})?{_B}\b.{{0,20}}\b(?:raise|rise|go up|lift|slant)", ("AU1",)),
-    (rf"\b{_B} (?:shoot|go|fly|jump|lift|shot|went|flew|jumped|goes|shoots|flies|jumps|lifts|rise|rises|rose|raise|raises|raised|arch|arches|arched)(?: way)?(?: up)?\b", ("AU1", "AU2")),
-    (rf"\b(?:raise[sd]?|raising|lift(?:s|ed|ing)?|arch(?:es|ed|ing)?) {_M}{_B}", ("AU1", "AU2")),
-    (rf"\b{_B} (?:furrow|knit|pull together|pulls together|pulled together|draw together|draws together|drawn together|lower|lowers|lowered|come down|comes down|came down|crease|creases|creased|scrunch|scrunches|scrunched|knot|knots|knotted|bunch|bunches)", ("AU4",)),
-    (rf"\b(?:furrow(?:s|ed|ing)?|knit(?:s|ted|ting)?|lower(?:s|ed|ing)?|scrunch(?:es|ed|ing)?) {_M}{_B}", ("AU4",)),
-    (r"\b(?:frown(?:s|ed|ing)?|scowl(?:s|ed|ing)?)\b", ("AU4",)),
-    (r"\beyes? (?:go |went |get |got |grow |grew )?(?:wide|widen|widens|widened|huge|big|saucers|pop|pops|popped|bulge|bulges|bulged)\b", ("AU5",)),
-    (r"\bwide[- ]eyed\b|\beyes? wide open\b", ("AU5",)),
-    (r"\bcheeks? (?:lift|lifts|lifted|raise|raises|raised|rise|rises|rose|go up|push up|pushes up|bunch up)", ("AU6",)),
-    (r"\b(?:eyes? (?:crinkle|crinkles|crinkled|twinkle|twinkles)|crow's feet)", ("AU6",)),
-    (r"\beyes? (?:narrow|narrows|narrowed|squint|squints|squinted)\b|\b(?:narrow(?:s|ed|ing)?|squint(?:s|ed|ing)?) (?:his |her |their )?eyes\b|\bsquint(?:s|ed|ing)?\b", ("AU7",)),
-    (r"\bnose (?:wrinkle|wrinkles|wrinkled|scrunch|scrunches|scrunched|crinkle|crinkles|crinkled)|\b(?:wrinkle[sd]?|wrinkling|scrunch(?:es|ed|ing)?) (?:up )?(?:his |her |their )?nose\b", ("AU9",)),
-    (r"\bupper lip (?:curl|curls|curled|raise|raises|raised|lift|lifts|lifted|rises)|\bcurl(?:s|ed|ing)? (?:his |her |their )?(?:upper )?lip\b|\bsneer", ("AU10",)),
-    (rf"\bcorners? of {_M}(?:mouth|lips) (?:go|goes|went|turn|turns|turned|pull|pulls|pulled|curl|curls|curled|tilt|tilts|lift|lifts|twitch|twitches) up|\b(?:grin|grins|grinning|grinned|smile|smiles|smiling|smiled)\b", ("AU12",)),
-    (rf"\bcorners? of {_M}(?:mouth|lips) (?:go|goes|went|turn|turns|turned|pull|pulls|pulled|droop|droops|drooped|sag|sags|sagged|drop|drops|dropped)(?: right)? down|\bmouth (?:turns|turned|droops|drooped|sags|sagged) down\b|\bdown-?turned mouth\b", ("AU15",)),
-    (r"\b(?:chin (?:wrinkles|wrinkled|puckers|puckered|quivers|quivered|trembles|trembled|dimples)|(?:lower )?lip (?:quivers|quivered|quivering|trembles|trembled|trembling|wobbles|wobbled|wobbling)|pout(?:s|ed|ing)?)\b", ("AU17",)),
-    (r"\b(?:mouth|lips) (?:stretch|stretches|stretched|pull|pulls|pulled) (?:back|sideways|wide|tight)|\bgrimace[sd]?\b|\bgrimacing\b", ("AU20",)),
-    (r"\blips? (?:press|presses|pressed|tighten|tightens|tightened|thin|thins|thinned|go thin|pursed|purse|purses)|\b(?:press(?:es|ed|ing)?|purs(?:e|es|ed|ing)|tighten(?:s|ed|ing)?) (?:his |her |their )?lips\b|\btight-lipped\b", ("AU23", "AU24")),
-    (r"\b(?:clench(?:es|ed|ing)? (?:his |her |their )?(?:jaw|teeth)|(?:jaw|teeth) (?:clench|clenches|clenched|set|tightens|tightened)|grit(?:s|ted|ting)? (?:his |her |their )?teeth)\b", ("AU23", "AU24")),
-    (r"\b(?:glare[sd]?|glaring)\b", ("AU4", "AU7")),
-    (r"\b(?:jaw (?:drop|drops|dropped|falls|fell|hangs|hung)|mouth (?:falls|fell|drops|dropped|hangs|hung|falling|dropping|hanging) open|gap(?:e|es|ed|ing)\b|open-mouthed|mouth wide open)", ("AU26",)),
-]
-
-
-def face_actions(text: str) -> list[str]:
-    """The Action Units a text describes ("eyebrows shoot up and the mouth falls open" -> AU1, AU2, AU26)."""
-    low = text.lower()
-    aus: list[str] = []
-    for pat, units in AU_PHRASES:
-        if re.search(pat, low):
-            aus += [u for u in units if u not in aus]
-    return aus
-
-
 AU_NAMES: dict[str, str] = {
     "AU1": "inner brow raiser", "AU2": "outer brow raiser", "AU4": "brow lowerer", "AU5": "upper lid raiser",
     "AU6": "cheek raiser", "AU7": "lid tightener", "AU9": "nose wrinkler", "AU10": "upper lip raiser",
@@ -159,22 +133,54 @@ def au_label(au: str) -> str:
 
 # ---------------------------------------------------------------- evidence profiles
 
-# What each of the 13 labels looks like in the affect vector (tools/retrieval.py): expression classes,
-# FACS-style AU prototypes, voice arousal (signed) and motion.
-PROFILES: dict[str, dict[str, float]] = {
-    "Joy": {"happy": 1.0, "AU12": 1.0, "AU6": 0.6, "AU25": 0.3, "arousal": 0.3},
-    "Satisfaction": {"happy": 0.7, "AU12": 0.6, "neutral": 0.3},
-    "Pride": {"happy": 0.6, "AU12": 0.4, "neutral": 0.3},
-    "Love": {"happy": 0.7, "AU12": 0.6, "AU6": 0.3},
+# FACS Action Unit prototypes of the six basic emotions (EMFACS-style), defined once: the emotion tool's
+# facs cue scores a window's AU deltas against them (tools/perception/emotion.py), and the affect vector's
+# query profile (PROFILES below, tools/retrieval.py) takes its AU part from them. Written from the FACS
+# literature, not fitted (the emotion tool's cue weights were fitted on top of them). Fear and surprise share
+# raised brows; fear widens the eyes more (AU5, vs "5B" slight in surprise), adds AU4 and stretches the lips
+# (AU20); surprise drops the jaw (AU26).
+AU_PROTOTYPES: dict[str, dict[str, float]] = {
+    "Joy": {"AU12": 1.0, "AU6": 0.6},
+    "Sadness": {"AU1": 0.6, "AU4": 0.5, "AU15": 0.8, "AU17": 0.4},
+    "Anger": {"AU4": 1.0, "AU5": 0.3, "AU7": 0.5, "AU23": 0.4, "AU24": 0.4},
+    "Disgust": {"AU9": 1.0, "AU10": 0.8, "AU15": 0.4, "AU17": 0.3},
+    "Fear": {"AU1": 0.5, "AU2": 0.4, "AU4": 0.3, "AU5": 0.8, "AU20": 0.5},
+    "Surprise": {"AU1": 0.5, "AU2": 0.6, "AU5": 0.2, "AU26": 0.5},
+}
+
+# How strongly a non-basic label shows its parent's AU prototype (FAMILY_PARENT): the face cannot tell Pride
+# from Joy, so these are priors, set a priori from the hand-written profiles they replace (Satisfaction and
+# Love smiled at 0.6 of Joy, Pride at 0.4, Anticipation raised brows at about half of Surprise, Horror as Fear).
+AU_SHARE: dict[str, float] = {"Satisfaction": 0.6, "Love": 0.6, "Pride": 0.4, "Anticipation": 0.5, "Horror": 1.0,
+                              "Trust": 0.0}
+
+# What each label looks like in the affect vector besides its AUs: expression classes and voice arousal (signed).
+_CUES: dict[str, dict[str, float]] = {
+    "Joy": {"happy": 1.0, "arousal": 0.3},
+    "Satisfaction": {"happy": 0.7, "neutral": 0.3},
+    "Pride": {"happy": 0.6, "neutral": 0.3},
+    "Love": {"happy": 0.7},
     "Trust": {"neutral": 0.6, "happy": 0.3},
-    "Anticipation": {"surprise": 0.4, "neutral": 0.4, "AU1": 0.3, "AU2": 0.3},
-    "Sadness": {"sad": 1.0, "AU1": 0.5, "AU4": 0.5, "AU15": 0.6, "AU17": 0.3, "fear": 0.2, "arousal": -0.2},
-    "Anger": {"angry": 1.0, "AU4": 0.7, "AU9": 0.2, "AU17": 0.2, "arousal": 0.6},
-    "Disgust": {"disgust": 1.0, "angry": 0.4, "AU9": 0.7, "AU4": 0.3, "AU15": 0.3},
-    "Fear": {"fear": 1.0, "AU1": 0.5, "AU2": 0.4, "AU4": 0.3, "AU20": 0.6, "arousal": 0.4},
-    "Horror": {"fear": 1.0, "surprise": 0.4, "AU20": 0.6, "AU26": 0.3, "arousal": 0.6},
-    "Surprise": {"surprise": 1.0, "AU1": 0.5, "AU2": 0.6, "AU26": 0.6, "arousal": 0.4},
+    "Anticipation": {"surprise": 0.4, "neutral": 0.4},
+    "Sadness": {"sad": 1.0, "fear": 0.2, "arousal": -0.2},
+    "Anger": {"angry": 1.0, "arousal": 0.6},
+    "Disgust": {"disgust": 1.0, "angry": 0.4},
+    "Fear": {"fear": 1.0, "arousal": 0.4},
+    "Horror": {"fear": 1.0, "surprise": 0.4, "arousal": 0.6},
+    "Surprise": {"surprise": 1.0, "arousal": 0.4},
     "Neutral": {"neutral": 1.0, "arousal": -0.3},
 }
+
+
+def _profile(label: str) -> dict[str, float]:
+    basic = FAMILY_PARENT.get(label, label)
+    share = AU_SHARE.get(label, 1.0)
+    aus = {au: round(w * share, 3) for au, w in AU_PROTOTYPES.get(basic, {}).items() if share > 0}
+    return {**_CUES[label], **aus}
+
+
+# What each of the 13 labels looks like in the affect vector (tools/retrieval.py): expression classes,
+# the AU prototype of its family (AU_PROTOTYPES, scaled by AU_SHARE), voice arousal (signed).
+PROFILES: dict[str, dict[str, float]] = {e: _profile(e) for e in EMOTIONS}
 
 assert set(PROFILES) == set(EMOTIONS) == set(EMOTION_TO_EXPRESSION)

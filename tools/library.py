@@ -250,5 +250,3 @@ class LibrarySearch:
             if len(hits) >= k:
                 break
         return hits
-
-

@@ -125,6 +125,34 @@ class Evidence(Frozen):
     times: list[float] = Field(default_factory=list, description="frame/segment times used")
 
 
+PersonKind = Literal["none", "everyone", "pronoun", "gender", "side", "order", "number", "role", "name", "other"]
+
+
+class PersonRef(Frozen):
+    """Who a question is about, as the question reader (agents/intent) read it: a kind of reference and its
+    value ("side"/"left", "gender"/"woman", "role"/"interviewer", "pronoun"/"she", "order"/"2", "number"/"3",
+    "name"/"Anna", "other"/"man"); tools/who.py resolves it against the video's people."""
+
+    kind: PersonKind = "none"
+    value: str = ""
+
+    def words(self) -> str:
+        """How an answer names the reference ("the woman", "the one on the left")."""
+        if self.kind == "side":
+            return f"the one on the {self.value}" if self.value != "centre" else "the one in the middle"
+        if self.kind in ("gender", "other") and self.value:
+            return ("the other " if self.kind == "other" else "the ") + self.value
+        if self.kind == "order":
+            return "the last one to appear" if self.value == "last" else f"person number {self.value} to appear"
+        if self.kind == "number":
+            return f"person {self.value}"
+        if self.kind == "role":
+            return f"the {self.value}"
+        if self.kind in ("name", "pronoun"):
+            return self.value
+        return {"everyone": "everyone", "other": "the other one"}.get(self.kind, "")
+
+
 class Word(Frozen):
     text: str
     start: float
@@ -150,6 +178,9 @@ class PersonFace(Frozen):
     expression: dict[str, float] = Field(default_factory=dict)
     occluded: bool = False
     main: bool = Field(default=False, description="the face FaceFrame's own fields describe")
+    motion: dict[str, float] = Field(default_factory=dict, description="this face's per-region flow magnitude "
+                                     "since the same person's previous sample (as FaceFrame.motion)")
+    motion_dy: dict[str, float] = Field(default_factory=dict, description="as FaceFrame.motion_dy, this face")
 
 
 class FaceFrame(Frozen):
@@ -178,9 +209,6 @@ class WindowRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     index: int = Field(ge=0)
-    motion: dict[str, float] = Field(default_factory=dict, description="this face's per-region flow magnitude "
-                                     "since the same person's previous sample (as FaceFrame.motion)")
-    motion_dy: dict[str, float] = Field(default_factory=dict, description="as FaceFrame.motion_dy, this face")
     window: TimeWindow
     n_frames: int = 0
     face_frames: int = 0

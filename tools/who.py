@@ -1,45 +1,33 @@
-""""Who" in a question → one person of `people.json` (tools/people.py), and the per-person view of the
-index that a turn's retrieval, verification and answer then run on (the shared context is not changed:
-the turn's state holds the person, `graphs/nodes/common.view` gives each node that person's view).
+"""Who a question is about -> one person of `people.json` (tools/people.py), and the per-person view of the
+index that a turn's retrieval, verification and answer then run on (the shared context is not changed: the
+turn's state holds the person, `graphs/nodes/common.view` gives each node that person's view).
 
-Resolved, in this order: a name the user gave ("Anna", or a tag such as "the man" given with
-`affectlens people VIDEO --name 2="the man"`); "person 2"; a side ("on the left", "the right one",
-"in the middle"); "the interviewer" / "the one asking (questions)" (the person with more attributed
-question turns); "she"/"he"/"they" in a follow-up (the previous turn's person). "The man"/"the woman" with
-no name given cannot be told apart (no gender model ships offline): then it resolves only when one
-person is in the video, else it stays unresolved and the answer says so (flag).
+The question reader (agents/intent) says how the question refers to someone (`PersonRef`: a kind and a value);
+this module resolves that reference against what the video and the conversation give, with no reading of
+words of its own:
+
+- a name the user gave (`affectlens people VIDEO --name 2="the man"`, or "Anna") matches first, for any kind;
+- "person 2"; a side ("the one on the left"); the order of appearance ("the second one to show up");
+- a role: the interviewer / host / presenter / moderator is the person with more attributed question turns,
+  the interviewee / guest / candidate the one who speaks and asks less;
+- "she" / "he" / "they" in a follow-up: the previous turn's person; "the other one": the person who is not;
+- "the man" / "the woman" (no gender model ships offline): a name tag, else the previous turn's person when
+  that turn named the same word, else the only person present.
+
+When a reference cannot be resolved, the answer asks back with the candidates (`WhoResult.candidates`: ids,
+positions and thumbnails) instead of answering about everyone.
 """
 
 from __future__ import annotations
 
-import re
-
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tools.people import People, Person
+from tools.schemas import PersonRef
 
-SIDES = {"left": "left", "right": "right", "middle": "centre", "centre": "centre", "center": "centre"}
-INTERVIEWER = re.compile(r"\b(interviewer|host|presenter|moderator|(one|person|guy|woman|man) (who is |who's )?"
-                         r"ask(s|ing)?( the)?( questions?)?)\b", re.I)
-ANSWERER = re.compile(r"\b(interviewee|guest|(one|person) answering)\b", re.I)
-PRONOUN = re.compile(r"^\s*(she|he|they|her|him|them)\b|\b(does|did|is|was) (she|he|they)\b|\b(her|his) (face|voice)\b", re.I)
-PERSONISH = re.compile(r"\b(man|woman|guy|lady|girl|boy|person|interviewer|host|guest|he|she|him|her)\b", re.I)
-
-
-# "A while B": the question asks about A at the times B happens ("how does the guy on the right look while
-# she's falling apart?"). Only a clause whose subject is a person is a condition ("... while nobody is on
-# screen" is not: it stays part of the question).
-WHILE = re.compile(r"^(?P<main>.*?\S)\s*,?\s+(?:while|whilst|at the same time as)\s+(?P<cond>.+?)[\s?.!]*$", re.I)
-COND_SUBJECT = re.compile(r"^(she|he|they|her|his|the (other|man|woman|guy|lady|girl|boy|person|interviewer|"
-                          r"host|guest)\b|person\s*#?\d|the one (on|in) the)", re.I)
-
-
-def split_while(query: str) -> tuple[str, str]:
-    """(main clause, condition) of "A while B" when B's subject is a person; (query, "") otherwise."""
-    m = WHILE.match(query.strip())
-    if not m or not COND_SUBJECT.match(m.group("cond")):
-        return query, ""
-    return m.group("main"), m.group("cond")
+ASKS = frozenset({"interviewer", "host", "presenter", "moderator", "questioner", "reporter", "journalist"})
+ANSWERS = frozenset({"interviewee", "guest", "candidate", "respondent", "participant", "speaker", "witness",
+                     "patient", "client", "customer"})
 
 
 class WhoResult(BaseModel):
@@ -47,70 +35,97 @@ class WhoResult(BaseModel):
 
     person: Person | None = None
     how: str = ""          # which rule matched, or why none did
+    candidates: list[Person] = Field(default_factory=list, description="who it could be, when it cannot be told")
+
+    @property
+    def ask_back(self) -> bool:
+        return self.person is None and len(self.candidates) >= 2
 
 
-def resolve_person(who: str | None, people: People, previous: int | None = None) -> WhoResult:
-    """`who`: the intent's `who`, or the question itself. None person when nothing (or nothing unique) fits."""
-    text = (who or "").strip()
+def _by_name(value: str, people: list[Person]) -> Person | None:
+    v = value.strip().lower().removeprefix("the ")
+    if not v:
+        return None
+    for p in people:
+        name = (p.name or "").strip().lower().removeprefix("the ")
+        if name and (name == v or name in v.split() or v in name.split()):
+            return p
+    return None
+
+
+def resolve_person(ref: PersonRef | None, people: People, previous: int | None = None,
+                   previous_ref: PersonRef | None = None) -> WhoResult:
+    """The person `ref` points to; None person with `candidates` when it could be several."""
     ppl = people.people
-    if not text or not ppl:
-        return WhoResult(how="no person asked for" if not text else "no people in this video")
-    low = text.lower()
-    for p in ppl:  # names first: a user-given "the man" wins over the side/role rules
-        if p.name and re.search(r"\b" + re.escape(p.name.lower().removeprefix("the ")) + r"\b", low):
-            return WhoResult(person=p, how=f"name '{p.name}'")
-    m = re.search(r"\bperson\s*#?\s*(\d+)\b", low)
-    if m and people.get(int(m.group(1))):
-        return WhoResult(person=people.get(int(m.group(1))), how=f"person {m.group(1)}")
-    sides = {SIDES[w] for w in re.findall(r"\b(left|right|middle|centre|center)\b", low)}
-    if len(sides) == 1:
-        side = sides.pop()
+    ref = ref or PersonRef()
+    if ref.kind in ("none", "everyone"):
+        return WhoResult(how="no person asked for" if ref.kind == "none" else "everyone")
+    if not ppl:
+        return WhoResult(how="no people in this video")
+    prev = people.get(previous) if previous is not None else None
+    named = _by_name(ref.value, ppl) if ref.value else None
+    if named is not None and ref.kind not in ("side", "order", "number"):
+        return WhoResult(person=named, how=f"name '{named.name}'")
+    if ref.kind == "number" and ref.value.isdigit() and people.get(int(ref.value)):
+        return WhoResult(person=people.get(int(ref.value)), how=f"person {ref.value}")
+    if ref.kind == "side":
+        side = ref.value
         at = [p for p in ppl if p.position == side]
         if not at and side != "centre":  # nobody mostly there: the outermost on that side
             at = [min(ppl, key=lambda p: p.x) if side == "left" else max(ppl, key=lambda p: p.x)]
         if at:
             return WhoResult(person=max(at, key=lambda p: p.screen_s), how=f"position {side}")
-    if INTERVIEWER.search(low) or ANSWERER.search(low):
+    if ref.kind == "order":
+        seen = sorted(ppl, key=lambda p: p.first_s)
+        k = len(seen) - 1 if ref.value == "last" else int(ref.value) - 1 if ref.value.isdigit() else -1
+        if 0 <= k < len(seen):
+            return WhoResult(person=seen[k], how=f"order of appearance {ref.value}")
+    if ref.kind == "role" and (ref.value in ASKS or ref.value in ANSWERS):
         ranked = sorted(ppl, key=lambda p: -p.question_turns)
-        if ranked[0].question_turns == 0 or (len(ranked) > 1 and ranked[0].question_turns == ranked[1].question_turns):
-            return WhoResult(how="interviewer asked, but no one has more question turns than the others")
-        if INTERVIEWER.search(low):
-            return WhoResult(person=ranked[0], how=f"interviewer: most question turns ({ranked[0].question_turns})")
-        others = [p for p in ranked[1:] if p.speaking_s > 0] or ranked[1:]
-        if others:
-            return WhoResult(person=max(others, key=lambda p: p.speaking_s), how="interviewee: speaks, asks less")
-    if PRONOUN.search(low) and previous is not None and people.get(previous):
-        return WhoResult(person=people.get(previous), how="pronoun: the previous turn's person")
-    if PERSONISH.search(low):
-        if len(ppl) == 1:
-            return WhoResult(person=ppl[0], how="the only person in the video")
-        return WhoResult(how="cannot tell which person is meant (name them: affectlens people VIDEO --name ID=NAME)")
-    return WhoResult(how="no person asked for")
+        if ranked[0].question_turns > 0 and (len(ranked) == 1 or ranked[0].question_turns > ranked[1].question_turns):
+            if ref.value in ASKS:
+                return WhoResult(person=ranked[0], how=f"{ref.value}: most question turns ({ranked[0].question_turns})")
+            others = [p for p in ranked[1:] if p.speaking_s > 0] or ranked[1:]
+            if others:
+                return WhoResult(person=max(others, key=lambda p: p.speaking_s), how=f"{ref.value}: speaks, asks less")
+    if ref.kind == "other":
+        others = [p for p in ppl if prev is None or p.id != prev.id]
+        if prev is not None and len(others) == 1:
+            return WhoResult(person=others[0], how="the other person (not the previous turn's)")
+        if len(others) >= 2:
+            return WhoResult(how=f"cannot tell which other person is meant ({ref.words()})", candidates=others)
+    if ref.kind == "pronoun" and prev is not None:
+        return WhoResult(person=prev, how="pronoun: the previous turn's person")
+    if ref.kind == "gender" and prev is not None and previous_ref is not None and \
+            previous_ref.kind in ("gender", "other") and previous_ref.value == ref.value:
+        return WhoResult(person=prev, how=f"'{ref.words()}': the previous turn's person")
+    if len(ppl) == 1:
+        return WhoResult(person=ppl[0], how="the only person in the video")
+    return WhoResult(how=f"cannot tell which person '{ref.words() or ref.value}' is", candidates=list(ppl))
 
 
-def other_person(condition: str, people: People, main: Person | None) -> WhoResult:
-    """The person a "while ..." condition is about: named or placed in the condition itself, else, for a
-    pronoun or "the other one", the one person who is not the main clause's (two people in the video), or
-    the only person (one person: "she smiles while she cries" is about her)."""
-    res = resolve_person(condition, people)
-    if res.person is not None and (main is None or res.person.id != main.id or len(people.people) == 1):
+def condition_person(ref: PersonRef, people: People, main: Person | None) -> WhoResult:
+    """The person a "while ..." condition is about: resolved like any reference, else the one person who is not
+    the main clause's (two people), or the only person ("she smiles while she cries" is about her)."""
+    res = resolve_person(ref, people, previous=main.id if main else None)
+    if res.person is not None and (main is None or res.person.id != main.id or len(people.people) == 1
+                                   or ref.kind not in ("pronoun", "other", "none")):
         return res
     others = [p for p in people.people if main is None or p.id != main.id]
     if len(people.people) == 1:
         return WhoResult(person=people.people[0], how="the only person in the video")
     if main is not None and len(others) == 1:
         return WhoResult(person=others[0], how="the other person")
-    return WhoResult(how="cannot tell who the 'while' clause is about")
+    return WhoResult(how="cannot tell who the 'while' clause is about", candidates=others)
 
 
 def pick_person(index, state) -> WhoResult:
     """The person this turn asks about (None: the whole video): the one the user chose (`state["focus"]`),
-    else from the intent's `who` or the question;
-    a follow-up ("and the next one?", "she") keeps the previous turn's person (`state["person"]`).
-    Reads the state only: the localise node writes the result into the turn's state."""
+    else the intent's reference; a follow-up ("and the next one?") keeps the previous turn's person
+    (`state["person"]`). Reads the state only: the localise node writes the result into the turn's state."""
     from tools.people import load_people
     intent = state.get("intent")
-    asked = " ".join(x for x in (getattr(intent, "who", None), split_while(state.get("query", ""))[0]) if x)
+    ref = getattr(intent, "person", None) or PersonRef()
     previous = state.get("person")
     try:
         people = load_people(index)  # the video's own index: a person's view is never stored in the context
@@ -119,10 +134,11 @@ def pick_person(index, state) -> WhoResult:
             if people.get(focus) is None:
                 return WhoResult(how=f"cannot use person {focus}: this video's people are {[p.id for p in people.people]}")
             return WhoResult(person=people.get(focus), how="chosen by the user")
-        res = resolve_person(asked, people, previous=previous)
+        res = resolve_person(ref, people, previous=previous, previous_ref=state.get("person_ref"))
     except (OSError, ValueError) as e:
         return WhoResult(how=f"people unavailable: {e}")
-    if res.person is None and state.get("mode") != "new" and previous is not None and people.get(previous):
+    if res.person is None and not res.candidates and state.get("mode") not in ("new", None) \
+            and previous is not None and people.get(previous):
         return WhoResult(person=people.get(previous), how="follow-up: same person")
     return res
 

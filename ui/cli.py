@@ -255,11 +255,24 @@ def cmd_serve_llm(a) -> int:
 
 
 def cmd_eval_intent(a) -> int:
-    from evals.intent import run
-    from tools.settings import get_settings
-    model = None if a.no_llm else (a.model or get_settings().llm_gguf)
-    print(run(Path(a.file), model, do_grid=a.grid, log=lambda m: print(m, file=sys.stderr),
-              cached_only=a.cached_llm))
+    """Aggregate accuracy of the trained question reader (evals/reader.py): on the frozen blind set with
+    --blind (per field and per label only), else on FILE."""
+    from evals.reader import run_blind, run_file
+    print(run_blind() if a.blind else run_file(Path(a.file)))
+    return 0
+
+
+def cmd_train_reader(a) -> int:
+    """Rebuild the question reader's weights from the corpus (agents/intent/train.py); --cv prints the
+    leave-one-writer-out table that chose its constants."""
+    from agents.intent.train import corpus_by_writer, train
+    from agents.intent.model import CORPUS_DIR, WEIGHTS_DIR
+    corpus = Path(a.corpus) if a.corpus else CORPUS_DIR
+    if a.cv:
+        from evals.reader import cross_validate
+        print(cross_validate(corpus_by_writer(corpus), log=lambda m: print(m, file=sys.stderr)))
+        return 0
+    train(corpus, Path(a.out) if a.out else WEIGHTS_DIR, log=lambda m: print(m, file=sys.stderr))
     return 0
 
 
@@ -366,14 +379,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--setup-only", action="store_true", help="vllm: create the CPU venv and model folder, then exit")
     p.set_defaults(fn=cmd_serve_llm)
 
-    p = sub.add_parser("eval-intent", help="accuracy of each intent reader and the reconciled intent on a dev set")
-    p.add_argument("file", nargs="?", default="evals/data/intent_dev.jsonl")
-    p.add_argument("--model", help="GGUF model name (default: the configured one, e.g. qwen2.5-coder-1.5b)")
-    p.add_argument("--no-llm", action="store_true", help="the text, lexicon and facial-action readers only")
-    p.add_argument("--grid", action="store_true", help="choose the rule's weights on the tune part first")
-    p.add_argument("--cached-llm", action="store_true",
-                   help="use only LLM answers cached by earlier runs (a CPU LLM call can take a minute)")
+    p = sub.add_parser("eval-intent", help="accuracy of the trained question reader (aggregate figures only)")
+    p.add_argument("file", nargs="?", default="evals/data/intent_dev.jsonl",
+                   help="a set of readings (agents/intent/reading.py) or a legacy intent set")
+    p.add_argument("--blind", action="store_true", help="the frozen blind set (evals/data/reader_blind.jsonl)")
     p.set_defaults(fn=cmd_eval_intent)
+
+    p = sub.add_parser("train-reader", help="rebuild the question reader from the written corpus")
+    p.add_argument("--corpus", help="folder of corpus *.jsonl (default: agents/intent/data/corpus)")
+    p.add_argument("--out", help="where to write the weights (default: agents/intent/data/reader)")
+    p.add_argument("--cv", action="store_true", help="print the leave-one-writer-out table instead")
+    p.set_defaults(fn=cmd_train_reader)
 
     from evals.cli import add_commands
     add_commands(sub)

@@ -42,6 +42,11 @@ def _said(flag: str) -> str | None:
         return f"Nothing found: {why}."
     if head == "person":
         return f"Person: {web_words(why)}; the answer covers everyone."
+    if head == "ask_person":  # tools/who.py could not tell which person the question means
+        who = [w.strip() for w in why.split(" | ") if w.strip()]
+        listed = ", ".join(who[:-1]) + f" or {who[-1]}" if len(who) > 1 else (who[0] if who else "")
+        return (f"Which person do you mean: {listed}? Say which one (e.g. “the one on the left”) or choose "
+                "them under “People in the video”.")
     if head == "while":
         return f"About the “while …” part of your question: {why}."
     return None
@@ -54,7 +59,7 @@ _SILENT: tuple[str, ...] = ("intent_without_llm", "rationale_draft_rejected", "r
 # web user does instead.
 _WEB: list[tuple[re.Pattern, str]] = [
     (re.compile(r"\(?name them: `?affectlens people[^)]*`?\)?"),
-     "(name them under “People in the video”, or say which one, e.g. “the woman on the left”)"),
+     "(name them under “People in the video”, or say which one, e.g. “the one on the left”)"),
     (re.compile(r"`?affectlens people VIDEO`?"), "the “People in the video” list"),
 ]
 

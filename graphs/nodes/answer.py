@@ -66,10 +66,15 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
             if n and not verified:
                 flags.append(f"not_found: {missing}; nothing is shown")
         chosen = [v for v in verified if v.accept]
-        if not verified and not any(f.startswith("not_found") for f in [*flags, *state.get("flags", [])]):
+        if not verified and not any(f.startswith(("not_found", "ask_person")) for f in [*flags, *state.get("flags", [])]):
             flags.append("not_found: no window of this video can answer this question"
                          + (f" ({missing})" if missing else "") + "; nothing is shown")
-        if not chosen and verified:
+        if not chosen and verified and state.get("mode") in ("next", "previous") and intent.emotions:
+            # "show me another one" when no other moment shows it: say so, no weak guess of another feeling
+            flags.append(f"not_found: no {'earlier' if state.get('mode') == 'previous' else 'other'} moment in "
+                         f"this video clearly shows {' or '.join(intent.emotions).lower()}; nothing is shown")
+            verified = []
+        elif not chosen and verified:
             # honest "not found": say so, and show the closest candidates as unverified, low confidence
             flags.append(f"unverified: no candidate passed verification (not found: no moment in this video "
                          f"clearly shows {' or '.join(intent.emotions)}); the closest candidates are shown, "

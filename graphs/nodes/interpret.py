@@ -1,13 +1,8 @@
-"""interpret: the vague question → a typed Intent (agents.roles.interpret). "A while B", where B is a person
-showing an emotion ("how does the guy on the right look while she's falling apart?"): A is read as the
-question and B's emotions (read without the LLM) become `intent.during`; a B that reads no emotion, or only
-Neutral ("while she listens"), leaves the question whole.
-
-A question about being in the picture ("when does he walk out?", "when is nobody on screen?":
-agents/intent/presence.py) that names no emotion becomes a description with `intent.presence` set: its
-moments come from the face's presence (graphs/nodes/localise.py), and the tools only read the emotion there.
-A question about the voice or the words set where nobody is seen ("… sound nervous while no one is on
-screen", an off-camera voice) keeps its emotion, with `intent.presence` = "absent" as a condition on where."""
+"""interpret: the question's reading (agents/intent, read by the route node) -> the typed Intent the graph
+searches with (agents/intent/resolve.intent_from), resolved against the previous turn for a follow-up ("and
+him?" keeps the emotions asked before). "The one before that" (mode previous) keeps the previous intent and
+asks for a moment earlier than the one shown last. No LLM call: the trained reader is what reads questions
+(docs/reader.md); the reader's whole reading is in the step trace."""
 
 from __future__ import annotations
 
@@ -15,38 +10,28 @@ import time
 
 from langgraph.runtime import Runtime
 
-from agents import roles
-from agents.intent.presence import read_presence
-from agents.intent.reconcile import names_feeling
-from agents.schemas import During
-from graphs.nodes.common import ctx, event, mono_deadline
+from agents.intent import intent_from, read_question
+from agents.intent.reading import Reading
+from agents.schemas import TimeRef
+from graphs.nodes.common import event
 from graphs.state import Context, State
-from tools.who import split_while
 
 
 def interpret(state: State, runtime: Runtime[Context]) -> dict:
     t0 = time.monotonic()
-    deps = ctx(runtime)
-    main, clause = split_while(state["query"])
-    # a condition at rest ("while she listens" reads Neutral) is not an emotion to wait for
-    during = [e for e in roles.read_intent(None, clause).intent.emotions if e != "Neutral"][:2] if clause else []
-    reading = roles.read_intent(deps.llm_for("interpret"), main if during else state["query"],
-                                deadline=mono_deadline(state),
-                                llm_weight=getattr(deps.settings, "intent_llm_weight", None))
-    intent = reading.intent
-    if during:
-        intent = intent.model_copy(update={"during": During(clause=clause, emotions=during)})
-    presence = read_presence(state["query"])
-    named = names_feeling(reading.votes)
-    heard = bool(set(intent.modalities) & {"voice", "words"})  # "... voice sound panicky while nobody is on screen"
-    flags = list(reading.flags)
-    if presence and not named and not heard and not during:
-        intent = intent.model_copy(update={"presence": presence, "emotions": [], "valence": "any", "arousal": "any"})
-        flags = [f for f in flags if f != "descriptive_query"] + ["presence_query"]
-    elif presence == "absent" and heard and not during:  # a voice over an empty picture: the setting is a condition
-        intent = intent.model_copy(update={"presence": presence})
+    reading = (Reading.model_validate(state["reading"]) if state.get("reading")
+               else read_question(state["query"], state.get("last_query")))
+    previous = state.get("intent")
+    if state.get("mode") == "previous" and previous is not None:
+        intent = previous.model_copy(update={"time": TimeRef(kind="earlier"), "temporal_hint": "none"})
+    else:
+        intent = intent_from(reading, previous if reading.prev is not None else None)
+    flags = []
+    if intent.presence_question:
+        flags.append("presence_query")
+    elif intent.descriptive:
+        flags.append("descriptive_query")
     return {"intent": intent, "flags": flags,
-            "events": [event(node="interpret", intent=intent.model_dump(), seconds=round(time.monotonic() - t0, 2),
-                             readers={v.reader: {"ok": v.ok, "scores": v.scores, "negated": v.negated,
-                                                 "none": v.none, "note": v.note} for v in reading.votes},
-                             scores=reading.scores, rule=reading.rule)]}
+            "events": [event(node="interpret", intent=intent.model_dump(), seconds=round(time.monotonic() - t0, 3),
+                             reader={"mode": reading.mode, "emotions": reading.probs, "keeps": reading.keeps,
+                                     "seconds": reading.seconds})]}

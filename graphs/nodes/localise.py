@@ -7,11 +7,11 @@ they say never gets a window where nobody speaks; an emotion question with no mo
 face-less window only when someone speaks in it (the voice or the words can carry the emotion).
 Descriptions keep everything.
 
-"A while B" (`intent.during`: "how does the guy on the right look while she's falling apart?"): the
+"A while B" (`intent.during`: "how does he look while she sobs?"): the
 candidates are the times person B shows the condition's emotion (B's view of the index, each grown to its
 episode, B's face seen), read on A's face; B's reading there is evidence the answer cites.
 
-Presence (`intent.presence`: "when does she walk out of the picture?", "when is nobody on screen?"): the
+Presence (`intent.presence`: "when does she step out of view?", "when is nobody on screen?"): the
 candidates are the face's exits, entrances or stretches away (tools/presence.py) on the asked person's view
 (or any face's), the longest absence first; each change is evidence the answer cites."""
 
@@ -30,7 +30,8 @@ from tools.presence import presence_changes, presence_evidence
 from tools.registry import run_tool
 from tools.retrieval import Candidate
 from tools.schemas import TimeWindow
-from tools.who import other_person, person_view, pick_person
+from tools.timeref import span_of
+from tools.who import condition_person, person_view, pick_person
 
 MIN_FACE = 0.25  # share of a window's sampled frames with a usable face, for a face question
 
@@ -41,8 +42,8 @@ def _temporal_prior(w: TimeWindow, duration: float, hint: str) -> float:
 
 
 def face_question(intent) -> bool:
-    """How someone looks: the face is named and neither the voice nor the words are ("every scared
-    moment, face or voice" is not a face question: its voice-only windows count)."""
+    """How someone looks: the face is named and neither the voice nor the words are (a question
+    naming both the face and the voice is not a face question: its voice-only windows count)."""
     mods = set(intent.modalities)
     return "face" in mods and not mods & {"voice", "words"}
 
@@ -78,23 +79,26 @@ def usable(intent, index, w: TimeWindow) -> tuple[bool, str]:
     return (face >= MIN_FACE or speech, "no usable face and no speech")
 
 
-def _split_usable(intent, index, cands) -> tuple[list, list]:
-    """(kept, dropped) as (candidate, why-not) pairs, by `usable`."""
+def _split_usable(intent, index, cands, span: tuple[float, float] | None = None) -> tuple[list, list]:
+    """(kept, dropped) as (candidate, why-not) pairs, by `usable` and, with a `span`, the asked time."""
     kept, dropped = [], []
     for c in cands:
         ok, why = usable(intent, index, c.window)
+        if ok and span is not None and not span[0] <= c.window.center <= span[1]:
+            ok, why = False, "outside the asked time"
         (kept if ok else dropped).append((c, why))
     return kept, dropped
 
 
-def _search(deps: Context, intent, query: str, want: int, exclude: list[TimeWindow]) -> tuple[list, list]:
+def _search(deps: Context, intent, query: str, want: int, exclude: list[TimeWindow],
+            span: tuple[float, float] | None = None) -> tuple[list, list]:
     """Retrieval's best usable candidates; when the top `3 x want` hold too few usable ones (a voice question
     whose best matches are silent faces), it looks 4x further down the ranking, up to every window."""
     k = want * 3
     while True:
         cands = deps.retriever.search_moments(intent.search_text or query, list(intent.emotions), intent.arousal,
                                               k=k, modality_hints=list(intent.modalities), exclude=exclude)
-        kept, dropped = _split_usable(intent, deps.index, cands)
+        kept, dropped = _split_usable(intent, deps.index, cands, span)
         if len(kept) >= want or len(cands) < k or k >= len(deps.index.records):
             return kept, dropped
         k *= 4
@@ -108,7 +112,7 @@ def _during(root: Context, state: State, intent, main_person, want: int, exclude
         people = load_people(root.index)
     except (OSError, ValueError) as e:  # as pick_person: a question never crashes on people.json
         return {"how": f"people unavailable: {e}"}
-    other = other_person(intent.during.clause, people, main_person)
+    other = condition_person(intent.during.person, people, main_person)
     if other.person is None:
         return {"how": other.how}
     b_index, b_retr = person_view(root.index, root.retriever, other.person.id,
@@ -189,9 +193,34 @@ def _presence(deps: Context, state: State, intent, person, want: int, exclude: l
     return {"cands": cands, "evidence": evidence, "cited": cited, "how": f"{len(changes)} change(s)"}
 
 
+def _time_span(deps: Context, state: State, intent) -> tuple[tuple[float, float] | None, str]:
+    """The span of the video the question's time constraint allows (tools/timeref.py), and how it was found:
+    "after the argument" finds the argument first (retrieval on the event's words, read by the question
+    reader for its feeling); "earlier"/"later" are relative to the moment shown last."""
+    t = intent.time
+    dur = deps.index.meta.duration
+    shown = next((m.window for m in state.get("moments", []) if m.rank == 1), None)
+    event = None
+    if t.kind in ("before", "after") and t.value:
+        from agents.intent import read_question
+        ev = read_question(t.value)
+        hits = deps.retriever.search_moments(t.value, list(ev.emotions), "any", k=1)
+        event = hits[0].window if hits else None
+    span = span_of(t.kind, t.value, dur, shown=shown, event=event)
+    how = "" if t.kind == "none" else (f"{t.kind} {t.value}".strip() + (f": {span[0]:.0f}-{span[1]:.0f} s" if span
+                                                                         else ": no span found, not applied"))
+    if event is not None:
+        how += f" (the event found at {event.label()})"
+    return span, how
+
+
 def localise(state: State, runtime: Runtime[Context]) -> dict:
     intent = state["intent"]
-    who = pick_person(ctx(runtime).index, state)  # "the woman on the left" → her track (tools/who.py)
+    who = pick_person(ctx(runtime).index, state)  # "the one on the left" → that person's track (tools/who.py)
+    if who.ask_back:  # "the man" in a video of several people, with no name given: ask which one
+        return {"candidates": [], "rounds": state.get("rounds", 0) + 1, "person": None, "person_label": None,
+                "flags": ["ask_person: " + " | ".join(p.label() for p in who.candidates)],
+                "events": [event(node="localise", who=who.how, ask_person=[p.id for p in who.candidates])]}
     pid = who.person.id if who.person else None
     deps = view(runtime, {**state, "person": pid})  # retrieval and the usable-face check on that view
     exclude = (list(state.get("rejected", [])) + list(state.get("shown", []))
@@ -199,31 +228,35 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
     want = max(deps.n_candidates, intent.n_moments, int(deps.extra.get("ranked_moments", 0)))
     during = _during(ctx(runtime), state, intent, who.person, want, exclude) if intent.during else {}
     presence = _presence(deps, state, intent, who.person, want, exclude) if intent.presence_question else {}
+    span, time_how = _time_span(deps, state, intent) if intent.time.kind != "none" else (None, "")
     if "cands" in during:  # "A while B": B's moments, read on A's face
-        kept, dropped = _split_usable(intent, deps.index, during["cands"])
+        kept, dropped = _split_usable(intent, deps.index, during["cands"], span)
     elif presence:  # exits, entrances, absences: from the frames, not from retrieval
-        kept, dropped = [(c, "") for c in presence.get("cands", [])], []
+        kept, dropped = [(c, "") for c in presence.get("cands", [])
+                         if span is None or span[0] <= c.window.center <= span[1]], []
     else:
-        kept, dropped = _search(deps, intent, state["query"], want, exclude)
+        kept, dropped = _search(deps, intent, state["query"], want, exclude, span)
     cands = [c for c, _ in kept]
     if intent.temporal_hint != "none":
         dur = deps.index.meta.duration
         cands = sorted(cands, key=lambda c: -(c.score + 0.3 * _temporal_prior(c.window, dur, intent.temporal_hint)))
     cands = cands[:want]
     flags = [f"person: {who.how}"] if who.how.startswith("cannot") else []
+    if span is not None and not cands:
+        flags.append(f"not_found: nothing in the asked time ({time_how}); nothing is shown")
     if intent.during and "cands" not in during:
         flags.append(f"while: {during['how']}; the condition '{intent.during.clause}' was left out")
     if presence and not cands:
         flags.append(f"not_found: {presence['how']}; nothing is shown")
     return {"candidates": cands, "rounds": state.get("rounds", 0) + 1,
-            "person": pid, "person_label": who.person.label() if who.person else None,
+            "person": pid, "person_label": who.person.label() if who.person else None, "person_ref": intent.person,
             "evidence": during.get("evidence", []) + presence.get("evidence", []),
             "during": {**state.get("during", {}),
                        **{w: (ev, during["label"]) for w, ev in during.get("cited", {}).items()}},
             "presence": {**state.get("presence", {}), **presence.get("cited", {})},
             **({"flags": flags} if flags else {}),
             "events": [event(node="localise", person=who.person.label() if who.person else None, who=who.how,
-                             during=during.get("how"), presence=presence.get("how"),
+                             during=during.get("how"), presence=presence.get("how"), time=time_how or None,
                              face_question=face_question(intent), candidates=[
                 {"window": c.window.label(), "score": c.score, "descriptor": c.descriptor[:160]} for c in cands],
                 dropped=[{"window": c.window.label(), "reason": why} for c, why in dropped])]}

@@ -1,32 +1,33 @@
-"""route: a new question, "show me the next one", or "why?" about the last answer."""
+"""route: what kind of turn this is, from the trained question reader (agents/intent): a new question, "show
+me another one" (next), "the one before that" (previous), "why?" / "are you sure?" (why), or the emotional
+arc (summary, compare). The reader reads the question with the previous one of the conversation;
+a follow-up with nothing to follow (no moments shown yet) is a new question. The reading is kept in the
+state (`reading`) for interpret and in the step trace."""
 
 from __future__ import annotations
 
-import re
 import time
 
 from langgraph.runtime import Runtime
 
-from agents import roles
+from agents.intent import read_question
 from graphs.nodes.common import ctx
 from graphs.state import RESET, Context, State
-
-_WHY = re.compile(r"\b(why|explain|how do you know|what makes you|evidence|sure)\b", re.I)
-_NEXT = re.compile(r"\b(next|another|other|else|more|again)\b", re.I)
 
 
 def route(state: State, runtime: Runtime[Context]) -> dict:
     q = state["query"]
+    reading = read_question(q, state.get("last_query"))
     has_prev = bool(state.get("moments"))
-    mode = "new"
-    if has_prev and _WHY.search(q) and not roles.keyword_intent(q).emotions:
-        mode = "why"
-    elif has_prev and _NEXT.search(q) and not roles.keyword_intent(q).emotions:
-        mode = "next"
+    mode = reading.mode
+    if mode in ("next", "previous", "why") and not has_prev:
+        mode = "new"
     out = {"mode": mode, "rounds": 0, "rejected": [RESET], "flags": [RESET], "candidates": [], "verified": [],
+           "reading": reading.model_dump(by_alias=True), "last_query": q,
            "deadline": time.time() + ctx(runtime).settings.query_timeout_s,
-           "events": [RESET, {"t": round(time.time(), 2), "node": "route", "mode": mode}]}
-    if mode == "new":
+           "events": [RESET, {"t": round(time.time(), 2), "node": "route", "mode": mode,
+                              "reading": reading.model_dump(by_alias=True, exclude={"probs"})}]}
+    if mode not in ("next", "previous", "why"):
         out["shown"] = [RESET]
         out["during"] = {}
         out["presence"] = {}

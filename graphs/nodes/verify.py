@@ -13,10 +13,9 @@ from graphs.state import Context, State, Verified
 from tools.backends import tool_models
 from tools.episode import episode
 from tools.index.store import speaks
-from tools.labels import BASIC, EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION, lexicon_emotions
+from tools.labels import BASIC, EMOTION_TO_EXPRESSION, EXPRESSION_TO_EMOTION
 from tools.perception.emotion import SPLITS, family
 from tools.perception.prosody import STRONG_AROUSAL
-from tools.perception.text_emotion import split_negation
 from tools.registry import SMALL_FACE, plan_tools, run_tool, support
 from tools.schemas import Evidence, TimeWindow
 
@@ -35,10 +34,16 @@ def _target_label(intent, evidence: list[Evidence]) -> list[str]:
     return opts
 
 
-def named_labels(query: str) -> list[str]:
-    """The labels the user's own words name, negated ones left out ("not proud, just relieved" names no
-    Pride): these the evidence does not re-choose inside their family."""
-    return lexicon_emotions(split_negation(query)[0])
+NAMED_P = 0.9  # the question reader's probability from which the words name the label itself (not a family)
+
+
+def named_labels(state) -> list[str]:
+    """The labels the user's own words name: those the question reader (agents/intent) reads with probability
+    >= NAMED_P ("the proudest moment" names Pride; "the jolliest moment" names Joy, not Love). Inside their
+    family the evidence does not re-choose them. NAMED_P is the reader's own sure-band, not tuned on a dev set."""
+    probs = (state.get("reading") or {}).get("probs") or {}
+    intent = state.get("intent")
+    return [e for e in getattr(intent, "emotions", []) if probs.get(e, 0.0) >= NAMED_P]
 
 
 def _member(label: str, evidence: list[Evidence], named: list[str]) -> str:
@@ -116,7 +121,7 @@ def verify(state: State, runtime: Runtime[Context]) -> dict:
         return {"events": [event(node="verify", note="no new candidates")], **({"flags": flags} if flags else {})}
     verified: list[Verified] = list(state.get("verified", []))  # earlier rounds of this turn stay
     budget = deps.tool_budget
-    named = named_labels(state.get("query", ""))
+    named = named_labels(state)
     # a further round of an "every time" search: the zoom on a large face, 1-3 s a round on 2 cores, is
     # left to the first round; a small face is still zoomed (it is how it is seen at all)
     further = further_round(intent, verified)

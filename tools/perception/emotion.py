@@ -40,7 +40,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.labels import AU_NAMES, BASIC, EMOTIONS, EXPRESSIONS
+from tools.labels import AU_NAMES, AU_PROTOTYPES, BASIC, EMOTIONS, EXPRESSIONS, FAMILY_PARENT, family  # noqa: F401 (family: re-exported)
 from tools.confidence import ambiguous
 from tools.labels import Emotion
 from tools.perception.baseline import NeutralBaseline, window_deltas
@@ -59,16 +59,7 @@ FER_LIKELIHOOD: dict[str, dict[str, float]] = {
     "neutral": {"Neutral": 1.0, "Sadness": 0.1},
 }
 
-PROTOTYPES: dict[str, dict[str, float]] = {
-    "Joy": {"AU12": 1.0, "AU6": 0.6},
-    "Sadness": {"AU1": 0.6, "AU4": 0.5, "AU15": 0.8, "AU17": 0.4},
-    "Anger": {"AU4": 1.0, "AU5": 0.3, "AU7": 0.5, "AU23": 0.4, "AU24": 0.4},
-    "Disgust": {"AU9": 1.0, "AU10": 0.8, "AU15": 0.4, "AU17": 0.3},
-    # fear and surprise share raised brows; fear widens the eyes more (AU5, vs "5B" slight in surprise),
-    # adds AU4 and stretches the lips (AU20); surprise drops the jaw (AU26)
-    "Fear": {"AU1": 0.5, "AU2": 0.4, "AU4": 0.3, "AU5": 0.8, "AU20": 0.5},
-    "Surprise": {"AU1": 0.5, "AU2": 0.6, "AU5": 0.2, "AU26": 0.5},
-}
+PROTOTYPES: dict[str, dict[str, float]] = AU_PROTOTYPES  # defined once, in tools/labels.py
 GATES: dict[str, tuple[str, ...]] = {"Joy": ("AU12",), "Anger": ("AU4",), "Disgust": ("AU9", "AU10"),
                                      "Fear": ("AU1", "AU2"), "Surprise": ("AU1", "AU2"),
                                      "Sadness": ("AU1", "AU4", "AU15")}
@@ -91,9 +82,9 @@ TEMPERATURE = 0.5
 # Horror from Fear, so without words the share is this fixed prior (the parent always keeps the most);
 # when the window's words carry a feeling, the words decide the shares inside the family (`words_cue`),
 # so "I'm so proud of it" said with a smile reads Pride.
-SPLITS: dict[str, tuple[str, float]] = {"Satisfaction": ("Joy", 0.12), "Love": ("Joy", 0.06),
-                                        "Pride": ("Joy", 0.06), "Horror": ("Fear", 0.15),
-                                        "Anticipation": ("Surprise", 0.1), "Trust": ("Neutral", 0.05)}
+SHARES: dict[str, float] = {"Satisfaction": 0.12, "Love": 0.06, "Pride": 0.06, "Horror": 0.15, "Anticipation": 0.1,
+                            "Trust": 0.05}
+SPLITS: dict[str, tuple[str, float]] = {lab: (FAMILY_PARENT[lab], share) for lab, share in SHARES.items()}
 # Typical voice arousal per label (speaker-relative, tools.perception.prosody), fixed a priori: aroused
 # labels alike (the voice alone cannot tell anger from joy or fear), neutral near the speaker's typical
 # level, sadness flat and low. The voice cue is a Gaussian likelihood around these.
@@ -273,11 +264,6 @@ def expand(basic: Mapping[str, float], within: Mapping[str, float] | None = None
         out[lab] = basic[parent] * float((within or {}).get(lab, share))
         out[parent] -= out[lab]
     return {e: round(max(v, 0.0), 4) for e, v in out.items()}
-
-
-def family(label: str) -> str:
-    """The basic label whose family `label` belongs to (itself for a basic label): Pride → Joy."""
-    return SPLITS[label][0] if label in SPLITS else label
 
 
 def kin(label: str) -> set[str]:

@@ -1,0 +1,449 @@
+"""The trained question reader: a question (and the previous one, in a conversation) -> a `Reading`.
+
+An estimator in scikit-learn's style, `QuestionReader().fit(readings)` / `.predict(q, prev)`, trained on the
+written corpus (agents/intent/data/corpus: questions by independent writers who never saw this repository;
+docs/reader.md). Two parts:
+
+* **Heads**: one logistic regression per field (mode, valence, arousal, modality, count, person kind, time
+  kind, presence, condition yes/no) and one-vs-rest logistic regressions for the label sets (emotions, the
+  excluded labels, keeps), plus value heads for the closed person values (side, gender, order). Features:
+  the question's MiniLM sentence embedding (tools/perception/embed.py, the model the index already uses),
+  hashed word 1-3-grams and character 2-5-grams of the question (so "right after" and "on the right" differ),
+  and whether there is a previous question. A condition clause's emotions and person are read by the same
+  heads on the clause's words.
+* **Spans**: a CRF token tagger (python-crfsuite) marks the words that carry the person reference, the time
+  value (an event, a clock time), the condition clause and the topic; tags are derived from the corpus by
+  finding each value's words in the question.
+
+The hyper-parameters (`C`, the emotion threshold) were chosen by leave-one-writer-out on the training corpus
+(`affectlens train-reader --cv`; docs/results.md): never on the blind set. The weights are plain arrays
+(`save`/`load`: an .npz, a JSON and the CRF file), so loading runs no pickled code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from agents.intent.reading import (KEEPS, MODES, PERSON_KINDS, PERSON_VALUES, TIME_KINDS, TIME_SPANS,
+                                   ConditionRef, PersonRef, Reading, TimeRef)
+from tools.labels import EMOTIONS
+
+WEIGHTS_DIR = Path(__file__).parent / "data" / "reader"
+CORPUS_DIR = Path(__file__).parent / "data" / "corpus"
+N_HASH = 2 ** 15
+COUNTS = ("1", "2", "3", "4", "5", "all")  # 6-10 are rare in writing; they read as "5" then "all" (MAX_MOMENTS)
+PRESENCE = ("none", "leaves", "enters", "absent", "present")
+TAGS = ("O", "PER", "TIME", "COND", "TOPIC")
+PRONOUNS = ("she", "he", "they", "her", "him", "his", "them")
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[':.][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+class HeadSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    classes: list[str]
+    multilabel: bool = False
+
+
+# ------------------------------------------------------------------------------------------ features
+
+class Featurizer:
+    """question -> [MiniLM embedding | hashed word and char n-grams | has-previous], one sparse row."""
+
+    def __init__(self, embedder=None, n_hash: int = N_HASH, keep: bool = False):
+        from sklearn.feature_extraction.text import HashingVectorizer
+        self._emb = embedder
+        self.keep = keep          # training: remember every text's embedding (cross-validation re-reads them)
+        self.memo: dict[str, np.ndarray] = {}
+        self.n_hash = n_hash
+        self.words = HashingVectorizer(n_features=n_hash, ngram_range=(1, 3), alternate_sign=False,
+                                       norm="l2", lowercase=True, token_pattern=r"[a-z0-9']+")
+        self.chars = HashingVectorizer(n_features=n_hash, analyzer="char_wb", ngram_range=(2, 5),
+                                       alternate_sign=False, norm="l2", lowercase=True)
+        self._lock = threading.Lock()
+
+    def _memo_path(self) -> Path | None:
+        fp = getattr(self.embedder, "fingerprint", None)
+        if not fp:
+            return None
+        from tools.settings import get_settings
+        return get_settings().cache_dir / "reader" / f"question-vectors-{fp[:16]}.npz"
+
+    def load_memo(self) -> None:
+        """Training: reuse the question vectors an earlier run embedded (cache dir; embedding ~5,000 questions
+        takes minutes on 2 cores)."""
+        path = self._memo_path()
+        if path is not None and path.exists():
+            with np.load(path, allow_pickle=False) as z:
+                self.memo.update(zip(z["texts"].tolist(), z["vectors"]))
+
+    def _save_memo(self) -> None:
+        path = self._memo_path()
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        texts = list(self.memo)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, texts=np.array(texts), vectors=np.vstack([self.memo[t] for t in texts]))
+        tmp.replace(path)
+
+    @property
+    def embedder(self):
+        with self._lock:
+            if self._emb is None:
+                from tools.retrieval import embedder
+                self._emb = embedder()
+        return self._emb
+
+    @property
+    def dim(self) -> int:
+        return 384 + 2 * self.n_hash + 1
+
+    def transform(self, qs: Sequence[str], has_prev: Sequence[bool], batch: int = 64):
+        from scipy import sparse
+        todo = [q for q in dict.fromkeys(qs) if q not in self.memo]
+        fresh: dict[str, np.ndarray] = {}
+        for i in range(0, len(todo), batch):
+            fresh.update(zip(todo[i:i + batch], self.embedder.embed(todo[i:i + batch])))
+        if self.keep:
+            self.memo.update(fresh)
+            if len(fresh) >= 100:  # a training batch, not one question read during cross-validation
+                self._save_memo()
+        emb = np.vstack([self.memo.get(q, fresh.get(q)) for q in qs]) if qs else np.zeros((0, 384), np.float32)
+        prev = np.asarray(has_prev, np.float32)[:, None]
+        return sparse.hstack([sparse.csr_matrix(emb), self.words.transform(qs), self.chars.transform(qs),
+                              sparse.csr_matrix(prev)], format="csr")
+
+
+# ------------------------------------------------------------------------------------------ spans
+
+def _word_features(toks: list[str], i: int) -> list[str]:
+    w = toks[i]
+    lw = w.lower()
+    f = [f"w={lw}", f"suf3={lw[-3:]}", f"pre3={lw[:3]}", f"digit={w.isdigit()}", f"title={w.istitle()}",
+         f"clock={bool(re.fullmatch(r'[0-9]+[:.][0-9]+', w))}"]
+    for d in (-3, -2, -1, 1, 2, 3):
+        j = i + d
+        f.append(f"w{d}={toks[j].lower() if 0 <= j < len(toks) else '<s>' if j < 0 else '</s>'}")
+    for d in (-1, 1):
+        j = i + d
+        if 0 <= j < len(toks):
+            f.append(f"bi{d}={min(lw, toks[j].lower())}|{max(lw, toks[j].lower())}")
+    if i == 0:
+        f.append("BOS")
+    return f
+
+
+def _find(toks: list[str], value: str) -> tuple[int, int] | None:
+    """Where `value`'s tokens stand in `toks` (case-insensitive), or None."""
+    vt = [t.lower() for t in tokens(value)]
+    low = [t.lower() for t in toks]
+    if not vt:
+        return None
+    for i in range(len(low) - len(vt) + 1):
+        if low[i:i + len(vt)] == vt:
+            return i, i + len(vt)
+    return None
+
+
+def span_tags(r: Reading) -> list[str] | None:
+    """BIO-free tags for one corpus line (a token is PER, TIME, COND, TOPIC or O), or None when a span value
+    cannot be found in the question's words (such lines are left out of the tagger's training)."""
+    toks = tokens(r.q)
+    tags = ["O"] * len(toks)
+    spans = []
+    if r.condition is not None:
+        spans.append(("COND", r.condition.text))
+    if r.time.kind in TIME_SPANS:
+        spans.append(("TIME", r.time.value))
+    if r.person.kind in ("pronoun", "name", "role", "number") and r.person.value:
+        spans.append(("PER", r.person.value))
+    if r.topic:
+        spans.append(("TOPIC", r.topic))
+    for tag, value in spans:
+        where = _find(toks, value)
+        if where is None:
+            if tag in ("COND", "TIME"):
+                return None
+            continue  # a role/topic written in other words ("the one asking" -> interviewer)
+        for k in range(*where):
+            if tags[k] == "O":
+                tags[k] = tag
+    return tags
+
+
+def _spans(toks: list[str], tags: list[str], tag: str) -> list[str]:
+    out, cur = [], []
+    for t, g in zip(toks, tags):
+        if g == tag:
+            cur.append(t)
+        elif cur:
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return [_join(s) for s in out]
+
+
+def _join(toks: list[str]) -> str:
+    s = " ".join(toks)
+    return re.sub(r"\s+([?.!,;:'])", r"\1", s).strip()
+
+
+# ------------------------------------------------------------------------------------------ the reader
+
+def _gold(r: Reading) -> dict[str, object]:
+    """The head targets of one corpus line."""
+    count = "all" if r.count == "all" else ("5" if int(r.count) >= 5 else str(r.count))
+    return {"mode": r.mode, "valence": r.valence, "arousal": r.arousal, "modality": r.modality, "count": count,
+            "person": r.person.kind, "time": r.time.kind, "presence": r.presence or "none",
+            "condition": "yes" if r.condition is not None else "no", "emotions": list(r.emotions),
+            "excluded": list(r.excluded), "keeps": list(r.keeps),
+            "side": r.person.value if r.person.kind == "side" else None,
+            "gender": r.person.value if r.person.kind in ("gender", "other") and r.person.value else None,
+            "order": r.person.value if r.person.kind == "order" else None,
+            "pronoun": r.person.value.lower() if r.person.kind == "pronoun" and r.person.value.lower() in PRONOUNS
+            else None}
+
+
+HEADS = [HeadSpec(name="mode", classes=list(MODES)),
+         HeadSpec(name="valence", classes=["positive", "negative", "any"]),
+         HeadSpec(name="arousal", classes=["high", "low", "any"]),
+         HeadSpec(name="modality", classes=["face", "voice", "words", "any"]),
+         HeadSpec(name="count", classes=list(COUNTS)),
+         HeadSpec(name="person", classes=list(PERSON_KINDS)),
+         HeadSpec(name="time", classes=list(TIME_KINDS)),
+         HeadSpec(name="presence", classes=list(PRESENCE)),
+         HeadSpec(name="condition", classes=["no", "yes"]),
+         HeadSpec(name="emotions", classes=list(EMOTIONS), multilabel=True),
+         HeadSpec(name="excluded", classes=list(EMOTIONS), multilabel=True),
+         HeadSpec(name="keeps", classes=list(KEEPS), multilabel=True),
+         HeadSpec(name="side", classes=list(PERSON_VALUES["side"])),
+         HeadSpec(name="gender", classes=["man", "woman", "girl", "boy"]),
+         HeadSpec(name="order", classes=["1", "2", "3", "last"]),
+         HeadSpec(name="pronoun", classes=list(PRONOUNS))]
+
+
+class QuestionReader:
+    """fit(readings) / predict(q, prev) -> Reading. `C`: inverse regularisation of every head;
+    `threshold`: an emotion is asked for when its probability reaches it (the top one always is, unless the
+    question reads as naming none: every probability below `none_below`)."""
+
+    def __init__(self, C: float = 4.0, threshold: float = 0.5, none_below: float = 0.35, embedder=None,
+                 featurizer: Featurizer | None = None):
+        self.C = C
+        self.threshold = threshold
+        self.none_below = none_below
+        self.feats = featurizer or Featurizer(embedder)
+        self.heads: dict[str, tuple[np.ndarray, np.ndarray]] = {}   # name -> (coef (k, d), intercept (k,))
+        self.crf_path: Path | None = None
+        self._tagger = None
+        self._tag_lock = threading.Lock()
+        self.meta: dict = {}
+
+    # ------------------------------------------------------------------ training
+    def fit(self, readings: Sequence[Reading], crf_path: Path | None = None) -> QuestionReader:
+        from sklearn.linear_model import LogisticRegression
+        X = self.feats.transform([r.q for r in readings], [r.prev is not None for r in readings])
+        gold = [_gold(r) for r in readings]
+        for spec in HEADS:
+            ys = [g[spec.name] for g in gold]
+            rows = [i for i, y in enumerate(ys) if y is not None]
+            if len({str(ys[i]) for i in rows}) < 2 and not spec.multilabel:
+                continue
+            coefs, icpts = [], []
+            for c in spec.classes:  # one-vs-rest binary logistic regressions (liblinear: fast on sparse rows)
+                y = np.array([(c in ys[i]) if spec.multilabel else (ys[i] == c) for i in rows], int)
+                if y.sum() == 0 or y.sum() == len(y):
+                    coefs.append(np.zeros(X.shape[1], np.float32))
+                    icpts.append(-8.0 if y.sum() == 0 else 8.0)
+                    continue
+                m = LogisticRegression(C=self.C, max_iter=2000, solver="liblinear", dual=True).fit(X[rows], y)
+                coefs.append(m.coef_[0].astype(np.float32))
+                icpts.append(float(m.intercept_[0]))
+            self.heads[spec.name] = (np.vstack(coefs), np.asarray(icpts, np.float32))
+        self._stacked = None
+        self._fit_tagger(readings, crf_path)
+        self.meta = {"C": self.C, "threshold": self.threshold, "none_below": self.none_below, "n_train": len(readings),
+                     "n_hash": self.feats.n_hash}
+        return self
+
+    def _fit_tagger(self, readings: Sequence[Reading], crf_path: Path | None):
+        import tempfile
+
+        import pycrfsuite
+        trainer = pycrfsuite.Trainer(verbose=False)
+        n = 0
+        for r in readings:
+            tags = span_tags(r)
+            if tags is None:
+                continue
+            toks = tokens(r.q)
+            trainer.append([_word_features(toks, i) for i in range(len(toks))], tags)
+            n += 1
+        trainer.set_params({"c1": 0.05, "c2": 0.01, "max_iterations": 150, "feature.possible_transitions": True})
+        path = crf_path or Path(tempfile.mkdtemp(prefix="reader-crf-")) / "spans.crfsuite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        trainer.train(str(path))
+        self.crf_path, self._tagger = path, None
+        self.meta["n_tagged"] = n
+
+    # ------------------------------------------------------------------ persistence (no pickles)
+    def save(self, folder: Path = WEIGHTS_DIR) -> Path:
+        import shutil
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = {}
+        for name, (coef, icpt) in self.heads.items():
+            arrays[f"{name}.coef"] = coef.astype(np.float16)
+            arrays[f"{name}.intercept"] = icpt.astype(np.float32)
+        np.savez_compressed(folder / "heads.npz", **arrays)
+        if self.crf_path and Path(self.crf_path).resolve() != (folder / "spans.crfsuite").resolve():
+            shutil.copyfile(self.crf_path, folder / "spans.crfsuite")
+        (folder / "reader.json").write_text(json.dumps({**self.meta, "heads": [h.model_dump() for h in HEADS]},
+                                                       indent=1) + "\n")
+        return folder
+
+    @classmethod
+    def load(cls, folder: Path = WEIGHTS_DIR, embedder=None) -> QuestionReader:
+        folder = Path(folder)
+        meta_path = folder / "reader.json"
+        if not meta_path.exists():
+            from agents.errors import ReaderMissing
+            raise ReaderMissing(f"no trained question reader in {folder}: run `affectlens train-reader`")
+        meta = json.loads(meta_path.read_text())
+        self = cls(C=meta["C"], threshold=meta["threshold"], none_below=meta["none_below"], embedder=embedder)
+        self.feats = Featurizer(embedder, n_hash=meta["n_hash"])
+        with np.load(folder / "heads.npz") as z:
+            names = {k.rsplit(".", 1)[0] for k in z.files}
+            self.heads = {n: (z[f"{n}.coef"].astype(np.float32), z[f"{n}.intercept"]) for n in names}
+        self.crf_path = folder / "spans.crfsuite"
+        self.meta = meta
+        return self
+
+    # ------------------------------------------------------------------ prediction
+    def _stack(self) -> tuple[np.ndarray, np.ndarray, dict[str, slice]]:
+        """Every head's weights in one matrix, so a question's logits are one gather-and-multiply over its few
+        non-zero features (~1 ms) instead of a sparse-dense product per head."""
+        if getattr(self, "_stacked", None) is None:
+            names = list(self.heads)
+            sizes = [self.heads[n][0].shape[0] for n in names]
+            offs = np.cumsum([0, *sizes])
+            W = np.ascontiguousarray(np.vstack([self.heads[n][0] for n in names]).T)  # (d, k): rows by feature
+            b = np.concatenate([self.heads[n][1] for n in names]).astype(np.float32)
+            self._stacked = (W, b, {n: slice(offs[i], offs[i + 1]) for i, n in enumerate(names)})
+        return self._stacked
+
+    def logits(self, x) -> np.ndarray:
+        """All heads' logits for one featurised question (a 1-row sparse matrix)."""
+        W, b, _ = self._stack()
+        row = x.tocsr()
+        return row.data.astype(np.float32) @ W[row.indices] + b
+
+    def _probs(self, name: str, z: np.ndarray) -> np.ndarray:
+        z = z[self._stack()[2][name]]
+        p = 1.0 / (1.0 + np.exp(-z))
+        spec = next(h for h in HEADS if h.name == name)
+        return p if spec.multilabel else p / max(p.sum(), 1e-9)  # one-vs-rest, normalised over the classes
+
+    def _pick(self, name: str, z: np.ndarray) -> str:
+        spec = next(h for h in HEADS if h.name == name)
+        if name not in self.heads:
+            return spec.classes[0]
+        return spec.classes[int(np.argmax(self._probs(name, z)))]
+
+    def _tag(self, toks: list[str]) -> list[str]:
+        import pycrfsuite
+        with self._tag_lock:
+            if self._tagger is None:
+                self._tagger = pycrfsuite.Tagger()
+                self._tagger.open(str(self.crf_path))
+            return self._tagger.tag([_word_features(toks, i) for i in range(len(toks))]) if toks else []
+
+    def _emotions(self, z: np.ndarray) -> tuple[list[str], dict[str, float]]:
+        p = self._probs("emotions", z)
+        probs = {lab: round(float(v), 4) for lab, v in zip(EMOTIONS, p)}
+        ranked = sorted(probs, key=lambda k: -probs[k])
+        if probs[ranked[0]] < self.none_below:
+            return [], probs
+        keep = [lab for lab in ranked if probs[lab] >= self.threshold][:4] or ranked[:1]
+        return keep, probs
+
+    def _person(self, z: np.ndarray, per_span: list[str]) -> PersonRef:
+        kind = self._pick("person", z)
+        value = ""
+        if kind in ("side", "order", "pronoun"):
+            value = self._pick(kind, z)
+        elif kind in ("gender", "other"):
+            value = self._pick("gender", z)
+            if kind == "other" and not per_span and self._probs("gender", z).max() < 0.6:
+                value = ""
+        elif kind == "number":
+            digits = [w for s in per_span for w in tokens(s) if w.isdigit()]
+            value = digits[0] if digits else ""
+        elif kind in ("name", "role"):
+            value = (per_span[0] if kind == "name" else per_span[0].lower()) if per_span else ""
+        if kind in ("number", "name") and not value:  # no words to carry it: nobody in particular
+            kind = "none"
+        return PersonRef(kind=kind, value=value)
+
+    def predict(self, q: str, prev: str | None = None) -> Reading:
+        t0 = time.perf_counter()
+        q = (q or "").strip()[:1000] or "?"
+        z = self.logits(self.feats.transform([q], [prev is not None]))
+        toks = tokens(q)
+        tags = self._tag(toks)
+        emotions, probs = self._emotions(z)
+        excluded = [lab for lab, v in zip(EMOTIONS, self._probs("excluded", z)) if v >= 0.5 and lab not in emotions]
+        mode = self._pick("mode", z)
+        if prev is None and mode in ("next", "previous", "why"):
+            mode = "new"  # nothing to follow up on
+        count = self._pick("count", z)
+        tkind = self._pick("time", z)
+        tvals = _spans(toks, tags, "TIME")
+        if tkind in TIME_SPANS and not tvals:
+            tkind = "none"
+        time_ref = TimeRef(kind=tkind, value=tvals[0] if tkind in TIME_SPANS else "")
+        condition = None
+        if self._pick("condition", z) == "yes":
+            conds = _spans(toks, tags, "COND")
+            if conds:
+                cz = self.logits(self.feats.transform([conds[0]], [False]))
+                ctoks = tokens(conds[0])
+                condition = ConditionRef(person=self._person(cz, _spans(ctoks, self._tag(ctoks), "PER")),
+                                         emotions=self._emotions(cz)[0], text=conds[0][:300])
+        presence = self._pick("presence", z)
+        keeps = [k for k, v in zip(KEEPS, self._probs("keeps", z)) if v >= 0.5] if prev is not None else []
+        topics = _spans(toks, tags, "TOPIC")
+        return Reading(q=q, prev=prev, mode=mode, emotions=emotions, excluded=excluded,
+                       valence=self._pick("valence", z), arousal=self._pick("arousal", z),
+                       modality=self._pick("modality", z), count=count if count == "all" else int(count),
+                       person=self._person(z, _spans(toks, tags, "PER")), time=time_ref, condition=condition,
+                       presence=None if presence == "none" else presence, topic=topics[0] if topics else "",
+                       keeps=keeps, probs=probs, seconds=round(time.perf_counter() - t0, 4))
+
+
+_default: QuestionReader | None = None
+_default_lock = threading.Lock()
+
+
+def default_reader() -> QuestionReader:
+    """The shipped reader (agents/intent/data/reader), loaded once per process."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = QuestionReader.load(WEIGHTS_DIR)
+        return _default

@@ -1,0 +1,52 @@
+"""Build the shipped question reader from the written corpus: `affectlens train-reader` (add `--cv` for the
+leave-one-writer-out table that chose the hyper-parameters, evals/reader.cross_validate).
+
+The corpus (agents/intent/data/corpus/<writer>_<NN>.jsonl) was written by helpers who never opened this
+repository nor any evaluation file, each in their own voices (docs/reader.md). Training is deterministic
+(liblinear / lbfgs logistic regressions, a CRF with fixed iterations), so the same corpus gives the same
+weights; the weights (agents/intent/data/reader/: heads.npz, spans.crfsuite, reader.json) ship in the repo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from pathlib import Path
+
+from agents.intent.model import CORPUS_DIR, WEIGHTS_DIR, Featurizer, QuestionReader
+from agents.intent.reading import Reading, load_readings
+
+# Chosen by leave-one-writer-out on the corpus (evals/reader.cross_validate; docs/results.md "Question reader").
+C = 4.0
+THRESHOLD = 0.5
+NONE_BELOW = 0.35
+
+
+def corpus_by_writer(folder: Path = CORPUS_DIR) -> dict[str, list[Reading]]:
+    """The corpus, grouped by writer (the file name's prefix before the first underscore)."""
+    out: dict[str, list[Reading]] = defaultdict(list)
+    for f in sorted(Path(folder).glob("*.jsonl")):
+        out[f.name.split("_")[0]] += load_readings(f)
+    if not out:
+        raise FileNotFoundError(f"no corpus files (*.jsonl) in {folder}")
+    return dict(out)
+
+
+def corpus_hash(folder: Path = CORPUS_DIR) -> str:
+    h = hashlib.sha256()
+    for f in sorted(Path(folder).glob("*.jsonl")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
+def train(folder: Path = CORPUS_DIR, out: Path = WEIGHTS_DIR, log=print) -> QuestionReader:
+    readings = [r for rs in corpus_by_writer(folder).values() for r in rs]
+    log(f"training the question reader on {len(readings)} questions from {folder}")
+    feats = Featurizer(keep=True)
+    feats.load_memo()
+    reader = QuestionReader(C=C, threshold=THRESHOLD, none_below=NONE_BELOW, featurizer=feats)
+    reader.fit(readings, crf_path=Path(out) / "spans.crfsuite")
+    reader.meta["corpus_sha256"] = corpus_hash(folder)
+    reader.save(out)
+    log(f"wrote {out} ({sum(f.stat().st_size for f in Path(out).iterdir()) / 1e6:.1f} MB)")
+    return reader
