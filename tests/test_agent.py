@@ -69,18 +69,28 @@ def _reads_a_face(e) -> bool:
 
 
 def test_no_face_video_has_no_face_evidence(faces, settings, pexels_index):
-    """No tool claims a face in a video without one. The check is the same one that finds a face reading
-    in every face tool's evidence on her laughing face (so it can fail); it used to filter on n_frames,
-    which the fused emotion evidence does not have."""
+    """No tool claims a face in a video without one: run directly on each window of no_face.mp4, every face
+    tool reports no face, by the same check that finds a face reading in each of them on her laughing face
+    (so it can fail); and a question about it runs none of them (the planner's trace says why) and cites
+    no face. The test used to filter the answer's evidence on n_frames, which the fused emotion evidence
+    does not have, for a question that now gathers no evidence at all: it checked an empty list."""
+    from tools.index import build_index
     from tools.registry import REGISTRY, ToolContext, run_tool
-    laugh = TimeWindow(start=12, end=15)
-    for name, spec in REGISTRY.items():
-        if spec.needs == "face" or name == "emotion":
-            ev, err, _ = run_tool(ToolContext(pexels_index, settings), name, laugh, "E1")
-            assert err is None and _reads_a_face(ev), (name, ev.values)
-    with Session(faces / "no_face.mp4", settings, llm=None) as s:
-        ans = s.ask("when does someone smile?")
-    assert ans.evidence and not [e for e in ans.evidence if _reads_a_face(e)], [e.values for e in ans.evidence]
+    face_tools = [n for n, spec in REGISTRY.items() if spec.needs == "face" or n == "emotion"]
+    for name in face_tools:
+        ev, err, _ = run_tool(ToolContext(pexels_index, settings), name, TimeWindow(start=12, end=15), "E1")
+        assert err is None and _reads_a_face(ev), (name, ev.values)
+    idx = build_index(faces / "no_face.mp4", settings, progress=False)
+    for r in idx.records:
+        for name in face_tools:
+            ev, err, _ = run_tool(ToolContext(idx, settings), name, r.window, "E1")
+            assert err is None and not _reads_a_face(ev), (name, r.window, ev.values)
+    trace: list[dict] = []
+    with Session(faces / "no_face.mp4", settings, llm=None, index=idx) as s:
+        ans = s.ask("the part with the cartoon animals", on_event=lambda ev: trace.extend(ev["events"]))
+    decided = {e["tool"]: e for e in trace if e.get("node") == "verify" and "run" in e}
+    assert set(face_tools) <= set(decided) and not any(decided[n]["run"] for n in face_tools), decided
+    assert not [e for e in ans.evidence if _reads_a_face(e)]
     _ok_chain(ans)
 
 

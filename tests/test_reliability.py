@@ -201,3 +201,32 @@ def test_two_processes_index_the_same_video(tmp_path):
     assert all(p.returncode == 0 for p in procs) and outs[0] == outs[1] != "0"
     idx = build_index(SAMPLE, Settings(cache_dir=tmp_path), progress=False)
     assert idx.summary.cached and len(idx.records) == int(outs[0])
+
+
+def test_graph_invoke_reports_each_questions_own_llm_cost(pexels_index, settings):
+    """graph.invoke (what `langgraph dev` runs) twice with one LLM client: each answer's llm_calls and
+    llm_seconds are that question's (graphs/nodes/cost.py), not the client's running totals (the second
+    answer used to report both questions' calls). The scripted server answers garbage, so each judge and
+    rationale-polish call is logged (retries=0: one row a call) and falls back."""
+    from agents.llm import LLMClient
+    from graphs.graph import graph
+    from graphs.state import Context
+    from tests.test_llm import _Flaky
+    from tools.retrieval import Retriever
+    srv = _Flaky([(200, {}, "not json")] * 200)
+    try:
+        client = LLMClient(srv.url, "m", timeout=5, retries=0)
+        s = settings.model_copy(update={"llm_judge": True, "llm_rationale": True})
+        ctx = Context(index=pexels_index, retriever=Retriever(pexels_index), llm=client, settings=s)
+        stats, logged = [], []
+        for q in ("when does she laugh?", "when is she sad?"):
+            before = len(client.stats.log)
+            stats.append(graph.invoke({"query": q}, context=ctx)["answer"].stats)
+            logged.append(client.stats.log[before:])
+    finally:
+        srv.close()
+    assert all(rows for rows in logged), "the judge asked the LLM in each question"
+    for st, rows in zip(stats, logged, strict=True):
+        assert st["llm_calls"] == len(rows) and st["llm_seconds"] == pytest.approx(sum(r["seconds"] for r in rows),
+                                                                                    abs=0.02)
+    assert stats[1]["llm_calls"] < client.stats.calls
