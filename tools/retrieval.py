@@ -50,7 +50,8 @@ def prototype(emotions: list[str], arousal: str = "any") -> np.ndarray | None:
     p = np.zeros(AFFECT_DIM, dtype=np.float32)
     for e in emotions:
         for k, w in PROFILES.get(e, {}).items():
-            p[_slot(k)] += w
+            if k in EXPR or k in KEY_AUS or k in ("arousal", "motion"):  # AUs the vector has no slot for
+                p[_slot(k)] += w                                          # (AU5, AU7, ...) are left out
     if arousal != "any":
         p[_slot("arousal")] += 0.8 if arousal == "high" else -0.8
     n = np.linalg.norm(p)
