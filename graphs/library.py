@@ -16,10 +16,10 @@ from tools.settings import Settings
 def ask_library(paths: Iterable[str | os.PathLike], query: str, settings: Settings | None = None,
                 llm=None, k: int = 5) -> LibraryAnswer:
     """One question over every indexed video under `paths`: its intent, then a ranked list of windows
-    across the library, each naming its video. (`llm`: the reader's language model, or None)"""
+    across the library, each naming its video. (`llm` is kept for callers; the reader does not use it.)"""
     t0 = time.monotonic()
     lib = LibrarySearch(paths, settings)
-    intent, _ = roles.interpret(llm, query)  # the question reader every other entry point uses
+    intent = roles.interpret(query)  # the trained question reader, as every other entry point
     hits = lib.search(intent.search_text or query, list(intent.emotions), intent.arousal, k=k)
     return LibraryAnswer(query=query, emotions=list(intent.emotions), videos=len(lib.videos),
                          windows=len(lib.records), missing=lib.missing, hits=hits,

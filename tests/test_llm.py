@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from agents import prompts
 from agents.llm import LLMClient
 from agents.llm_server import EmbeddedServer
-from agents.schemas import Intent
+from agents.prompts import LLMRead  # what the interpret prompt asks the model for
 from agents.errors import LLMError
 
 
@@ -23,8 +23,8 @@ class Small(BaseModel):
 def test_structured_output_from_real_server(llm, query, emotion):
     """The real model, given the interpret role's own prompt, reads an explicit emotion word as that
     emotion (its raw output: before the lexicon reconciles anything)."""
-    out = llm.structured(prompts.interpret(query), Intent, max_tokens=200)
-    assert isinstance(out, Intent) and emotion in out.emotions, out
+    out = llm.structured(prompts.interpret(query), LLMRead, max_tokens=200)
+    assert isinstance(out, LLMRead) and emotion in out.emotions, out
     assert llm.check()  # /v1/models answers
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from agents import prompts
 from agents.llm import LLMClient
-from agents.schemas import Intent
+from agents.prompts import LLMRead  # what the interpret prompt asks the model for
 from tools.labels import POSITIVE
 from graphs.api import Session
 from agents.errors import LLMError
@@ -44,8 +44,8 @@ def test_structured_output_and_model_check(vllm_url):
     c = LLMClient(vllm_url, get_settings().llm_model, timeout=60)
     assert get_settings().llm_model in c.check(require_model=True)
     # the interpret role's own prompt; an explicit emotion word comes back as that emotion (raw output)
-    out = c.structured(prompts.interpret("the part where he gets angry"), Intent, max_tokens=200)
-    assert isinstance(out, Intent) and "Anger" in out.emotions, out
+    out = c.structured(prompts.interpret("the part where he gets angry"), LLMRead, max_tokens=200)
+    assert isinstance(out, LLMRead) and "Anger" in out.emotions, out
     with pytest.raises(LLMError, match="serves"):
         LLMClient(vllm_url, "some-other-model", timeout=10).check(require_model=True)
 
@@ -71,7 +71,7 @@ def test_prefix_cache_serves_the_static_prompt_prefix(vllm_url):
     """Started with --enable-prefix-caching --enable-prompt-tokens-details: a second call that shares the
     prompts' static system prefix is served partly from vLLM's prefix cache, and the client counts it."""
     c = LLMClient(vllm_url, get_settings().llm_model, timeout=60)
-    c.structured(prompts.interpret("when does she laugh?"), Intent, max_tokens=60)
-    c.structured(prompts.interpret("the part where he gets angry"), Intent, max_tokens=60)
+    c.structured(prompts.interpret("when does she laugh?"), LLMRead, max_tokens=60)
+    c.structured(prompts.interpret("the part where he gets angry"), LLMRead, max_tokens=60)
     last = c.stats.log[-1]
     assert last["cached_tokens"] > 0 and last["prefill_tokens"] < last["prompt_tokens"], last
