@@ -84,7 +84,8 @@ SKILLS: dict[str, Skill] = {s.name: s for s in [
           note="opt in: AFFECTLENS_BACKENDS asr=whisperx or model_paths.whisperx; align model: whisperx-align"),
         C(name="faster-whisper", modules=("faster_whisper",), device="cuda-or-cpu", licence="MIT",
           cost="RTF 0.041 (tiny.en) / 0.073 (base) on 2 cores, int8; float16 on CUDA",
-          note="CUDA when ctranslate2 sees a GPU"),
+          note="CUDA when ctranslate2 sees a GPU; whisper 'tiny.en+base': the language of each 5-min chunk is "
+               "detected (base), English read by tiny.en, any other language by base"),
     )),
     Skill(name="ser", purpose="voice emotion", in_index=True, candidates=(
         C(name="transformers-audio-classification", modules=("transformers", "torch"), device="cuda-or-cpu",

@@ -63,7 +63,9 @@ class Settings(BaseSettings):
     vllm_gpu_memory: float = 0.85
 
     # Perception
-    whisper: str = "tiny.en"
+    # ASR models: "ENGLISH+OTHER" detects the language of each audio chunk and reads English speech with the
+    # first, any other language with the second (multilingual); one name ("base", "tiny.en") uses one model
+    whisper: str = "tiny.en+base"
     sample_fps: float = 3.0  # full rate (moving face, loud voice); half on a still face; 1 fps without one
     window_s: float = 3.0
     max_faces: int = 4

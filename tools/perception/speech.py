@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import time
 from typing import Protocol
 
 import numpy as np
@@ -26,15 +27,16 @@ MAX_COMPRESSION = 2.4  # whisper's threshold for a failed (looping) decode
 
 
 def _to_16k(audio: np.ndarray, sr: int) -> np.ndarray:
-    """Mono float32 at 16 kHz (linear interpolation when `sr` differs; fine for speech models)."""
+    """Mono float32 at 16 kHz. Another rate is resampled by soxr (anti-aliased: what lies above 8 kHz is
+    filtered out, not folded into the speech band as linear interpolation did)."""
     a = np.asarray(audio, dtype=np.float32)
     if a.ndim > 1:
         a = a.mean(axis=-1 if a.shape[-1] <= 8 else 0).astype(np.float32)
     if sr == ASR_SR or a.size == 0:
         return np.ascontiguousarray(a)
-    n = int(round(a.size * ASR_SR / sr))
-    x = np.linspace(0.0, a.size - 1, n)
-    return np.interp(x, np.arange(a.size), a).astype(np.float32)
+    import soxr
+
+    return soxr.resample(a, sr, ASR_SR, quality="HQ").astype(np.float32)
 
 
 def vad_segments(audio: np.ndarray, sr: int = 16000, threshold: float = 0.5,
@@ -73,23 +75,57 @@ def _clean_words(words: list[Word]) -> list[Word]:
     return out
 
 
+def split_models(spec: str) -> tuple[str, str]:
+    """"tiny.en+base" -> ("tiny.en", "base"): the model for English speech and the one for any other
+    language ("" when one model reads everything)."""
+    english, _, other = spec.partition("+")
+    return english, other
+
+
 class Transcriber:
-    """faster-whisper on CPU (int8). Loads the model once; `transcribe` may be called many times."""
+    """faster-whisper on CPU (int8). Loads its models once; `transcribe` may be called many times.
+
+    The `whisper` setting names one model ("base") or two ("tiny.en+base", the default): then the spoken
+    language of each audio chunk is detected first (faster-whisper's detect_language on the multilingual
+    model, over the first 30 s of speech the VAD finds), English speech is read by the small English model
+    and any other language by the multilingual one, told the language it heard."""
 
     def __init__(self, settings: Settings | None = None, model: str | None = None,
                  cpu_threads: int | None = None, device: str = "cpu") -> None:
+        s = settings or get_settings()
+        english, other = split_models(model or s.whisper)
+        self.device = device
+        self._threads = int(cpu_threads or getattr(s, "cpu_threads", None) or 2)
+        self._model, self.model_path = self._load(english)
+        self.english_only = english.endswith(".en") or not self._model.model.is_multilingual
+        self._other = None
+        if other:
+            self._other, self.other_path = self._load(other)
+            if not self._other.model.is_multilingual:
+                raise ModelMissing(f"whisper model '{other}' is English-only: the model for other languages "
+                                   "must be multilingual (e.g. base)")
+        self.language_seconds = 0.0  # time spent detecting languages (for cost reports)
+
+    def _load(self, name: str):
         from faster_whisper import WhisperModel
 
-        s = settings or get_settings()
-        name = model or s.whisper
         path = name if os.path.isdir(name) else str(resolve(whisper_name(name)))
-        threads = cpu_threads or getattr(s, "cpu_threads", None) or 2
-        self.model_path = path
-        self.english_only = name.endswith(".en") or path.rstrip("/").endswith(".en")
-        self.device = device
-        self._model = WhisperModel(path, device=device, compute_type="int8" if device == "cpu" else "float16",
-                                   cpu_threads=int(threads))
-        self.english_only = self.english_only or not self._model.model.is_multilingual
+        return WhisperModel(path, device=self.device, compute_type="int8" if self.device == "cpu" else "float16",
+                            cpu_threads=self._threads), path
+
+    def detect_language(self, audio: np.ndarray, sr: int = 16000) -> tuple[str, float] | None:
+        """(language code, probability) of the speech in `audio`, or None without a multilingual model or
+        without speech."""
+        det = self._other if self._other is not None else (None if self.english_only else self._model)
+        if det is None:
+            return None
+        a = _to_16k(audio, sr)
+        if not vad_segments(a):
+            return None
+        t0 = time.perf_counter()
+        lang, prob, _ = det.detect_language(a, vad_filter=True)
+        self.language_seconds += time.perf_counter() - t0
+        return lang, float(prob)
 
     def transcribe(self, audio: np.ndarray, sr: int = 16000, offset: float = 0.0,
                    language: str | None = None) -> list[SpeechSegment]:
@@ -97,7 +133,14 @@ class Transcriber:
         a = _to_16k(audio, sr)
         if a.size < ASR_SR // 10 or float(np.abs(a).max(initial=0.0)) < 1e-6:
             return []
-        if self.english_only:
+        model = self._model
+        if self._other is not None:
+            if language is None:
+                found = self.detect_language(a, ASR_SR)
+                language = found[0] if found else "en"
+            if language != "en":
+                model = self._other
+        if model is self._model and self.english_only:
             language = "en"
         # Greedy decoding at temperature 0 only: deterministic (the same video gives the same index)
         # and bounded. Whisper's temperature fallback re-decodes a 30 s window up to 5 more times with
@@ -105,7 +148,7 @@ class Transcriber:
         # 7x slower (RTF 0.34 vs 0.05) and random. A decode that fails whisper's own test (compression
         # ratio > 2.4: the decoder looped) keeps its segment times (speech was there: prosody still
         # measures it) but no text.
-        segs, info = self._model.transcribe(
+        segs, info = model.transcribe(
             a, language=language, beam_size=1, word_timestamps=True, vad_filter=True,
             condition_on_previous_text=False, temperature=0.0)
         dur = a.size / ASR_SR
@@ -143,7 +186,7 @@ class WhisperXTranscriber:
         except ImportError as e:  # pragma: no cover - GPU extra
             raise ModelMissing("whisperx is not installed (GPU extra): pip install 'affectlens[gpu]'") from e
         s = settings or get_settings()
-        asr = s.model_paths.get("whisperx") or str(resolve(whisper_name(s.whisper)))
+        asr = s.model_paths.get("whisperx") or str(resolve(whisper_name(split_models(s.whisper)[-1] or s.whisper)))
         self._wx = whisperx
         self.device, self.batch_size = device, batch_size
         self._model = whisperx.load_model(asr, device, compute_type=compute_type if device == "cuda" else "int8",
