@@ -48,6 +48,11 @@ def _rates(section: dict, skip=("n", "by_length", "support", "confusion", "n_cit
             yield k, v
 
 
+def _window(d: dict):
+    from tools.schemas import TimeWindow
+    return TimeWindow(**d)
+
+
 def _lines(path: Path) -> list[dict]:
     return [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()]
 
@@ -58,27 +63,40 @@ def test_end_to_end_without_llm(full_run):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     m = res["metrics"]
     assert m["n"] == NQ and m["system"]["failures"] == 0 and m["system"]["llm_calls_mean"] == 0
-    for sysname, metrics in {"ours": m, **res["baselines"]}.items():
+    for sysname, metrics in {"ours": m, **res["baselines"]}.items():  # a sanity bound, not the check
         for sec in ("temporal", "emotion", "joint", "rationale", "grounding"):
             for k, v in _rates(metrics[sec]):
                 assert 0.0 <= v <= 1.0, (sysname, sec, k, v)
     assert set(res["baselines"]) == {"random", "majority", "retrieval_top1"}
-    rnd = res["baselines"]["random"]["temporal"]
+    # the reported figures are the ones the result rows give, recomputed here by hand from the rows
+    rows = _lines(out / "results.jsonl")
+    top1 = [(_window(r["pred_windows"][0]) if r["pred_windows"] else None, _window(r["gt_window"])) for r in rows]
+    ious = [p.iou(g) if p is not None else 0.0 for p, g in top1]
     ours = m["temporal"]
-    assert ours["R1@0.5"] > rnd["R1@0.5"] or ours["mIoU"] > rnd["mIoU"]
+    assert math.isclose(ours["R1@0.5"], sum(x >= 0.5 for x in ious) / NQ)
+    assert math.isclose(ours["mIoU"], sum(ious) / NQ)
+    assert math.isclose(m["emotion"]["WAR"], sum(r["pred_label"] == r["gt_label"] for r in rows) / NQ)
+    # and they beat the random baseline on both temporal measures and on the label (the test used to
+    # accept either temporal measure); measured at the time of writing: R1@0.5 0.44 vs 0.22, mIoU 0.44 vs
+    # 0.28, WAR 0.67 vs 0.00 (the retrieval baseline: 0.67, 0.67, 0.89)
+    rnd = res["baselines"]["random"]
+    assert ours["R1@0.5"] > rnd["temporal"]["R1@0.5"] and ours["mIoU"] > rnd["temporal"]["mIoU"]
+    assert m["emotion"]["WAR"] > rnd["emotion"]["WAR"]
     # oracle label from the GT window: present for every query, and mostly right on these clear faces
     assert m["oracle_emotion"]["n"] == NQ and m["oracle_emotion"]["WAR"] >= 0.6
-    assert m["sufficiency"]["classifier"] == "lexicon" and m["sufficiency"]["n"] == NQ
+    # sufficiency classifies each rationale we gave back to a label
+    assert m["sufficiency"]["classifier"] == "lexicon"
+    assert m["sufficiency"]["n"] == sum(bool(r["pred_rationale"]) for r in rows) > 0
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["system"]["run"]["scored"] == NQ and "retrieval_top1" in saved["baselines"]
     report = (out / "report.md").read_text()
     assert f"| affectlens | {NQ} |" in report and "| retrieval_top1 |" in report and "## Run" in report
     assert "oracle" in report
-    rows = _lines(out / "results.jsonl")
     assert sorted(r["id"] for r in rows) == sorted(r.id for r in load_bench(res["run"]["bench"]).records)
-    for r in rows:
-        assert r["pred_windows"] and r["pred_label"] and r["error"] is None
-        assert r["meta"]["query"] and "intent_without_llm" in r["meta"]["flags"]
+    for r in rows:  # each query is answered, or asked back about whom it means (the reader's ask_person)
+        asked = any(f.startswith("ask_person") for f in r["meta"]["flags"])
+        assert r["error"] is None and r["meta"]["query"] and (asked or (r["pred_windows"] and r["pred_label"]))
+    assert sum(bool(r["pred_windows"]) for r in rows) >= 2 * NQ // 3
 
 
 def test_rerun_resumes_everything(full_run, bench, settings):
@@ -161,7 +179,8 @@ def test_failed_and_hung_queries_are_recorded(bench, settings, tmp_path, monkeyp
     assert by_id[ids[1]]["error"].startswith("TimeoutError")
     assert by_id[ids[0]]["oracle_label"] and not by_id[ids[1]]["pred_windows"]
     for i in ids[2:]:  # queries after a failure and a timeout still run (fresh Session after the hang)
-        assert by_id[i]["error"] is None and by_id[i]["pred_windows"]
+        asked = any(f.startswith("ask_person") for f in by_id[i]["meta"]["flags"])  # or are asked back
+        assert by_id[i]["error"] is None and (by_id[i]["pred_windows"] or asked), by_id[i]
     sysm = res["metrics"]["system"]
     assert sysm["failures"] == 2 and sysm["failures_by_type"] == {"RuntimeError": 1, "TimeoutError": 1}
     assert math.isclose(sysm["failure_rate"], 0.5)
