@@ -29,7 +29,8 @@ PRESENCE_WORDS = {"leaves": "someone leaving it", "enters": "someone coming into
 _NODE_TITLES = {"interpret": "🧭 Read the question", "localise": "🔎 Found candidate moments",
                 "verify": "🔬 Checked candidates with the perception tools", "judge": "⚖️ Judged the candidates",
                 "rationale": "✍️ Wrote the explanation", "explain": "💬 Explained from the evidence gathered",
-                "finish": "🏁 Assembled the answer"}
+                "finish": "🏁 Assembled the answer",
+                "arc": "📈 Read the emotional arc from the index (no tool call)"}
 
 
 def ts_link(t: float, text: str | None = None) -> str:
@@ -51,8 +52,11 @@ def step_messages(node: str, events: Sequence[dict], seconds: float, key: str) -
         mode = next((e.get("mode") for e in events if e.get("mode")), "new")
         if mode == "new":
             return []
+        if mode in ("summary", "compare"):  # the emotional arc (graphs/nodes/arc.py): its own step says it
+            return []
         return [gr.ChatMessage(content={"why": "Follow-up: explain the previous moments from the evidence.",
-                                        "next": "Follow-up: look for another moment, skipping those shown."}[mode],
+                                        "next": "Follow-up: look for another moment, skipping those shown."
+                                        }.get(mode, f"Follow-up ({mode})."),
                                metadata={"title": f"↪️ Follow-up ({mode})", "status": "done", "duration": 0.0})]
     lines: list[str] = []
     children: list[gr.ChatMessage] = []
@@ -90,6 +94,8 @@ def step_messages(node: str, events: Sequence[dict], seconds: float, key: str) -
                              f"({confidence_words(v['confidence'])})")
             if e.get("note"):
                 lines.append(f"- {e['note']}")
+        elif node == "arc" and "segments" in e:
+            lines.append(f"- {e.get('mode')}: {e['segments']} stretch(es) over the whole video")
         elif node in ("rationale", "explain", "finish") and "moments" in e:
             lines.append(f"{e['moments']} moment(s)")
     title = _NODE_TITLES.get(node, node)
@@ -115,6 +121,8 @@ def answer_markdown(answer: Answer) -> str:
             txt += (f"\n**{m.rank}. {ts_link(m.window.start, w)} · {m.label}**{'' if m.verified else ' (not confirmed)'}"
                     f"\n\n{plain_rationale(m.rationale)}\n")
         txt += "\n_Click a time to play it; the evidence panel shows the clip, curves, face crops and sources._"
+    if answer.arc is not None:  # a summary / compare question: the arc's sentences first (picture: ui/web/arc.py)
+        txt = answer.arc.text().replace("\n", "\n\n") + "\n\n" + txt
     notes = human_notes(answer.flags)
     if notes:
         txt += "\n\n" + "\n".join(f"> ℹ️ {n}" for n in notes)
