@@ -424,10 +424,10 @@ def refs(faces) -> dict[str, list[np.ndarray]]:
     return out
 
 
-def test_evidence_panels_show_the_asked_persons_face(two_index, refs):
+def test_evidence_panels_show_the_asked_persons_face(two_index, refs, tmp_path):
     """Asked about the man on the right (the turn's localise step names him), every face the evidence
-    panel shows (the face crops with their AU bars, both faces of the motion panel) is his, by face
-    identity, and the timeline and captions read his track; the same panels drawn from the whole video
+    panel shows (the face crops with their AU bars, both faces of the motion panel, the clip framed on
+    him) is his, by face identity, and the timeline and captions read his track; the same panels drawn from the whole video
     (the main face: the woman's, the larger one) show her, which is what the issue saw."""
     import ui.evidence as ev
     from tools.people import load_people
@@ -445,6 +445,12 @@ def test_evidence_panels_show_the_asked_persons_face(two_index, refs):
     assert set(_nearest(shown, refs)) == {"man"}
     mine = [f for f in view.frames_in(w) if f.box is not None]
     assert mine and all(f.box[0] > 0.5 for f in mine)  # curves, AU bars, captions: his (right) face only
+    from ui.clip import trim_clip  # the clip is framed on him
+    frame = ev.clip_frame(view, w)
+    assert frame is not None and frame[0] >= 0.45 and ev.clip_frame(two_index, w) is None
+    clip = trim_clip(two_index.meta.path, w, tmp_path / "his.mp4", crop=frame)
+    pics = [rgb for i, (_, rgb) in enumerate(iter_frames(clip, fps=1, max_side=640)) if i in (1, 3)]
+    assert pics and set(_nearest(pics, refs)) == {"man"}
     whole = [img[:size] for img, _ in ev.face_crops(two_index, w, n=4, size=size)]
     assert "woman" in _nearest(whole, refs)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from tools.schemas import TimeWindow
 
 
 def trim_clip(src: str | Path, window: TimeWindow, out: str | Path, pad: float = 1.0, max_len: float = 90.0,
-              max_side: int = 640) -> Path:
-    """Re-encode [start-pad, end+pad] of `src` as a browser-playable H.264/AAC MP4 at `out`."""
+              max_side: int = 640, crop: tuple[float, float, float, float] | None = None) -> Path:
+    """Re-encode [start-pad, end+pad] of `src` as a browser-playable H.264/AAC MP4 at `out`; with `crop`
+    (x, y, w, h fractions of the frame), only that part of the picture (one person's framing)."""
     import av
     out = Path(out)
     if out.exists() and out.stat().st_size > 0:
@@ -24,6 +27,13 @@ def trim_clip(src: str | Path, window: TimeWindow, out: str | Path, pad: float =
         if vin is None:
             raise ValueError("no video stream")
         w, h = vin.codec_context.width, vin.codec_context.height
+        box = None
+        if crop is not None:
+            x0, y0 = int(max(0.0, crop[0]) * w), int(max(0.0, crop[1]) * h)
+            x1, y1 = int(min(1.0, crop[0] + crop[2]) * w), int(min(1.0, crop[1] + crop[3]) * h)
+            if x1 - x0 >= 16 and y1 - y0 >= 16:
+                box = (x0, y0, x1, y1)
+                w, h = x1 - x0, y1 - y0
         s = min(1.0, max_side / max(w, h))
         ow, oh = max(2, int(w * s) // 2 * 2), max(2, int(h * s) // 2 * 2)
         rate = vin.average_rate or 25
@@ -45,6 +55,9 @@ def trim_clip(src: str | Path, window: TimeWindow, out: str | Path, pad: float =
                 continue
             if t >= end:
                 break
+            if box is not None:
+                rgb = frame.to_ndarray(format="rgb24")[box[1]:box[3], box[0]:box[2]]
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             img = frame.reformat(width=ow, height=oh, format="yuv420p")
             img.pts = n
             img.time_base = 1 / rate

@@ -101,6 +101,44 @@ def person_index(index: VideoIndex, pid: int | None) -> VideoIndex:
     return _VIEWS[key]
 
 
+CLIP_GROW = 2.5  # a person's clip shows this many face sizes around their face (head and shoulders), cut
+                 # halfway to anyone else's face; checked by eye on the two_people dev video (both people)
+
+
+def clip_frame(index: VideoIndex, window: TimeWindow, pad: float = 1.0) -> tuple[float, float, float, float] | None:
+    """The part of the picture a one-person clip shows (x, y, w, h fractions): CLIP_GROW face sizes around
+    where the person's face is during the clip, cut halfway between their face and any other person's;
+    None for the whole video's index (no person asked), when the person is not seen then, or when the
+    region is nearly the whole picture."""
+    pid = getattr(index, "person", None)
+    if pid is None:
+        return None
+    span = TimeWindow(start=max(0.0, window.start - pad), end=window.end + pad)
+    frames = getattr(index, "base", index).frames_in(span)
+    mine = [p.box for f in frames for p in f.people if p.person == pid]
+    if not mine:
+        return None
+    W, H = max(1, index.meta.width), max(1, index.meta.height)
+    cx = float(np.median([b[0] + b[2] / 2 for b in mine]))
+    cy = float(np.median([b[1] + b[3] / 2 for b in mine]))
+    side = CLIP_GROW * float(np.median([max(b[2] * W, b[3] * H) for b in mine]))
+    x0, x1 = max(0.0, cx - side / 2 / W), min(1.0, cx + side / 2 / W)
+    y0, y1 = max(0.0, cy - side / 2 / H), min(1.0, cy + side / 2 / H)
+    left = float(np.median([b[0] for b in mine]))
+    right = float(np.median([b[0] + b[2] for b in mine]))
+    for f in frames:
+        for p in f.people:
+            if p.person == pid:
+                continue
+            if p.box[0] >= cx:      # someone to the right: stop halfway to their face
+                x1 = min(x1, max(right, (right + p.box[0]) / 2))
+            elif p.box[0] + p.box[2] <= cx:
+                x0 = max(x0, min(left, (left + p.box[0] + p.box[2]) / 2))
+    if (x1 - x0) * (y1 - y0) >= 0.9:
+        return None  # nearly the whole picture: show the whole frame
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
 def zoom_ran(answer: Answer, window: TimeWindow) -> Evidence | None:
     """The zoom tool's evidence for this window, when the agent ran it (crops are titled by this)."""
     return next((e for e in answer.evidence if e.tool == "zoom" and e.window.overlaps(window)), None)

@@ -102,6 +102,20 @@ class FrameAnalyzer:
         self.face.close()
 
 
+def relabel_people(path: Path, merged: dict[int, int]) -> None:
+    """Rewrite the stored frames' person ids through `merged` (a person begun as new and later found to be an
+    earlier one, tools/perception/tracks.PeopleTracker._late_match), atomically."""
+    from tools.index.store import atomic_write, read_lines
+    out = []
+    for line in read_lines(path):
+        f = FaceFrame.model_validate_json(line)
+        if any(p.person in merged for p in f.people):
+            f = f.model_copy(update={"people": [p.model_copy(update={"person": merged.get(p.person, p.person)})
+                                                for p in f.people]})
+        out.append(f.model_dump_json() + "\n")
+    atomic_write(path, "".join(out))
+
+
 def default_face_factory(s: Settings):
     return FrameAnalyzer(s)
 
@@ -175,7 +189,10 @@ def index_frames(path: str, meta: VideoMeta, config: IndexConfig, s: Settings, p
                                min(0.98, (t - start_t) / total))
             if not plan.ready():
                 report("finishing the speech pass", 0.98)
-            return flush_until(float("inf"))
+            finished = flush_until(float("inf"))
+        if finished and analyzer is not None and getattr(getattr(analyzer, "people", None), "merged", None):
+            relabel_people(folder / "frames.jsonl", analyzer.people.merged)
+        return finished
     finally:
         bar.close()
         if analyzer is not None and hasattr(analyzer, "close"):

@@ -9,8 +9,9 @@ them, up to `max_faces`) and returns one `PersonFace` per face, with a person id
   descriptor): a face that continues nobody, or a box-continuous face whose look jumped since the
   previous sample (a possible cut: see `look_same`, `cut_change`), gets a descriptor and is given to the
   nearest person within `identity.SAME_PERSON` who is not already someone else in this frame (two faces
-  in one frame are never one person); a box-continuous face whose descriptor is not its person's is
-  someone else at the same place. Otherwise a new person begins.
+  in one frame are never one person); a box-continuous face whose descriptor is nearer someone else (or
+  nobody known) is someone else at the same place. Otherwise a new person begins. A person begun as new
+  whose next descriptors match an earlier person (never seen with them) is merged into that person.
 
 Descriptors cost 75-200 ms each (2 shared cores), so a person gets a few, not one per frame: one at each
 track's start and at each look jump, and while the person's template holds fewer than `template_min`
@@ -79,6 +80,7 @@ class Person:
     next_desc_t: float = float("-inf")
     n_desc: int = 0
     look: np.ndarray | None = None
+    new: bool = True       # began as a new person: its first descriptors may still find it an old one
 
 
 @dataclass
@@ -110,6 +112,8 @@ class PeopleTracker:
     aus: AUEstimator = field(default_factory=AUEstimator)
     reids: list[tuple[float, int, float]] = field(default_factory=list)  # (t, person, descriptor distance)
     cuts: list[tuple[float, int, int]] = field(default_factory=list)     # (t, old person, new person)
+    merged: dict[int, int] = field(default_factory=dict)  # a new person found to be an old one: new -> old
+    together: set[tuple[int, int]] = field(default_factory=set)  # pairs seen in one frame (never one person)
     identifier: FaceIdentifier | None = field(default=None, repr=False, compare=False)
     _next: int = 1
 
@@ -129,6 +133,8 @@ class PeopleTracker:
         self.aus.reset()
         self.reids.clear()
         self.cuts.clear()
+        self.merged.clear()
+        self.together.clear()
         self._next = 1
 
     def assign(self, t: float, rgb: np.ndarray, faces: list[Face], change: float | None = None) -> list[int]:
@@ -148,8 +154,10 @@ class PeopleTracker:
             if pid is None or jumped[fi] or (t >= self.persons[pid].next_desc_t
                                              and len(self.ids.people.get(pid, ())) < self.template_min):
                 descs[fi] = self._describe(rgb, f)
-            if pid is not None and jumped[fi] and not self.ids.same(pid, descs[fi]):
-                ids[fi] = None  # a cut to someone else at the same place
+            if pid is not None and jumped[fi]:
+                others = {ids[j] for j in range(len(faces)) if j != fi and ids[j] is not None}
+                if self.ids.match(descs[fi], exclude=others)[0] != pid:
+                    ids[fi] = None  # a cut to someone else at the same place (someone nearer, or nobody known)
         used = {i for i in ids if i is not None}
         for fi, f in enumerate(faces):
             if ids[fi] is not None:
@@ -158,6 +166,7 @@ class PeopleTracker:
             if pid is not None:
                 self.reids.append((round(t, 3), pid, round(dist, 3)))
                 self.persons[pid].n_desc = 0  # a new track of a known person: descriptors come soon again
+                self.persons[pid].new = False
             else:
                 pid = self._next
                 self._next += 1
@@ -176,7 +185,46 @@ class PeopleTracker:
                     self.ids.add(p.id, d)  # an outlier (hand over the face, profile) is not kept
                 p.next_desc_t = t + self.desc_first_s * 2 ** p.n_desc
                 p.n_desc += 1
+        for a in ids:
+            for b in ids:
+                if a is not None and b is not None and a < b:
+                    self.together.add((a, b))
+        for fi in range(len(faces)):
+            if descs[fi] is not None and self.persons[ids[fi]].new and len(self.ids.people.get(ids[fi], ())) >= 2:
+                ids[fi] = self._late_match(ids[fi], t, set(ids))
         return [int(i) for i in ids]  # type: ignore[arg-type]
+
+    def _late_match(self, pid: int, t: float, here: set) -> int:
+        """A person begun as new whose first descriptors (2 or more: one re-entry frame can be a poor view,
+        e.g. a laugh with a hand at the face) lie within SAME_PERSON of an earlier person never seen with
+        them (median over their descriptors of the distance to that person's set) is that earlier person: the ids
+        merge (new -> old, `merged`; frames already written are rewritten by the frame pass at its end)."""
+        mine = self.ids.people[pid]
+        best, best_d = None, self.ids.threshold
+        for q in self.ids.people:
+            if q == pid or q in here or (min(q, pid), max(q, pid)) in self.together:
+                continue
+            dq = float(np.median([self.ids.distance(q, d) for d in mine]))
+            if dq < best_d:
+                best, best_d = q, dq
+        if len(mine) >= self.template_min or best is not None:
+            self.persons[pid].new = False  # decided: no more late checks for this person
+        if best is None:
+            return pid
+        p = self.persons.pop(pid)
+        for d in self.ids.people.pop(pid):
+            self.ids.add(best, d)
+        self.ids.seen.pop(pid, None)
+        p.id = best
+        self.persons[best] = p
+        self.merged[pid] = best
+        for old, new in list(self.merged.items()):
+            if new == pid:
+                self.merged[old] = best
+        self.together = {(min(self.merged.get(a, a), self.merged.get(b, b)), max(self.merged.get(a, a), self.merged.get(b, b)))
+                         for a, b in self.together}
+        self.reids.append((round(t, 3), best, round(best_d, 3)))
+        return best
 
     def update(self, t: float, rgb: np.ndarray, faces: list[Face], main: Face | None = None,
                main_expression: dict[str, float] | None = None, expression=None,

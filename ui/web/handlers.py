@@ -322,18 +322,21 @@ class AppCore(PeopleHandlers):
         turn = state.answered[-1]
         m = next((x for x in answer.moments if str(x.rank) == str(rank)), answer.moments[0])
         idx, video, w = state.index, state.video, m.window
-        idx = ev.person_index(idx, ev.asked_person(events))  # a question about one person: their face only
+        pid = ev.asked_person(events)
+        idx = ev.person_index(idx, pid)  # a question about one person: their face only, their framing
+        who = "" if pid is None else f"_p{pid}"
         out = dict(empty)
         out["header"] = f"### {linkify(ev.moment_title(m))}"
         files = []
         try:
-            clip = trim_clip(video, w, state.artefact(w, "clip", "mp4"), max_side=min(640, self.settings.frame_max_side))
+            clip = trim_clip(video, w, state.artefact(w, f"clip{who}", "mp4"), max_side=min(640, self.settings.frame_max_side),
+                             crop=ev.clip_frame(idx, w))
             out["clip"] = str(clip)
             files.append(clip)
         except Exception as e:  # noqa: BLE001 - a clip is nice to have; the rest still renders
             out["header"] += f"\n\n_The clip could not be made ({e.__class__.__name__})._"
         cands = ev.candidate_windows(events)
-        tag = hashlib.sha1(repr((cands, [(x.rank, x.window) for x in answer.moments])).encode()).hexdigest()[:8]
+        tag = hashlib.sha1(repr((cands, [(x.rank, x.window) for x in answer.moments], pid)).encode()).hexdigest()[:8]
         fig_path = state.artefact(w, f"timeline_m{m.rank}_{tag}", "png")
         if not fig_path.exists():
             ev.timeline_figure(idx, m, answer.moments, cands).savefig(fig_path, dpi=96)
