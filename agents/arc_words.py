@@ -1,13 +1,13 @@
 """The emotional arc in words (tools/arc.py computes it): a few sentences per person ("calm for the first 6
 minutes, angry around 10:36, happy near the end") and, for a comparison, the share of time per feeling on
 each side with the difference said plainly. Every sentence is a `Claim` citing the arc evidence it was
-written from. Feelings are named with agents/compose.py's FEELING, the one everyday-words table."""
+written from. Feelings are named with tools.labels.FEELING, the one everyday-words table."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agents.compose import FEELING
+from tools.labels import FEELING
 from tools.arc import Arc, ArcSegment, Claim, Comparison, PersonArc, Side, parse_clock, side
 from tools.labels import family, lexicon_emotions
 from tools.schemas import hms

@@ -31,7 +31,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.schemas import Sentence
-from tools.labels import EMOTIONS
+from tools.labels import FEELING  # the labels in everyday words
 from tools.perception.emotion import AROUSAL_MEAN, GATE_ON, PROTOTYPES, family
 from tools.schemas import Evidence, TimeWindow
 
@@ -46,14 +46,6 @@ MAX_CHARS = 300  # the issue's bound for one moment's explanation (issue 28), no
 # (nothing passed verification) never read better than "possibly".
 BANDS: tuple[tuple[float, str], ...] = ((0.8, "very likely"), (0.6, "probably"), (0.4, "possibly"),
                                         (0.0, "perhaps"))
-
-# The 13 labels in everyday words (an adjective after "looks/sounds/seems").
-FEELING: dict[str, str] = {
-    "Joy": "happy", "Sadness": "sad", "Anger": "angry", "Fear": "afraid", "Horror": "horrified",
-    "Disgust": "disgusted", "Surprise": "surprised", "Neutral": "calm", "Love": "affectionate",
-    "Pride": "proud", "Satisfaction": "content", "Trust": "at ease", "Anticipation": "expectant",
-}
-assert set(FEELING) == set(EMOTIONS)
 
 # The expression model's class names in everyday words ("her face has a happy expression").
 EXPRESSION_WORD = {"happy": "happy", "sad": "sad", "angry": "angry", "fear": "frightened", "surprise": "surprised",

@@ -285,8 +285,13 @@ def test_a_cut_file_is_indexed_as_damaged_and_every_answer_says_so(tmp_path, cap
     data = SAMPLE.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: int(len(data) * 0.6)])
+    from tools.settings import get_settings
     monkeypatch.setenv("AFFECTLENS_CACHE_DIR", str(tmp_path / "cache"))
-    assert main(["index", str(cut), "-q"]) == 0
+    get_settings.cache_clear()  # the CLI reads the process's settings: this test's cache directory
+    try:
+        assert main(["index", str(cut), "-q"]) == 0
+    finally:
+        get_settings.cache_clear()
     err = capsys.readouterr().err
     assert "WARNING: The video is damaged after 0:12: nothing after that point was seen." in err
     s = Settings(cache_dir=tmp_path / "cache")
@@ -309,7 +314,10 @@ def test_a_cut_file_is_indexed_as_damaged_and_every_answer_says_so(tmp_path, cap
         assert not idx.folder.exists()
         return idx
     monkeypatch.setattr(tools.index, "build_index", rebuilt)
-    assert main(["index", str(cut), "-q", "--force"]) == 0
+    try:
+        assert main(["index", str(cut), "-q", "--force"]) == 0
+    finally:
+        get_settings.cache_clear()
     assert "damaged after 0:12" in capsys.readouterr().err
 
 

@@ -18,6 +18,15 @@ Emotion = Literal["Anger", "Anticipation", "Disgust", "Fear", "Horror", "Joy", "
                   "Sadness", "Satisfaction", "Surprise", "Trust"]
 BASIC = ("Anger", "Disgust", "Fear", "Joy", "Sadness", "Surprise", "Neutral")
 
+# The 13 labels in everyday words (an adjective after "looks/sounds/seems"): how answers and arc summaries
+# name a feeling (agents/compose.py, agents/arc_words.py).
+FEELING: dict[str, str] = {
+    "Joy": "happy", "Sadness": "sad", "Anger": "angry", "Fear": "afraid", "Horror": "horrified",
+    "Disgust": "disgusted", "Surprise": "surprised", "Neutral": "calm", "Love": "affectionate",
+    "Pride": "proud", "Satisfaction": "content", "Trust": "at ease", "Anticipation": "expectant",
+}
+assert set(FEELING) == set(EMOTIONS)
+
 POSITIVE = frozenset({"Joy", "Love", "Pride", "Satisfaction", "Trust", "Anticipation"})
 NEGATIVE = frozenset({"Anger", "Disgust", "Fear", "Horror", "Sadness"})
 HIGH_AROUSAL = frozenset({"Anger", "Fear", "Horror", "Surprise", "Joy"})
