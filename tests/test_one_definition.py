@@ -98,3 +98,18 @@ def test_ask_dir_reads_the_question_like_ask_video():
     votes = [str(p.relative_to(ROOT)) for p in CODE
              if re.search(r"intent_llm_weight\s*=\s*[1-9]", p.read_text())]
     assert votes == []
+
+
+# ------------------------------------------------------------------ index defaults
+
+
+def test_index_config_defaults_are_the_settings_defaults():
+    """IndexConfig's defaults (frame rate, window, frame size, ASR models) are read from tools/settings.py, so
+    a default changed there (as the ASR default did: tiny.en -> tiny.en+base) cannot leave a second, stale
+    copy in the index key."""
+    from tools.index.store import IndexConfig
+    from tools.settings import Settings
+    fresh = IndexConfig.from_settings(Settings()).model_dump(exclude={"backends"})
+    assert IndexConfig().model_dump(exclude={"backends"}) == fresh
+    src = (ROOT / "tools/index/store.py").read_text()
+    assert not re.search(r"^\s+(sample_fps|window_s|max_side|whisper)\s*:\s*\w+\s*=\s*[\"\d]", src, re.M)

@@ -30,10 +30,11 @@ class IndexConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: int = INDEX_VERSION
-    sample_fps: float = 3.0
-    window_s: float = 3.0
-    max_side: int = 640
-    whisper: str = "tiny.en"
+    # the defaults are the settings' own (tools/settings.py), defined there once
+    sample_fps: float = Settings.model_fields["sample_fps"].default
+    window_s: float = Settings.model_fields["window_s"].default
+    max_side: int = Settings.model_fields["frame_max_side"].default
+    whisper: str = Settings.model_fields["whisper"].default
     # The model behind each skill that shapes the index (tools/backends.py: {skill: model[@device][:path]}),
     # so indexes built with different models never share a cache folder.
     backends: dict[str, str] = Field(default_factory=dict)
