@@ -12,14 +12,28 @@ import time
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import httpx
-import openai
 from pydantic import BaseModel, ValidationError
 
 from agents.errors import LLMError
 from tools.settings import Settings, get_settings
 
 T = TypeVar("T", bound=BaseModel)
+
+
+class _OnUse:
+    """A module imported when first used: openai (with httpx) took ~1 s of a cold CLI question
+    (python -X importtime, issue 28), and a question with every LLM role off never uses it."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import importlib
+        return getattr(importlib.import_module(self._name), attr)
+
+
+httpx = _OnUse("httpx")
+openai = _OnUse("openai")
 
 
 @dataclass

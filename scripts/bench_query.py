@@ -187,7 +187,7 @@ def default_config(a) -> None:
     out = Path(a.out)
     log = out.with_suffix(".log")
     tmp = Path(tempfile.mkdtemp(prefix="affectlens_before_"))
-    subprocess.run(f"git -C {ROOT} archive {a.before_ref} | tar -x -C {tmp}", shell=True, check=True)
+    subprocess.run(f"git -C {a.repo} archive {a.before_ref} | tar -x -C {tmp}", shell=True, check=True)
     codes = {"before": tmp, "after": ROOT}
     qs = questions(a.n_long, a.n_sample, a.split) if (DEV / "long_dev.mp4").exists() else \
         [(v, it) for v, it in questions(0, a.n_sample, a.split)]
@@ -380,6 +380,8 @@ def main() -> None:
     ap.add_argument("--default-config", action="store_true",
                     help="issue 28: warm Session and cold CLI figures with the default configuration, before/after")
     ap.add_argument("--repeat", type=int, default=2, help="--default-config: passes over the questions")
+    ap.add_argument("--repo", default=str(ROOT), help="--default-config: the git repository holding --before-ref "
+                    "(when this tree is an extracted copy)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--warm-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--code", help=argparse.SUPPRESS)

@@ -39,6 +39,7 @@ def main() -> None:
     ap.add_argument("--model", default="qwen")
     ap.add_argument("--n-dev", type=int, default=12)
     ap.add_argument("--out", default="llm_roles.jsonl")
+    ap.add_argument("--sample-only", action="store_true", help="ask the dev questions of the sample too")
     a = ap.parse_args()
     from agents.llm import LLMClient
     from graphs.api import Session
@@ -58,7 +59,8 @@ def main() -> None:
         url = srv.start(timeout=600)
     items = [(SAMPLE, q) for q in SAMPLE_QUERIES]
     dev = [json.loads(x) for x in (ROOT / "evals/data/dev_questions_video.jsonl").read_text().splitlines() if x]
-    items += [((DEV / d["video"]) if (DEV / d["video"]).exists() else SAMPLE, d["query"]) for d in dev[: a.n_dev]]
+    items += [((DEV / d["video"]) if (DEV / d["video"]).exists() and not a.sample_only else SAMPLE, d["query"])
+              for d in dev[: a.n_dev]]
     rows, indexes = [], {}
     try:
         client = LLMClient(url, a.model, timeout=300)

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 SAMPLE = ROOT / "assets" / "sample_pexels.mp4"
+ANSWERED = "Click a time to play it"  # the last line of every answer in the chat (ui/web/render.answer_markdown)
 
 
 def free_port() -> int:
@@ -72,7 +73,7 @@ def main() -> int:
             page.locator("#al-ask").click()
             page.locator('#al-progress [data-state="running"]').wait_for(timeout=30_000)
             shot(page, "progress", full=False)
-            page.locator("#al-chat").get_by_text("for “when is she in a good mood?”").wait_for(timeout=600_000)
+            page.locator("#al-chat").get_by_text(ANSWERED).first.wait_for(timeout=600_000)
             expect(page.locator("#al-citations")).to_contain_text("E", timeout=120_000)
             page.locator("#al-crops img").first.wait_for(timeout=60_000)
             page.locator("#al-strip .al-chosen").first.click()
@@ -109,7 +110,7 @@ def main() -> int:
                 page.locator("#al-people").get_by_text("person 1, on the left").click()
                 page.locator("#al-question textarea").fill("when does she look happy?")
                 page.locator("#al-ask").click()
-                page.locator("#al-chat").get_by_text("for “when does she look happy?”").wait_for(timeout=600_000)
+                page.locator("#al-chat").get_by_text(ANSWERED).first.wait_for(timeout=600_000)
                 page.evaluate("window.scrollTo(0, 0)")
                 shot(page, "people", full=False)
             b.close()
