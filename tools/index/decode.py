@@ -444,9 +444,7 @@ def shot_changes(path: str | os.PathLike) -> list[float]:
     minute) and comparing consecutive ones (PySceneDetect, tools.perception.scene.shot_cuts) finds
     cuts at the later keyframe's time. Misses cuts without a keyframe; returns [] for audio-only
     files; a decode error ends the scan with the cuts found so far."""
-    import cv2
-
-    from tools.perception.scene import shot_cuts
+    from tools.perception.scene import shot_cuts, thumbnail
 
     p = _check_file(path)
 
@@ -455,8 +453,7 @@ def shot_changes(path: str | os.PathLike) -> list[float]:
         try:
             for frame in c.decode(stream):
                 if frame.pts is not None:
-                    small = cv2.resize(frame.to_ndarray(format="rgb24"), (64, 36), interpolation=cv2.INTER_AREA)
-                    yield float(frame.pts * stream.time_base), small
+                    yield float(frame.pts * stream.time_base), thumbnail(frame.to_ndarray(format="rgb24"))
         except av.error.FFmpegError:
             return
 
