@@ -54,7 +54,7 @@ def main() -> int:
             expect(page.locator("#al-status")).to_contain_text("Ask a question", timeout=1_800_000)
             page.locator("#al-question textarea").fill(a.question)
             page.locator("#al-ask").click()
-            page.locator("#al-arc img").wait_for(timeout=600_000)
+            page.locator("#al-arc img").wait_for(timeout=300_000)
             page.locator("#al-export-arc").click()
             page.locator("#al-downloads").get_by_text(".vtt").first.wait_for(timeout=120_000)
             page.evaluate("window.scrollTo(0, 0)")

@@ -203,7 +203,9 @@ def read_windows(view, voice: bool = True, kernel: int | None = None,
     out: list[WindowReading] = []
     for r in view.records:
         inside = frames_in(r.window)
-        seen = r.face_frames > 0 and not faceless
+        # a face counts where a frame has an expression reading and is not hidden (a hand over the face is
+        # not seen: the emotion tool has nothing to read there)
+        seen = not faceless and any(f.n_faces and f.expression and not f.occluded for f in inside)
         heard = (voice or faceless) and speaks(r)
         if not (seen or heard) or (faceless and r.face_frames > 0):
             out.append(WindowReading(window=r.window, readable=False))
