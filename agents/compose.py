@@ -9,7 +9,7 @@ What a sentence says, and where each part comes from:
 * when     — the moment's window in plain time ("from 0:09 to 0:20").
 * what     — the label in everyday words (`FEELING`), with "looks" (a face shows it), "sounds" (only the
              voice) or "seems" (the words).
-* how sure — `sureness()`, bands over the moment's confidence (`BANDS`).
+* how sure — `sureness()`, tools/confidence.py's calibrated bands over the moment's confidence.
 * why      — the two or three strongest cues (`cues()`), each a phrase from the one cue vocabulary
              (`VOCAB`: Action Units, voice, words, the expression as a whole), strongest first.
 * caveat   — when there is one: only the voice shows, the face is partly hidden, verify's note, an
@@ -33,19 +33,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from agents.schemas import Sentence
 from tools.labels import FEELING  # the labels in everyday words
 from tools.perception.emotion import AROUSAL_MEAN, GATE_ON, PROTOTYPES, family
+from tools.confidence import BELOW, band_word
 from tools.schemas import Evidence, TimeWindow
 
 Pronoun = Literal["she", "he", "they"]
 MAX_CHARS = 300  # the issue's bound for one moment's explanation (issue 28), not a tuned number
 
-# Confidence bands, highest first: (lowest confidence, words). The moment confidence is the fused emotion
-# probability (temperature chosen by log-loss, leave-one-clip-out: tools/perception/emotion.py), or the
-# judge's mix of it. The cut points are the ones the evidence panel already uses for its words
-# (ui/evidence.py: 0.8 / 0.6 / 0.4), so a moment reads the same in the sentence and in the panel; they are
-# not fitted (the dev media hold one clip per emotion, too few to fit band edges). Unverified moments
-# (nothing passed verification) never read better than "possibly".
-BANDS: tuple[tuple[float, str], ...] = ((0.8, "very likely"), (0.6, "probably"), (0.4, "possibly"),
-                                        (0.0, "perhaps"))
+# How sure, in words: tools/confidence.py's bands, chosen leave-one-person-out on the seven people of
+# ../shared/media so that "very likely" is right at least 90 % of the time (one definition, shared with the
+# evidence panel). Unverified moments (nothing passed verification) never read better than "possibly".
 
 # The expression model's class names in everyday words ("her face has a happy expression").
 EXPRESSION_WORD = {"happy": "happy", "sad": "sad", "angry": "angry", "fear": "frightened", "surprise": "surprised",
@@ -141,9 +137,9 @@ def _pos(p: Pronoun) -> str:
 
 
 def sureness(confidence: float, verified: bool = True) -> str:
-    """The confidence in words (`BANDS`); an unverified moment reads at most "possibly"."""
-    c = min(confidence, 0.59) if not verified else confidence
-    return next(w for lo, w in BANDS if c >= lo)
+    """The confidence in words (tools.confidence.band_word); an unverified moment reads at most "possibly"."""
+    word = band_word(confidence)
+    return word if verified or word in ("possibly", BELOW) else "possibly"
 
 
 def clock(seconds: float, up: bool = False) -> str:
@@ -279,7 +275,8 @@ def caveat_keys(items: Sequence[Evidence], found: Sequence[Cue], verified: bool)
 
 def compose(label: str, confidence: float, window: TimeWindow, items: Sequence[Evidence], *,
             query: str = "", who: str | None = None, verified: bool = True, note: str = "",
-            lead: Evidence | None = None, during: tuple[str, Evidence] | None = None) -> Composed:
+            lead: Evidence | None = None, during: tuple[str, Evidence] | None = None,
+            alternative: str | None = None) -> Composed:
     """One moment's explanation. `items`: the evidence overlapping the moment (any order); `who`: the
     person's name or label when the question is about one person; `note`: verify's caveat (a voice that
     fits several emotions); `lead`: a presence change that is the finding itself; `during`: ("A while B")
@@ -291,13 +288,15 @@ def compose(label: str, confidence: float, window: TimeWindow, items: Sequence[E
     verb = ("sounds" if "voice_only" in keys else
             "looks" if any(not c.key.startswith(("voice", "words")) for c in found) else "seems")
     first_ids = [c.evidence_id for c in found[:1]] or [e.id for e in items[:1]]
+    # too close to tell from another family (Moment.alternative): both are said, "angry or disgusted"
+    feeling = FEELING[label] + (f" or {FEELING[alternative]}" if alternative in FEELING and alternative != label else "")
     if lead is not None:
         head = f"{_cap(when(window))}, {_presence(lead, subject)}"
         first_ids = [lead.id]
-        label_part = f" {_pronoun_subject(p, who)} {sureness(confidence, verified)} {verb} {FEELING[label]} there."
+        label_part = f" {_pronoun_subject(p, who)} {sureness(confidence, verified)} {verb} {feeling} there."
         head = head + "." + label_part
     else:
-        head = f"{_cap(when(window))}, {subject} {sureness(confidence, verified)} {verb} {FEELING[label]}."
+        head = f"{_cap(when(window))}, {subject} {sureness(confidence, verified)} {verb} {feeling}."
     caveat = [CAVEATS[k].format(pos=_pos(p)) for k in keys]
     if note and "voice_only" not in keys:
         caveat.append(_plain_note(note))

@@ -103,7 +103,8 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
         composed = compose(v.label, v.confidence, v.window, items, query=state["query"],
                            who=state.get("person_label"), verified=v.accept, note=v.note,
                            lead=ev.get(seen) if seen else None,
-                           during=(cond[1], ev[cond[0]]) if cond and cond[0] in ev else None)
+                           during=(cond[1], ev[cond[0]]) if cond and cond[0] in ev else None,
+                           alternative=moment_alternative(items, v.label))
         text, sentences = composed.text, composed.sentences
         # a configured model (AFFECTLENS_LLM_URL; off by default, docs/results.md "LLM roles") may polish the
         # composer's sentences; its draft is checked against them, and the composer's text stays otherwise
