@@ -325,3 +325,16 @@ def test_an_intact_index_has_no_damage_flag(pexels_index):
     assert pexels_index.decode is not None and not pexels_index.decode.damaged
     assert pexels_index.damage_flag() is None and pexels_index.seen_until == pexels_index.meta.duration
     assert (pexels_index.folder / "decode.json").exists()
+
+
+def test_a_library_run_names_its_damaged_videos(pexels_index, settings, tmp_path):
+    """Indexing a directory (`affectlens index DIR`, tools.library.index_library): the cut copy of the sample
+    is reported damaged in its job and in the run's summary line; the intact sample is not."""
+    from tools.library import index_library
+    data = SAMPLE.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.6)])
+    run = index_library([cut, SAMPLE], settings, executor="local")
+    by = {j.video: j for j in run.jobs}
+    assert by[str(cut)].damage == "damaged_video: after 12.0" and by[str(SAMPLE)].damage == ""
+    assert "WARNING: 1 damaged" in run.line()

@@ -46,6 +46,8 @@ class VideoJob(BaseModel):
     folder: str = ""
     node: str = ""
     error: str = ""
+    damage: str = Field(default="", description="the index's damaged_video flag (tools.index.store.damage_flag); "
+                        "'' for an intact file")
 
 
 class LibrarySummary(BaseModel):
@@ -57,9 +59,11 @@ class LibrarySummary(BaseModel):
 
     def line(self) -> str:
         n = {s: sum(j.status == s for j in self.jobs) for s in ("indexed", "cached", "failed")}
+        damaged = sum(bool(j.damage) for j in self.jobs)
         return (f"{len(self.jobs)} videos: {n['indexed']} indexed, {n['cached']} already cached, "
                 f"{n['failed']} failed, {sum(j.windows for j in self.jobs)} windows, {self.seconds:.1f} s "
-                f"({self.executor})")
+                f"({self.executor})" + (f"; WARNING: {damaged} damaged (only what could be read is indexed)"
+                                        if damaged else ""))
 
 
 def find_videos(paths: Iterable[str | os.PathLike]) -> list[Path]:
@@ -89,7 +93,7 @@ def index_one(path: str, settings: Settings) -> VideoJob:
                         node=socket.gethostname(), error=f"{e.__class__.__name__}: {e}"[:300])
     return VideoJob(video=str(path), status="cached" if idx.summary.cached else "indexed",
                     windows=len(idx.records), seconds=round(time.monotonic() - t0, 2), folder=str(idx.folder),
-                    node=socket.gethostname())
+                    node=socket.gethostname(), damage=idx.damage_flag() or "")
 
 
 def index_library(paths: Iterable[str | os.PathLike], settings: Settings | None = None, executor: str = "local",

@@ -61,10 +61,12 @@ def cmd_index(a) -> int:
 def _index_many(a) -> int:
     """Several videos or a directory: one task per video, locally or on Ray; a line per finished video."""
     from tools.library import index_library
+    from ui.notes import problem_note
 
     def on_done(i: int, n: int, job) -> None:
         if not a.quiet:
-            extra = job.error if job.status == "failed" else f"{job.windows} windows"
+            extra = job.error if job.status == "failed" else f"{job.windows} windows" + (
+                f" (WARNING: {problem_note(job.damage)})" if job.damage else "")
             print(f"[{i}/{n}] {job.status:<7} {job.video}: {extra}, {job.seconds:.1f} s", file=sys.stderr)
 
     summary = index_library(a.video, executor=a.executor, address=a.address, on_done=on_done)
