@@ -53,3 +53,38 @@ def test_vtt_track_loads_in_chromiums_video_player(settings, tmp_path):
     assert len(want) >= 3
     assert sorted((round(a, 2), round(b, 2), t) for a, b, t in cues) == want  # the player's order may differ
     assert any(text.startswith("sad") for _, _, text in cues) and any(text.startswith("happy") for _, _, text in cues)
+
+
+def test_ui_answers_a_summary_question_with_the_arc_and_exports_it(settings, tmp_path):
+    """The web UI: a summary question shows the arc picture above the strip and its sentences in the chat;
+    'Export arc & moments' offers the VTT file for download."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no chromium: run scripts/install_browser.sh")
+    from agents.intent.model import WEIGHTS_DIR
+    if not (WEIGHTS_DIR / "reader.json").exists():
+        pytest.skip("no trained question reader (affectlens train-reader): summary questions are routed by it")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    import socket
+
+    from ui.app import build_app, launch
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = build_app(settings, video_dir=tmp_path, llm=None)
+    url = launch(app, "127.0.0.1", port, block=False, quiet=True)
+    try:
+        with sync_api.sync_playwright() as pw:
+            b = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+            page = b.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url, wait_until="domcontentloaded")
+            page.locator("#al-upload input[type=file]").set_input_files(SAMPLE)
+            sync_api.expect(page.locator("#al-status")).to_contain_text("Ask a question", timeout=600_000)
+            page.locator("#al-question textarea").fill("how does her mood change over the video?")
+            page.locator("#al-ask").click()
+            page.locator("#al-arc img").wait_for(timeout=300_000)
+            sync_api.expect(page.locator("#al-chat")).to_contain_text("Mostly happy", timeout=60_000)
+            page.locator("#al-export-arc").click()
+            sync_api.expect(page.locator("#al-downloads")).to_contain_text(".vtt", timeout=120_000)
+            b.close()
+    finally:
+        app.close()
