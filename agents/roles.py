@@ -152,6 +152,18 @@ def polish_problems(text: str, composed: Composed, label: str) -> list[str]:
     foreign = _emotion_words(text) - _emotion_words(facts) - {family(label)}
     if foreign:
         problems.append(f"emotions the facts do not name: {sorted(foreign)}")
+    # what the first sentence says must survive: its times ("from 0:00 to 0:06" in that order) and how sure.
+    # The 0.5B model's drafts passed the checks above and still wrote "Person 1 is very likely to look sad when
+    # she cheers up" (the time gone, the question echoed) and "occurred at 0:06" for 0:00-0:06
+    # (scripts/measure_llm_roles.py, docs/results.md "LLM roles")
+    head = composed.sentences[0].text if composed.sentences else facts
+    times = re.findall(r"\d+:\d\d(?::\d\d)?", head)
+    said = re.findall(r"\d+:\d\d(?::\d\d)?", text)
+    if times and said[: len(times)] != times:
+        problems.append(f"the moment's time {times} is not said as in the facts ({said})")
+    sure = next((w for w in ("very likely", "probably", "possibly", "perhaps") if w in head), None)
+    if sure and sure not in text:
+        problems.append(f"how sure ({sure!r}) is not said")
     return problems
 
 

@@ -209,3 +209,18 @@ def test_every_dev_question_answers_in_plain_words(pexels_index, settings):
         _answers_are_plain(ans)
         labels |= {m.label for m in ans.moments}
     assert len(labels) >= 3, labels  # the composer met several labels, not one
+
+
+def test_a_served_models_polish_must_keep_the_time_and_how_sure():
+    """The checks a served model's rewrite of the composer's sentences must pass (agents.roles.polish_problems),
+    on the 0.5B model's two drafts measured by scripts/measure_llm_roles.py (docs/results.md "LLM roles")."""
+    from agents.roles import polish_problems
+    c = compose("Sadness", 0.9, TimeWindow(start=0.0, end=6.0), [_emotion("Sadness", _face_of("Sadness"))],
+                query="find the saddest moment")
+    assert c.text.startswith("From 0:00 to 0:06, someone very likely looks sad.")
+    assert polish_problems("Person 1 is very likely to look sad when she cheers up.", c, "Sadness")
+    assert polish_problems("The saddest moment occurred at 0:06, when someone cries.", c, "Sadness")
+    assert polish_problems("From 0:00 to 0:06 someone very likely looks sad [E1].", c, "Sadness")  # an id
+    assert polish_problems("From 0:00 to 0:06 someone very likely looks furious.", c, "Sadness")  # another feeling
+    assert not polish_problems("From 0:00 to 0:06 someone very likely looks sad: the corners of their mouth "
+                               "turn down.", c, "Sadness")
