@@ -141,3 +141,11 @@ def test_salience_is_defined_once():
     tools.retrieval.salience; the library divides it by the library's maximum instead of copying it."""
     assert not _copies(r"0\.4 \*[^;]{0,160}0\.3 \*[^;]{0,160}0\.2 \*", "tools/retrieval.py")
     assert "salience(ret.records, ret.aff)" in (ROOT / "tools" / "library.py").read_text()
+
+
+def test_ranking_weights_are_defined_once():
+    """An emotional question's (text, affect, salience) weights are tools.retrieval.EMOTION_WEIGHTS, read by
+    the single-video retriever and the library search (the library used to copy the numbers)."""
+    from tools.retrieval import EMOTION_WEIGHTS
+    assert EMOTION_WEIGHTS == (0.35, 0.5, 0.15)
+    assert not _copies(r"\(0\.35,\s*0\.5,\s*0\.15\)", "tools/retrieval.py")

@@ -228,7 +228,7 @@ class LibrarySearch:
         """Rank every window of every video (dense text + affect prototype + salience, the single-video
         weights); keep the best window per stretch of one video (no two hits overlap in the same video)."""
         from tools.labels import EXPRESSION_TO_EMOTION
-        from tools.retrieval import embedder, prototype
+        from tools.retrieval import EMOTION_WEIGHTS, embedder, prototype
         n = len(self.records)
         dense = np.zeros(n, np.float32)
         proto = prototype(emotions, arousal)
@@ -239,7 +239,7 @@ class LibrarySearch:
         affect = self.affn @ proto if proto is not None else np.zeros(n, np.float32)
         # the single-video weights, except that without an emotion the text match leads more: across
         # videos, salience (any strong face) would otherwise outrank the one talk that says the words
-        w_dense, w_aff, w_sal = (0.35, 0.5, 0.15) if proto is not None else (0.85, 0.0, 0.15)
+        w_dense, w_aff, w_sal = EMOTION_WEIGHTS if proto is not None else (0.85, 0.0, 0.15)
         score = w_dense * dense + w_aff * affect + w_sal * self.sal
         hits: list[LibraryHit] = []
         for j in np.argsort(-score):

@@ -27,6 +27,11 @@ IVF_THRESHOLD = 20000  # windows (about 17 h of video at 3 s): exact flat search
 EXPR = EXPRESSIONS
 KEY_AUS = ("AU1", "AU2", "AU4", "AU6", "AU9", "AU12", "AU15", "AU17", "AU20", "AU25", "AU26")
 AFFECT_DIM = len(EXPR) + len(KEY_AUS) + 2  # + arousal + motion
+# (dense text match, affect prototype, salience) weights of a question that names an emotion, in one video
+# (Retriever.search_moments) and across a library (tools.library.LibrarySearch.search). The values date from
+# the first retriever (3ee5340) and were not tuned since; the dev-question figures in docs/results.md are
+# measured with them.
+EMOTION_WEIGHTS = (0.35, 0.5, 0.15)
 
 
 def affect_vector(r: WindowRecord) -> np.ndarray:
@@ -241,7 +246,7 @@ class Retriever:
         # no emotion asked (a description: "the bit where the screen is dark and a man talks"): what the
         # window shows and says decides; its emotional salience only breaks ties (at 0.3 it ranked crying
         # and laughing faces above the one dark stretch the words matched best)
-        w_dense, w_aff, w_sal = (0.35, 0.5, 0.15) if proto is not None else (0.9, 0.0, 0.1)
+        w_dense, w_aff, w_sal = EMOTION_WEIGHTS if proto is not None else (0.9, 0.0, 0.1)
         if modality_hints and "words" in modality_hints and proto is not None:
             w_dense, w_aff = 0.5, 0.35
         score = w_dense * dense + w_aff * affect + w_sal * sal
