@@ -10,6 +10,12 @@ Conventions
 * Predicted labels go through :func:`agents.schemas.normalize_label` (so "happy" counts as Joy);
   anything that does not map onto the 13 labels, or None, is *invalid* and counts as wrong.
 
+Libraries: emotion-label metrics come from scikit-learn, ROUGE-L from rouge-score and BLEU from sacrebleu
+(tests/test_metrics.py checks them against the hand-written versions they replaced). The temporal metrics
+(R@k at IoU, mIoU, mIoP, moment-retrieval mAP), Joint@m, grounding and sufficiency stay hand-written: no
+maintained package on PyPI implements them (QVHighlights' mAP is a script in its repository, not a package),
+and each is a few lines over TimeWindow.iou.
+
 Over 350 lines on purpose: every metric the report prints, each a small pure function, kept side by
 side so their definitions can be read and checked against each other.
 """
