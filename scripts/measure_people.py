@@ -71,6 +71,8 @@ def run_video(path: Path, fps: float) -> tuple[list[tuple[float, int, tuple]], l
     finally:
         fa.close()
     run_video.identity = (ident.calls - calls0, ident.seconds - secs0)
+    merged = fa.people.merged  # late merges: the index rewrites its stored frames the same way
+    out = [(t, merged.get(pid, pid), box) for t, pid, box in out]
     return out, changes, time.process_time() - c0
 
 
