@@ -182,16 +182,13 @@ def test_bad_upload_after_a_good_one_clears_the_video(page, tmp_path):
     expect(page.locator("#al-chat")).to_contain_text("No video is loaded", timeout=30_000)
 
 
-@pytest.fixture
-def slow_llm_page(browser, settings, pexels_index, scripted_llm):
-    """A page on its own app whose language model answers every call after 3 s (a scripted OpenAI-shaped
-    server; its replies are not valid and fall back): a question then lasts seconds on any machine, so
-    Stop lands mid-question. With the fallback LLM a warm question can finish in half a second, before
-    the click (it did on a fast CI machine)."""
+def _llm_page(browser, settings, scripted_llm, delay: float):
+    """A page on its own app whose language model answers every call after `delay` seconds (a scripted
+    OpenAI-shaped server; its replies are not valid and fall back), with the judge and rationale roles on."""
     from agents.llm import LLMClient
     from ui.app import build_app, launch
     on = settings.model_copy(update={"llm_judge": True, "llm_rationale": True})  # both off by default
-    app = build_app(on, llm=LLMClient(scripted_llm("hang", delay=3.0), "scripted", timeout=20, retries=0))
+    app = build_app(on, llm=LLMClient(scripted_llm("hang", delay=delay), "scripted", timeout=60, retries=0))
     url = launch(app, "127.0.0.1", _free_port(), block=False, quiet=True)
     pg = browser.new_page(viewport={"width": 1500, "height": 1100})
     errors: list[str] = []
@@ -202,6 +199,21 @@ def slow_llm_page(browser, settings, pexels_index, scripted_llm):
     pg.close()
     app.close()
     assert not errors, errors
+
+
+@pytest.fixture
+def slow_llm_page(browser, settings, pexels_index, scripted_llm):
+    """Every LLM call answers after 3 s: a question then lasts seconds on any machine, so Stop lands
+    mid-question. With the fallback LLM a warm question can finish in half a second, before the click (it
+    did on a fast CI machine)."""
+    yield from _llm_page(browser, settings, scripted_llm, 3.0)
+
+
+@pytest.fixture
+def slower_llm_page(browser, settings, pexels_index, scripted_llm):
+    """Every LLM call answers after 20 s: the explanation of a ranked moment comes that much later, time
+    enough to check on a loaded machine that the moment is on screen before it."""
+    yield from _llm_page(browser, settings, scripted_llm, 20.0)
 
 
 def test_stop_mid_question_then_a_new_question(slow_llm_page):
@@ -222,12 +234,11 @@ def test_stop_mid_question_then_a_new_question(slow_llm_page):
     print(f"first visible step {first_step_s:.2f} s after Ask")
 
 
-def test_the_moment_shows_before_its_explanation(slow_llm_page):
+def test_the_moment_shows_before_its_explanation(slower_llm_page):
     """The moments list, the strip's marker, the player and the clip show the moment as soon as it is
-    ranked; the explanation (here held up ~3 s by a slow language model polishing it) follows."""
-    page = slow_llm_page
+    ranked; the explanation (here held up 20 s by a slow language model polishing it) follows."""
+    page = slower_llm_page
     upload(page, SAMPLE)
-    ask(page, "when does she cheer up?")  # warm-up (models load on the first question)
     page.evaluate("document.querySelector('#al-player video').currentTime = 0")
     n = answers(page)
     ask(page, "when is she in a good mood?", wait=False)

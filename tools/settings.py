@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     intent_llm_weight: float = Field(default=0.0, ge=0.0)
     # Which LLM roles run (docs/results.md "LLM roles", scripts/measure_llm_roles.py). None: on only where a
     # served model is configured (AFFECTLENS_LLM_URL, or the role's own url in llm_roles); with the embedded
-    # 0.5B model neither earned its time: its rationale drafts were rejected by the checker in every measured
-    # question, and its verdicts changed no top moment (judge) while each call cost ~3-5 s on 2 cores.
+    # 0.5B model neither earned its time (scripts/measure_llm_roles.py): none of its rationale drafts was
+    # kept (two lost the moment's time), and its verdicts changed no top moment, at 3-6 s per call on 2 cores.
     # With every role off, no LLM server is started at all. True/False force a role on or off.
     llm_judge: bool | None = None
     llm_rationale: bool | None = None
