@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tools.labels import FEELING
-from tools.arc import Arc, ArcSegment, Claim, Comparison, PersonArc, Side, parse_clock, side
+from tools.arc import Arc, ArcSegment, Claim, Comparison, PersonArc, Side, parse_clock, people_segments, side
 from tools.labels import family, lexicon_emotions
 from tools.schemas import hms
 
@@ -88,25 +88,22 @@ def describe(arc: Arc) -> Arc:
 
 # ---------------------------------------------------------------- comparisons
 def split_sides(arc: Arc, time_kind: str = "none", time_value: str = "", person: int | None = None,
-                people: Sequence[PersonArc] = ()) -> tuple[Side, Side, list[str]]:
+                people: Sequence[PersonArc] = (), person_kind: str = "none") -> tuple[Side, Side, list[str]]:
     """The two sides a comparison question asks for, and notes on how they were chosen: two people (no time
-    given and two people asked or in the video), before/after a time ("10:36", or an event named by a
+    given, the question refers to people but to no one person, two people in the video), before/after a time ("10:36", or an event named by a
     feeling: the first segment of that feeling, else the strongest emotional moment), or the first vs the
     second half (the default)."""
     d = arc.duration
     notes: list[str] = []
     tracked = [p for p in people if p.person is not None]  # not the off-camera voices row
-    if time_kind in ("none", "") and person is None and len(tracked) >= 2:
+    if time_kind in ("none", "") and person is None and person_kind != "none" and len(tracked) >= 2:
         a, b = sorted(tracked, key=lambda p: -p.seen_s)[:2]
         return side(arc, a.name, 0, d, a.person), side(arc, b.name, 0, d, b.person), notes
-    pid = person if person is not None else (people[0].person if len(people) == 1 else
-                                             (arc.people[0].person if len(arc.people) == 1 else None))
-    if pid is None and arc.people:
-        pid = max(arc.people, key=lambda p: p.seen_s).person
+    pid = person if person is not None else (tracked[0].person if len(tracked) == 1 else None)  # None: everyone
     if time_kind in ("before", "after", "at"):
         t = parse_clock(time_value)
         if t is None:
-            segs = [s for s in arc.of(pid) if s.emotional]
+            segs = [s for s in people_segments(arc, pid) if s.emotional]
             named = lexicon_emotions(time_value) or (["Anger"] if any(w in time_value.lower() for w in
                                                                      ("argument", "fight", "row", "quarrel")) else [])
             hit = [s for s in segs if named and family(s.label) in {family(x) for x in named}]
@@ -138,7 +135,7 @@ def _in(name: str) -> str:
 def compare(arc: Arc, left: Side, right: Side) -> Comparison:
     """The share of time per feeling on each side and the difference in words."""
     def ids(sd: Side, fam: str) -> list[str]:
-        return [s.evidence_ids[0] for s in arc.of(sd.person) if s.evidence_ids and s.label and family(s.label) == fam
+        return [s.evidence_ids[0] for s in people_segments(arc, sd.person) if s.evidence_ids and s.label and family(s.label) == fam
                 and min(s.end, sd.end) > max(s.start, sd.start)][:2]
 
     def pcts(sd: Side) -> str:

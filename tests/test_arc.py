@@ -111,3 +111,26 @@ def test_answer_json_round_trips(pexels_index, tmp_path, mode):
     from graphs.nodes.arc import answer_arc
     ans, _ = answer_arc(pexels_index, "q", mode, out_dir=tmp_path, picture=False)
     assert Answer.model_validate_json(ans.model_dump_json()) == ans
+
+
+def test_comparison_sides_from_the_reading():
+    """Which two sides a comparison takes: the halves of everyone by default, two people when the question
+    refers to people but to no one person, before/after a clock time; shares are of the time seen."""
+    from agents.arc_words import compare, split_sides
+    from tools.arc import Arc, ArcSegment, PersonArc
+    seg = ArcSegment
+    arc = Arc(duration=20.0, people=[PersonArc(person=1, name="person 1, on the left"),
+                                     PersonArc(person=2, name="person 2, on the right")],
+              segments=[seg(start=0, end=10, person=1, label="Sadness", confidence=0.9, evidence_ids=["E1"]),
+                        seg(start=10, end=20, person=1, label="Joy", confidence=0.9, evidence_ids=["E2"]),
+                        seg(start=0, end=20, person=2, label="Neutral", confidence=0.9, evidence_ids=["E3"])])
+    left, right, notes = split_sides(arc, people=arc.people)
+    assert (left.name, right.name, left.person) == ("the first half", "the second half", None)
+    assert left.shares == {"Neutral": 0.5, "Sadness": 0.5} and right.shares == {"Neutral": 0.5, "Joy": 0.5}
+    left, right, _ = split_sides(arc, people=arc.people, person_kind="gender")
+    assert {left.person, right.person} == {1, 2}
+    left, right, _ = split_sides(arc, "before", "00:05", person=1, people=arc.people)
+    assert (left.end, left.shares, right.shares) == (5.0, {"Sadness": 1.0}, {"Joy": 0.6667, "Sadness": 0.3333})
+    c = compare(arc, *split_sides(arc, people=arc.people)[:2])
+    assert "happy more of the time in the second half than in the first half (50% vs 0%)" in c.sentences[-1].text.lower()
+    assert set(c.sentences[-1].evidence_ids) == {"E1", "E2"}

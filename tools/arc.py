@@ -374,8 +374,17 @@ def compute_arc(index, people: Sequence[tuple[int | None, str]] | None = None, f
 
 
 # ---------------------------------------------------------------- comparisons
+def people_segments(arc: Arc, person: int | None) -> list[ArcSegment]:
+    """`person`'s segments; for None, every tracked person's together (their time adds up), or the video's
+    own row when nobody is tracked."""
+    if person is not None or not any(s.person is not None for s in arc.segments):
+        return arc.of(person)
+    return [s for s in arc.segments if s.person is not None]
+
+
 def side(arc: Arc, name: str, start: float, end: float, person: int | None) -> Side:
-    seen, sh = shares(arc.of(person), start, end)
+    """One side of a comparison: `person` (None: everyone tracked) between `start` and `end`."""
+    seen, sh = shares(people_segments(arc, person), start, end)
     return Side(name=name, start=round(start, 3), end=round(end, 3), person=person, seen_s=seen, shares=sh)
 
 

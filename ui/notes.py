@@ -49,6 +49,8 @@ def _said(flag: str) -> str | None:
                 "them under “People in the video”.")
     if head == "while":
         return f"About the “while …” part of your question: {why}."
+    if head == "arc":  # how a comparison's sides were chosen (agents/arc_words.split_sides)
+        return f"{why[0].upper()}{why[1:]}."
     return None
 # flags that are normal operation: nothing to tell a person. The explanation is written from the evidence by
 # design (agents/compose.py) and the question is read without the LLM by default (tools/settings.py), so

@@ -41,10 +41,12 @@ def strongest(arc: Arc, n: int = MOMENTS) -> list:
 
 def answer_arc(index, query: str, mode: str = "summary", person: int | None = None, time_kind: str = "none",
                time_value: str = "", first_id: int = 1, out_dir: Path | None = None,
-               intent: Intent | None = None, picture: bool = True) -> tuple[Answer, list[Evidence]]:
+               intent: Intent | None = None, picture: bool = True,
+               person_kind: str = "none") -> tuple[Answer, list[Evidence]]:
     """The Answer to a summary ("summary") or comparison ("compare") question about `index`'s video, for
     `person` (a tracked person's id) or everyone (None); `time_kind`/`time_value` as the question reader's
-    TimeRef (first_half, before "10:36", ...). Returns the Answer and the evidence it made (ids from
+    TimeRef (first_half, before "10:36", ...); `person_kind` the reading's person reference kind (a comparison
+    with no time and a reference to people but no one person compares two people). Returns the Answer and the evidence it made (ids from
     E<first_id>). The picture goes to `out_dir` (default: the index folder's arc/)."""
     from tools.people import load_people
     base = getattr(index, "base", index)
@@ -59,9 +61,9 @@ def answer_arc(index, query: str, mode: str = "summary", person: int | None = No
     describe(arc)
     flags: list[str] = []
     if mode == "compare":
-        left, right, notes = split_sides(arc, time_kind, time_value, person, arc.people)
+        left, right, notes = split_sides(arc, time_kind, time_value, person, arc.people, person_kind)
         arc.comparison = compare(arc, left, right)
-        flags += [f"note: {n}" for n in notes]
+        flags += [f"arc: {n}" for n in notes]
     if picture:
         folder = out_dir or (Path(base.folder) / "arc")
         stem = f"arc_{mode}_{'all' if person is None else f'person{person}'}"
@@ -81,18 +83,43 @@ def answer_arc(index, query: str, mode: str = "summary", person: int | None = No
     return ans, evidence
 
 
+def _person(index, state: State, reading: dict) -> tuple[int | None, list[str]]:
+    """Whom the arc is about (None: everyone) and the notes on it: the user's chosen person (a UI chip, ask
+    --person) or the reading's reference, resolved by tools/who.py; a reference that fits several people
+    asks back which one (the arc then covers everyone)."""
+    from types import SimpleNamespace
+
+    from tools.schemas import PersonRef
+    from tools.who import pick_person
+    ref = PersonRef.model_validate(reading.get("person") or {})
+    if state.get("focus") is None and ref.kind in ("none", "everyone"):
+        return None, []
+    st = dict(state)
+    if st.get("intent") is None or not hasattr(st["intent"], "person"):
+        st["intent"] = SimpleNamespace(person=ref)
+    who = pick_person(index, st)
+    if who.person is not None:
+        return who.person.id, []
+    if who.candidates and reading.get("mode") == "compare" and (reading.get("time") or {}).get("kind", "none") == "none":
+        # "compare the woman and the man": no time to compare, so the people are compared
+        return None, []
+    if who.candidates:
+        return None, ["ask_person: " + " | ".join(p.label() for p in who.candidates)]
+    return None, [f"person: {who.how}"] if who.how else []
+
+
 def arc(state: State, runtime: Runtime[Context]) -> dict:
     deps = ctx(runtime)
     reading = state.get("reading") or {}  # type: ignore[typeddict-item]
     mode = reading.get("mode") or state.get("mode")
     mode = mode if mode in ("summary", "compare") else "summary"
     t = reading.get("time") or {}
-    person = state.get("person")
-    if person is None and (reading.get("person") or {}).get("kind") not in (None, "none", "everyone"):
-        from tools.who import pick_person
-        person = getattr(pick_person(deps.index, state).person, "id", None)
+    person, flags = _person(deps.index, state, reading)
     ans, evidence = answer_arc(deps.index, state["query"], mode, person, t.get("kind", "none"), t.get("value", ""),
-                               first_id=len(state.get("evidence", [])) + 1, intent=state.get("intent"))
-    return {"answer": ans, "evidence": evidence, "moments": ans.moments, "flags": ans.flags,
+                               first_id=len(state.get("evidence", [])) + 1, intent=state.get("intent"),
+                               person_kind=(reading.get("person") or {}).get("kind", "none"))
+    if flags:
+        ans = ans.model_copy(update={"flags": flags + ans.flags})
+    return {"answer": ans, "evidence": evidence, "moments": ans.moments, "flags": ans.flags, "person": person,
             "shown": [m.window for m in ans.moments],
             "events": [event(node="arc", mode=mode, person=person, segments=len(ans.arc.segments) if ans.arc else 0)]}
