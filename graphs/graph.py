@@ -42,7 +42,7 @@ builder.add_node("judge", judge)
 builder.add_node("rationale", rationale)
 builder.add_node("explain", explain)
 builder.add_node("finish", costs(finish))  # ... to here (graphs/nodes/cost.py)
-builder.add_node("arc", arc)
+builder.add_node("arc", costs(arc))  # a summary answer carries the same run facts
 
 builder.add_edge(START, "route")
 builder.add_conditional_edges("route", by_mode)

@@ -308,6 +308,14 @@ def test_a_cut_file_is_indexed_as_damaged_and_every_answer_says_so(tmp_path, cap
         assert a.flags.count("damaged_video: after 12.0") == 1 and note in human_notes(a.flags), q
         assert all(m.window.end <= 12.5 for m in a.moments), q
     assert not asked["when is nobody on screen?"].moments  # her face is in every frame that was read
+    # the graph on its own (graph.invoke, `langgraph dev`), a summary included: the same flag
+    from graphs.graph import graph
+    from graphs.state import Context
+    from tools.retrieval import Retriever
+    ctx = Context(index=idx, retriever=Retriever(idx), llm=None, settings=s)
+    for q in ("summarize how she feels over the video", "when does she laugh?"):
+        a = graph.invoke({"query": q}, context=ctx)["answer"]
+        assert a.flags.count("damaged_video: after 12.0") == 1 and all(m.window.end <= 12.5 for m in a.moments), q
     import tools.index
 
     def rebuilt(path, *a, **k):  # --force drops the cached index before building

@@ -353,7 +353,7 @@ def compute_arc(index, people: Sequence[tuple[int | None, str]] | None = None, f
     segs: list[ArcSegment] = []
     evidence: list[Evidence] = []
     arcs: list[PersonArc] = []
-    duration = base.meta.duration
+    duration = getattr(base, "seen_until", base.meta.duration)  # a damaged file: only the part that was read
     for pid, name in people:
         view = base if pid is None else PersonIndex(base, pid)
         readings, frames_in = read_windows(view, voice=not several, kernel=kernel)

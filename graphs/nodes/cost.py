@@ -1,8 +1,11 @@
-"""A question's LLM cost, measured by the graph run itself: `marks` wraps the first node (route) and notes
-where each LLM client's call log stands; `costs` wraps the node that writes the answer (finish) and puts
-the calls made since then into `answer.stats` (llm_calls, llm_seconds, prompt/cached/prefill/generated
-tokens). So `graph.invoke`, `langgraph dev` and `graphs.api.Session` report the same per-question cost;
-the clients' own counters run over their whole life."""
+"""What every answer carries from its run, whichever node writes it (finish, or arc for summaries).
+
+A question's LLM cost, measured by the graph run itself: `marks` wraps the first node (route) and notes
+where each LLM client's call log stands; `costs` wraps the nodes that write the answer and puts the calls
+made since then into `answer.stats` (llm_calls, llm_seconds, prompt/cached/prefill/generated tokens). So
+`graph.invoke`, `langgraph dev` and `graphs.api.Session` report the same per-question cost; the clients'
+own counters run over their whole life. `costs` also puts a damaged file's flag
+(tools.index.store.damage_flag) on every answer about it."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from collections.abc import Callable
 from langgraph.runtime import Runtime
 
 from graphs.nodes.common import ctx
+from graphs.nodes.verify import damage_flag
 from graphs.state import Context, State
 
 
@@ -34,8 +38,9 @@ def marks(node: Callable) -> Callable:
 
 
 def costs(node: Callable) -> Callable:
-    """`node` (the one that writes the answer), with the answer's LLM stats replaced by this turn's: the
-    calls logged after State.llm_marks (a client without a mark counts from its first call)."""
+    """`node` (one that writes the answer), with the answer's LLM stats replaced by this turn's (the calls
+    logged after State.llm_marks; a client without a mark counts from its first call) and the damaged-file
+    flag added when the video is damaged."""
     @functools.wraps(node)
     def wrapped(state: State, runtime: Runtime[Context]) -> dict:
         out = node(state, runtime)
@@ -49,5 +54,7 @@ def costs(node: Callable) -> Callable:
                 turn[k] = round(turn.get(k, 0.0) + v, 2)
         if not turn:  # no LLM: nothing was called
             turn = {"llm_calls": 0.0, "llm_seconds": 0.0}
-        return {**out, "answer": answer.model_copy(update={"stats": {**answer.stats, **turn}})}
+        flag = damage_flag(ctx(runtime).index)
+        flags = answer.flags if flag is None or flag in answer.flags else [flag, *answer.flags]
+        return {**out, "answer": answer.model_copy(update={"stats": {**answer.stats, **turn}, "flags": flags})}
     return wrapped
