@@ -149,7 +149,7 @@ def test_load_ask_evidence_export_and_isolation(core, pexels_index):
         assert d["figure"] and d["crops"] and d["flow"]
         for f in [d["clip"], d["figure"], d["flow"], *[c[0] for c in d["crops"]]]:
             assert Path(f).resolve().is_relative_to(a.dir) and Path(f).name.startswith(a.content_key[:16])
-        assert "zoomed" not in d["crops_label"] or "[E" in d["crops_label"]
+        assert "[E" not in d["crops_label"]  # no evidence ids where a person reads (the sources table has them)
         files = core.export(a)
         assert all(Path(f).resolve().is_relative_to(a.dir) for f in files)
         doc = json.loads(Path(files[0]).read_text())

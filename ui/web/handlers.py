@@ -350,7 +350,7 @@ class AppCore(PeopleHandlers):
             files.append(p)
         out["crops"] = crops
         z = ev.zoom_ran(answer, w)
-        out["crops_label"] = (f"Face crops — the agent zoomed in here ([{z.id}])" if z is not None
+        out["crops_label"] = ("Face crops — the agent zoomed in here for a closer look" if z is not None
                               else "Face crops at the indexed frames (stored Action Unit readings)")
         motion = next((e for e in answer.evidence if e.tool == "motion" and e.window.overlaps(w)), None)
         img, lines, cap = ev.flow_panel(idx, w, video=video, evidence=motion)
