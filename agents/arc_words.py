@@ -51,11 +51,11 @@ def person_summary(arc: Arc, p: PersonArc, max_moments: int = MAX_MOMENTS) -> li
         return [Claim(text="Never clearly seen or heard, so there is no arc to read.")]
     claims: list[Claim] = []
     first = seen[0]
-    if first.label == "Neutral" and first.end - first.start >= OPENING * arc.duration:
+    emo = [s for s in seen if s.emotional]
+    if emo and first.label == "Neutral" and first.end - first.start >= OPENING * arc.duration:
         lead = "for the first" if first.start <= 1.0 else f"from {clock(first.start)} for"
         claims.append(Claim(text=f"Calm {lead} {span_words(first.end - first.start)}.",
                             evidence_ids=first.evidence_ids[:1]))
-    emo = [s for s in seen if s.emotional]
     top = sorted(sorted(emo, key=lambda s: -(s.confidence * min(s.end - s.start, 10.0)))[:max_moments],
                  key=lambda s: s.start)
     if top:
@@ -68,7 +68,7 @@ def person_summary(arc: Arc, p: PersonArc, max_moments: int = MAX_MOMENTS) -> li
             claims.append(Claim(text=f"{len(emo) - len(top)} shorter or weaker emotional moment(s) besides.",
                                 evidence_ids=[i for s in emo if s not in top for i in s.evidence_ids[:1]]))
     else:
-        claims.append(Claim(text="No clear emotion anywhere: calm whenever seen.",
+        claims.append(Claim(text="No clear emotion anywhere: calm whenever seen or heard.",
                             evidence_ids=[i for s in seen for i in s.evidence_ids[:1]]))
     if p.shares:
         fam, share = next(iter(p.shares.items()))
