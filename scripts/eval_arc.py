@@ -7,7 +7,8 @@ already indexed or can be indexed: a true emotional moment is a span whose label
 found when an emotional arc segment overlaps it with the same label family (tools.labels.family); `face`
 and `voice` split the count by the span's modality (voice: voice-only moments over black frames). The
 time ratio is the arc's emotional time over the true emotional time (the issue asks for at most 2x); false
-segments are emotional segments that overlap no true moment of their family. `--grid` prints the same for
+segments are emotional segments that overlap no true moment of their family; IoU is the mean, over the
+found moments, of the matching segments' span against the true span (how true to its extent). `--grid` prints the same for
 each running-median kernel and threshold tried (how tools/arc.py's KERNEL and EMOTIONAL were chosen).
 Done when found >= 80 % and time ratio <= 2.
 """
@@ -38,12 +39,18 @@ def score(arc, moments: list[dict]) -> dict:
                                        and family(s.label) == family(m["label"]) for s in emo)]
     false = [s for s in emo if not any(min(s.end, m["end"]) > max(s.start, m["start"])
                                        and family(s.label) == family(m["label"]) for m in moments)]
+    ious = []  # extent: the matching segments' span against the true span, per found moment
+    for m in found:
+        hit = [s for s in emo if min(s.end, m["end"]) > max(s.start, m["start"]) and family(s.label) == family(m["label"])]
+        a, b = min(s.start for s in hit), max(s.end for s in hit)
+        ious.append(max(0.0, min(b, m["end"]) - max(a, m["start"])) / (max(b, m["end"]) - min(a, m["start"])))
     true_t = sum(m["end"] - m["start"] for m in moments)
     arc_t = sum(s.end - s.start for s in emo)
     face = [m for m in moments if "face" in (m.get("modality") or "")]
     return {"moments": len(moments), "found": len(found), "face_found": f"{sum(m in found for m in face)}/{len(face)}",
             "voice_found": f"{sum(m in found for m in moments if m not in face)}/{len(moments) - len(face)}", "true_s": round(true_t, 1), "arc_s": round(arc_t, 1),
             "ratio": round(arc_t / true_t, 2) if true_t else 0.0, "false": len(false),
+            "iou": round(sum(ious) / len(ious), 2) if ious else 0.0,
             "missed": [f"{m['label']}@{m['start']:.0f}s" for m in moments if m not in found]}
 
 
@@ -58,7 +65,7 @@ def main() -> int:
     if a.grid:
         settings = [(k, t) for k in (1, 3, 5) for t in (0.3, 0.4, 0.5, 0.6, 0.7)]
     print(f"{'video':<12} {'kernel':>6} {'thr':>4} {'found':>8} {'face':>6} {'voice':>6} {'arc s':>7} {'true s':>7} "
-          f"{'ratio':>5} {'false':>5}  missed")
+          f"{'ratio':>5} {'false':>5} {'IoU':>5}  missed")
     totals: dict = {}
     for name in a.videos:
         mp4, gj = a.dev / f"{name}.mp4", a.dev / f"{name}.json"
@@ -74,7 +81,7 @@ def main() -> int:
             for key in tot:
                 tot[key] += r[key]
             print(f"{name:<12} {k:>6} {t:>4} {r['found']:>3}/{r['moments']:<4} {r['face_found']:>6} {r['voice_found']:>6} {r['arc_s']:>7} {r['true_s']:>7} "
-                  f"{r['ratio']:>5} {r['false']:>5}  {', '.join(r['missed'])}")
+                  f"{r['ratio']:>5} {r['false']:>5} {r['iou']:>5}  {', '.join(r['missed'])}")
     for (k, t), tot in totals.items():
         ratio = tot["arc_s"] / tot["true_s"] if tot["true_s"] else 0.0
         print(f"{'all':<12} {k:>6} {t:>4} {tot['found']:>3}/{tot['moments']:<4} {'':>6} {'':>6} {tot['arc_s']:>7.1f} "
