@@ -1,12 +1,12 @@
 """The answer composer: one or two plain sentences per moment, written from the evidence alone.
 
-    From 0:09 to 0:20, she very likely looks happy. The corners of her mouth pull up and her cheeks lift.
+    From 0:10 to 0:20, she very likely looks happy. The corners of her mouth pull up and her cheeks lift.
 
 What a sentence says, and where each part comes from:
 * who      — the person the question named (tools/who.py's label) or the pronoun the question used;
              "someone" otherwise. No gender model ships offline (tools/who.py), so he/she is only ever
              the question's own word (`pronoun`), never a guess from the picture.
-* when     — the moment's window in plain time ("from 0:09 to 0:20").
+* when     — the moment's window in plain time ("from 0:10 to 0:20").
 * what     — the label in everyday words (`FEELING`), with "looks" (a face shows it), "sounds" (only the
              voice) or "seems" (the words).
 * how sure — `sureness()`, tools/confidence.py's calibrated bands over the moment's confidence.
@@ -23,7 +23,6 @@ until it fits).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from typing import Literal
@@ -142,15 +141,16 @@ def sureness(confidence: float, verified: bool = True) -> str:
     return word if verified or word in ("possibly", BELOW) else "possibly"
 
 
-def clock(seconds: float, up: bool = False) -> str:
-    """Plain time: "0:09", "12:05", "1:02:03" (rounded down, or up with `up`)."""
-    s = max(0, int(math.ceil(seconds - 1e-6) if up else math.floor(seconds + 1e-6)))
+def clock(seconds: float) -> str:
+    """Plain time: "0:09", "12:05", "1:02:03", rounded to the second as the moment list, the strip and the
+    evidence panel round it (tools.schemas.hms), so the sentence and the list say the same times."""
+    s = max(0, int(round(seconds)))
     h, m, sec = s // 3600, s % 3600 // 60, s % 60
     return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def when(window: TimeWindow) -> str:
-    a, b = clock(window.start), clock(window.end, up=True)
+    a, b = clock(window.start), clock(window.end)
     return f"at {a}" if a == b else f"from {a} to {b}"
 
 

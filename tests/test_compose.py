@@ -68,7 +68,7 @@ def test_every_label_reads_in_plain_words_with_its_cues(label):
     items = [_emotion(label, _face_of(label)), _aus()]
     c = compose(label, 0.9, W, items, query="when does she look like that?")
     _plain(c.text)
-    assert c.text.startswith("From 0:09 to 0:20, she very likely looks " + FEELING[label]), c.text
+    assert c.text.startswith("From 0:10 to 0:20, she very likely looks " + FEELING[label]), c.text
     if family(label) == "Neutral":
         assert "her face stays still" in c.text.lower()
     else:  # the strongest of the family's own movements, in everyday words, at most three
@@ -85,7 +85,7 @@ def test_the_readme_demo_moment_reads_like_a_person_wrote_it():
     emo = _emotion("Joy", {"AU2": 0.26, "AU6": 0.30, "AU9": 0.51, "AU10": 0.66, "AU12": 0.76, "AU15": 0.18,
                            "AU23": 0.37, "AU25": 0.63}, conf=1.0)
     c = compose("Joy", 1.0, W, [emo, _aus()], query="when is she in a good mood?")
-    assert c.text == ("From 0:09 to 0:20, she very likely looks happy. "
+    assert c.text == ("From 0:10 to 0:20, she very likely looks happy. "
                       "The corners of her mouth pull up and her cheeks lift."), c.text
 
 
@@ -122,7 +122,7 @@ def test_an_unverified_moment_says_so_and_never_sounds_sure():
 def test_a_reading_too_close_to_call_names_both():
     items = [_emotion("Anger", _face_of("Anger")), _aus()]
     c = compose("Anger", 0.6, W, items, query="the man", alternative="Disgust")
-    assert c.text.startswith("From 0:09 to 0:20, he very likely looks angry or disgusted."), c.text
+    assert c.text.startswith("From 0:10 to 0:20, he very likely looks angry or disgusted."), c.text
 
 
 def test_verify_note_becomes_the_caveat():
@@ -138,7 +138,7 @@ def test_pronouns_and_bands():
     assert sureness(0.95) == "very likely" and sureness(0.1) == "perhaps"
     assert sureness(0.99, verified=False) == "possibly" and sureness(0.1, verified=False) == "perhaps"
     c = compose("Joy", 0.9, W, [_emotion("Joy", _face_of("Joy"))], query="q", who="person 2, on the left")
-    assert c.text.startswith("From 0:09 to 0:20, person 2 (on the left) very likely looks happy")
+    assert c.text.startswith("From 0:10 to 0:20, person 2 (on the left) very likely looks happy")
 
 
 def test_length_bound_drops_the_weakest_cues():
@@ -146,14 +146,14 @@ def test_length_bound_drops_the_weakest_cues():
                       words_top="Surprise"), _words("no way " * 20), _voice(0.9), _aus(n=10, occluded=4)]
     c = compose("Surprise", 0.9, W, items, query="q", who="a person with a very long name " * 4,
                 note="a caveat that is long on purpose " * 3)
-    assert len(c.text) <= MAX_CHARS and c.text.startswith("From 0:09 to 0:20"), c.text
+    assert len(c.text) <= MAX_CHARS and c.text.startswith("From 0:10 to 0:20"), c.text
 
 
 def test_why_gives_the_moments_reasons_once():
     items = [_emotion("Joy", _face_of("Joy")), _aus(), _voice(0.7)]
     r = reasons("Joy", W, items, query="when is she in a good mood?", confidence=0.9)
     _plain(r.text)
-    assert r.text.startswith("Happy from 0:09 to 0:20 because the corners of her mouth pull up")
+    assert r.text.startswith("Happy from 0:10 to 0:20 because the corners of her mouth pull up")
     assert "she raises her voice" in r.text and r.text.endswith("(very likely).")
 
 
