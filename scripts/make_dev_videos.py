@@ -17,7 +17,7 @@ Videos (details and the meaning of every field: evals/data/README.md, "Dev video
   two_people.mp4    960x540: a woman (left) and a man (right) side by side, emotional at different times;
                     the woman is absent (left half blank) for 7 s, then returns
   no_disgust.mp4    2.5 min, 640x360: no disgust anywhere (absent labels listed in its JSON)
-  four_people.mp4   1.4 min, 640x360: seven people one at a time, hard cuts, three of them coming back
+  four_people.mp4   1.3 min, 640x360: seven people one at a time, hard cuts, three of them coming back
   leave_return.mp4  0.9 min, 640x360: people leaving the picture and returning (nobody on screen between)
 
 Every face span names its person in ``who`` (WHO below), the ground truth of scripts/measure_people.py.
