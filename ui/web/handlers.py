@@ -111,7 +111,7 @@ class AppCore(PeopleHandlers):
             if idx is None:
                 yield state, f"{info}\n\n{badge}\n\n⏳ {note}", \
                     progress_html(note, frac, eta(time.monotonic() - t0, frac), "running")
-        if self.llm is True:
+        if self.llm is True and self.settings.llm_needed():  # by default no role uses it: nothing starts
             yield state, f"{info}\n\n{badge}\n\n⏳ starting the language model…", \
                 progress_html("starting the language model", None, None, "running")
         with state.lock:
