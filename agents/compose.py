@@ -30,19 +30,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.schemas import Sentence
+from tools.confidence import BELOW, band_word
 from tools.labels import FEELING  # the labels in everyday words
 from tools.perception.emotion import AROUSAL_MEAN, GATE_ON, PROTOTYPES, family
-from tools.confidence import BELOW, band_word
 from tools.schemas import Evidence, TimeWindow
 
 Pronoun = Literal["she", "he", "they"]
 MAX_CHARS = 300  # the issue's bound for one moment's explanation (issue 28), not a tuned number
 
-# How sure, in words: tools/confidence.py's bands, chosen leave-one-person-out on the seven people of
-# ../shared/media so that "very likely" is right at least 90 % of the time (one definition, shared with the
-# evidence panel). Unverified moments (nothing passed verification) never read better than "possibly".
-
-# The expression model's class names in everyday words ("her face has a happy expression").
+# The expression model's class names in everyday words ("her whole expression reads happy").
 EXPRESSION_WORD = {"happy": "happy", "sad": "sad", "angry": "angry", "fear": "frightened", "surprise": "surprised",
                    "disgust": "disgusted", "neutral": "calm"}
 
@@ -95,7 +91,9 @@ CAVEATS: dict[str, str] = {
 }
 
 MAX_CUES = 3           # "the two or three strongest cues" (issue 28)
-HIDDEN_SHARE = 0.25    # share of a window's frames with a covered face from which "partly hidden" is said
+HIDDEN_SHARE = 0.25    # share of a window's frames with a covered face from which "partly hidden" is said: not
+                       # tuned (no labelled occlusion wording); a quarter, the same round share localise.MIN_FACE
+                       # uses for "enough face" (on the sample's crying stretch 6 of 15 frames: said)
 VOICE_SAID = 0.25      # |arousal| from which the voice counts as raised or low (prosody.voice_evidence's
                        # "aroused" / "calm/flat" bounds, the same numbers)
 QUOTE_CHARS = 60       # a quoted phrase is cut to this many characters
@@ -136,7 +134,9 @@ def _pos(p: Pronoun) -> str:
 
 
 def sureness(confidence: float, verified: bool = True) -> str:
-    """The confidence in words (tools.confidence.band_word); an unverified moment reads at most "possibly"."""
+    """The confidence in words: tools/confidence.py's bands, chosen leave-one-person-out on the seven people
+    of ../shared/media so that "very likely" is right at least 90 % of the time (one definition, shared with
+    the evidence panel). An unverified moment (nothing passed verification) reads at most "possibly"."""
     word = band_word(confidence)
     return word if verified or word in ("possibly", BELOW) else "possibly"
 
