@@ -48,17 +48,23 @@ NEUTRAL_BACK = 0.5  # a window / frame reading neutral at least this is the pers
 TUNED = {"NEUTRAL_BACK": (0.3, 0.4, 0.5, 0.6, 0.7, 1.01), "HOLD": (0.3, 0.4, 0.5, 0.6)}  # measure_extents --lopo
 
 
+def _face_person(f: FaceFrame) -> int | None:
+    """The person whose face a frame's readings describe: the main face's, or the only face's (a person's
+    view, tools.people.PersonIndex, holds that person alone); None when not tracked."""
+    main = next((p.person for p in f.people if p.main), None)
+    return main if main is not None else f.people[0].person if len(f.people) == 1 else None
+
+
 def _who(frames: Sequence[FaceFrame]) -> int | None:
-    """The person most of these frames' main face is (None: no tracked face)."""
-    ids = [next((p.person for p in f.people if p.main), None) for f in frames]
-    ids = [i for i in ids if i is not None]
+    """The person most of these frames' readings describe (None: no tracked face)."""
+    ids = [i for i in (_face_person(f) for f in frames) if i is not None]
     return max(set(ids), key=ids.count) if ids else None
 
 
 def _shows(f: FaceFrame, cls: str, thr: float, who: int | None) -> bool:
     """Frame `f` shows `cls`: the peak's person's face (when people are tracked), not back at rest, and
     at least `thr` of the class."""
-    if who is not None and f.people and _who([f]) != who:
+    if who is not None and _face_person(f) not in (who, None):
         return False
     return f.expression.get(cls, 0.0) >= thr and f.expression.get("neutral", 0.0) < NEUTRAL_BACK
 
@@ -89,7 +95,7 @@ def _grow(p: list[float], neutral: list[float], peak: int, same: list[bool] | No
 def _trim(first: WindowRecord, last: WindowRecord, frames_in: Callable[[TimeWindow], list[FaceFrame]],
           cls: str, start: float, end: float, who: int | None = None) -> tuple[float, float]:
     run = [f for f in frames_in(TimeWindow(start=start, end=end)) if f.expression
-           and (who is None or not f.people or _who([f]) == who)]
+           and (who is None or _face_person(f) in (who, None))]
     if not run:
         return start, end
     thr = FRAME_HOLD * max(f.expression.get(cls, 0.0) for f in run)
