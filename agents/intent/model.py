@@ -43,6 +43,9 @@ COUNTS = ("1", "2", "3", "4", "5", "all")  # 6-10 are rare in writing; they read
 PRESENCE = ("none", "leaves", "enters", "absent", "present")
 TAGS = ("O", "PER", "TIME", "COND", "TOPIC")
 PRONOUNS = ("she", "he", "they", "her", "him", "his", "them")
+#: a person reference read with less probability than this is "nobody in particular" (more likely than all other
+#: kinds together; not tuned): a wrong reference would make the answer ask back or narrow to one person
+PERSON_SURE = 0.5
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[':.][A-Za-z0-9]+)*|[^\sA-Za-z0-9]")
 
 
@@ -211,6 +214,7 @@ def _gold(r: Reading) -> dict[str, object]:
     return {"mode": r.mode, "valence": r.valence, "arousal": r.arousal, "modality": r.modality, "count": count,
             "person": r.person.kind, "time": r.time.kind, "presence": r.presence or "none",
             "condition": "yes" if r.condition is not None else "no", "emotions": list(r.emotions),
+            "has_emotion": "yes" if r.emotions else "no",
             "excluded": list(r.excluded), "keeps": list(r.keeps),
             "side": r.person.value if r.person.kind == "side" else None,
             "gender": r.person.value if r.person.kind in ("gender", "other") and r.person.value else None,
@@ -228,6 +232,7 @@ HEADS = [HeadSpec(name="mode", classes=list(MODES)),
          HeadSpec(name="time", classes=list(TIME_KINDS)),
          HeadSpec(name="presence", classes=list(PRESENCE)),
          HeadSpec(name="condition", classes=["no", "yes"]),
+         HeadSpec(name="has_emotion", classes=["no", "yes"]),
          HeadSpec(name="emotions", classes=list(EMOTIONS), multilabel=True),
          HeadSpec(name="excluded", classes=list(EMOTIONS), multilabel=True),
          HeadSpec(name="keeps", classes=list(KEEPS), multilabel=True),
@@ -253,6 +258,7 @@ class QuestionReader:
         self._tagger = None
         self._tag_lock = threading.Lock()
         self.meta: dict = {}
+        self.roles: frozenset[str] = frozenset()
 
     # ------------------------------------------------------------------ training
     def fit(self, readings: Sequence[Reading], crf_path: Path | None = None) -> QuestionReader:
@@ -276,8 +282,14 @@ class QuestionReader:
                 icpts.append(float(m.intercept_[0]))
             self.heads[spec.name] = (np.vstack(coefs), np.asarray(icpts, np.float32))
         self._stacked = None
+        counts: dict[str, int] = {}
+        for r in readings:  # the one-word roles writers used at least twice ("interviewer", "coach", "nurse")
+            if r.person.kind == "role" and len(tokens(r.person.value)) == 1:
+                counts[r.person.value.lower()] = counts.get(r.person.value.lower(), 0) + 1
+        self.roles = frozenset(k for k, n in counts.items() if n >= 2)
         self._fit_tagger(readings, crf_path)
         self.meta = {"C": self.C, "threshold": self.threshold, "none_below": self.none_below, "n_train": len(readings),
+                     "roles": sorted(self.roles),
                      "n_hash": self.feats.n_hash}
         return self
 
@@ -332,6 +344,7 @@ class QuestionReader:
             self.heads = {n: (z[f"{n}.coef"].astype(np.float32), z[f"{n}.intercept"]) for n in names}
         self.crf_path = folder / "spans.crfsuite"
         self.meta = meta
+        self.roles = frozenset(meta.get("roles", []))
         return self
 
     # ------------------------------------------------------------------ prediction
@@ -374,16 +387,22 @@ class QuestionReader:
             return self._tagger.tag([_word_features(toks, i) for i in range(len(toks))]) if toks else []
 
     def _emotions(self, z: np.ndarray) -> tuple[list[str], dict[str, float]]:
+        """Whether the question asks for a feeling at all (its own head), then which: the most probable label
+        and any other at or above `threshold`. `none_below`: the has-emotion probability under which the
+        question names none (a description, a presence question, a bare follow-up)."""
         p = self._probs("emotions", z)
         probs = {lab: round(float(v), 4) for lab, v in zip(EMOTIONS, p)}
         ranked = sorted(probs, key=lambda k: -probs[k])
-        if probs[ranked[0]] < self.none_below:
+        if "has_emotion" in self.heads and self._probs("has_emotion", z)[1] < self.none_below:
             return [], probs
         keep = [lab for lab in ranked if probs[lab] >= self.threshold][:4] or ranked[:1]
         return keep, probs
 
-    def _person(self, z: np.ndarray, per_span: list[str]) -> PersonRef:
-        kind = self._pick("person", z)
+    def _person(self, z: np.ndarray, per_span: list[str], q: str = "") -> PersonRef:
+        probs = self._probs("person", z)
+        kind = PERSON_KINDS[int(np.argmax(probs))]
+        if kind != "none" and probs.max() < PERSON_SURE:
+            kind = "none"  # an unsure reference is nobody in particular: the answer covers the whole video
         value = ""
         if kind in ("side", "order", "pronoun"):
             value = self._pick(kind, z)
@@ -396,7 +415,10 @@ class QuestionReader:
             value = digits[0] if digits else ""
         elif kind in ("name", "role"):
             value = (per_span[0] if kind == "name" else per_span[0].lower()) if per_span else ""
-        if kind in ("number", "name") and not value:  # no words to carry it: nobody in particular
+            value = re.sub(r"['’]s$", "", value)  # "Ms. Rivera's" names Ms. Rivera
+            if kind == "role" and not value:  # the tagger missed it: a role word the corpus taught, if present
+                value = next((w for w in (t.lower() for t in tokens(q)) if w in self.roles), "")
+        if kind in ("number", "name", "role") and not value:  # no words to carry it: nobody in particular
             kind = "none"
         return PersonRef(kind=kind, value=value)
 
@@ -423,7 +445,7 @@ class QuestionReader:
             if conds:
                 cz = self.logits(self.feats.transform([conds[0]], [False]))
                 ctoks = tokens(conds[0])
-                condition = ConditionRef(person=self._person(cz, _spans(ctoks, self._tag(ctoks), "PER")),
+                condition = ConditionRef(person=self._person(cz, _spans(ctoks, self._tag(ctoks), "PER"), conds[0]),
                                          emotions=self._emotions(cz)[0], text=conds[0][:300])
         presence = self._pick("presence", z)
         keeps = [k for k, v in zip(KEEPS, self._probs("keeps", z)) if v >= 0.5] if prev is not None else []
@@ -431,7 +453,7 @@ class QuestionReader:
         return Reading(q=q, prev=prev, mode=mode, emotions=emotions, excluded=excluded,
                        valence=self._pick("valence", z), arousal=self._pick("arousal", z),
                        modality=self._pick("modality", z), count=count if count == "all" else int(count),
-                       person=self._person(z, _spans(toks, tags, "PER")), time=time_ref, condition=condition,
+                       person=self._person(z, _spans(toks, tags, "PER"), q), time=time_ref, condition=condition,
                        presence=None if presence == "none" else presence, topic=topics[0] if topics else "",
                        keeps=keeps, probs=probs, seconds=round(time.perf_counter() - t0, 4))
 

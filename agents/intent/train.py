@@ -17,9 +17,9 @@ from agents.intent.model import CORPUS_DIR, WEIGHTS_DIR, Featurizer, QuestionRea
 from agents.intent.reading import Reading, load_readings
 
 # Chosen by leave-one-writer-out on the corpus (evals/reader.cross_validate; docs/results.md "Question reader").
-C = 4.0
+C = 16.0
 THRESHOLD = 0.5
-NONE_BELOW = 0.35
+NONE_BELOW = 0.5
 
 
 def corpus_by_writer(folder: Path = CORPUS_DIR) -> dict[str, list[Reading]]:
