@@ -1,6 +1,6 @@
 """The answer composer: one or two plain sentences per moment, written from the evidence alone.
 
-    From 0:10 to 0:20, she very likely looks happy. The corners of her mouth pull up and her cheeks lift.
+    From 0:10 to 0:20, he very likely looks happy. The corners of his mouth pull up and his cheeks lift.
 
 What a sentence says, and where each part comes from:
 * who      — the person the question named (tools/who.py's label) or the pronoun the question used;

@@ -170,8 +170,8 @@ def person_box(faces, track: list[tuple[float, tuple]], t: float, width: int, he
 
 def tool_zoom(ctx, w: TimeWindow, eid: str) -> Evidence:
     """Active perception: re-decode the window densely, zoom on the face and re-read AUs/expression. The
-    face is the main one, or, on one person's view of the index (a question about "the woman on the
-    left"), that person's: in each frame, the face overlapping most the box the index stored for them."""
+    face is the main one, or, on one person's view of the index (a question about one person,
+    e.g. the one on the left), that person's: in each frame, the face overlapping most the box the index stored for them."""
     from tools.index.decode import iter_frames
     from tools.perception.aus import summarize_aus
     from tools.perception.expression import mean_expression

@@ -243,7 +243,7 @@ class Retriever:
             # and give every other window its lowest score
             affect = affn @ proto
         sal = self.salience()
-        # no emotion asked (a description: "the bit where the screen is dark and a man talks"): what the
+        # no emotion asked (a description: "a dark screen with a man's voice over it"): what the
         # window shows and says decides; its emotional salience only breaks ties (at 0.3 it ranked crying
         # and laughing faces above the one dark stretch the words matched best)
         w_dense, w_aff, w_sal = EMOTION_WEIGHTS if proto is not None else (0.9, 0.0, 0.1)

@@ -1,5 +1,5 @@
-"""arc: a summary or comparison question ("how does her mood change over the interview?", "is he calmer in
-the second half?") answered from the index alone, with no tool call: the emotional arc (tools/arc.py), its
+"""arc: a summary or comparison question ("how does her mood change over the interview?", "is he less tense later
+on?") answered from the index alone, with no tool call: the emotional arc (tools/arc.py), its
 words (agents/arc_words.py), its picture (PNG + SVG in the index folder), and the strongest emotional
 segments as the answer's moments.
 
