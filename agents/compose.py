@@ -289,7 +289,8 @@ def compose(label: str, confidence: float, window: TimeWindow, items: Sequence[E
             "looks" if any(not c.key.startswith(("voice", "words")) for c in found) else "seems")
     first_ids = [c.evidence_id for c in found[:1]] or [e.id for e in items[:1]]
     # too close to tell from another family (Moment.alternative): both are said, "angry or disgusted"
-    feeling = FEELING[label] + (f" or {FEELING[alternative]}" if alternative in FEELING and alternative != label else "")
+    other = alternative if alternative in FEELING and alternative != label else None
+    feeling = FEELING[label] + (f" or {FEELING[other]}" if other else "")
     if lead is not None:
         head = f"{_cap(when(window))}, {_presence(lead, subject)}"
         first_ids = [lead.id]

@@ -85,8 +85,8 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
     accepted = [v for v in verified if v.accept]
     rejected = [verified[j].candidate.window for j in new if not verified[j].accept]
     return {"verified": verified, "rejected": rejected, "flags": flags,
-            "events": [event(node="judge", skipped=("further round: evidence only" if further else "LLM judge off" if off
-                                                     else "evidence decisive") if skip else None,
+            "events": [event(node="judge", skipped=("further round: evidence only" if further else
+                                                     "LLM judge off" if off else "evidence decisive") if skip else None,
                              llm_judged=[verified[j].window.label() for j in undecided], verdicts=[
                 {"window": v.window.label(), "label": v.label, "confidence": v.confidence, "accept": v.accept}
                 for v in (verified[j] for j in new)], accepted=len(accepted))]}

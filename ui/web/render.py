@@ -118,7 +118,8 @@ def answer_markdown(answer: Answer) -> str:
         txt = "" if len(answer.moments) == 1 else f"**{len(answer.moments)} moments:**\n"
         for m in answer.moments:
             w = f"{hms(m.window.start)}–{hms(m.window.end)}"
-            txt += (f"\n**{m.rank}. {ts_link(m.window.start, w)} · {m.label}**{'' if m.verified else ' (not confirmed)'}"
+            unconfirmed = "" if m.verified else " (not confirmed)"
+            txt += (f"\n**{m.rank}. {ts_link(m.window.start, w)} · {m.label}**{unconfirmed}"
                     f"\n\n{plain_rationale(m.rationale)}\n")
         txt += "\n_Click a time to play it; the evidence panel shows the clip, curves, face crops and sources._"
     if answer.arc is not None:  # a summary / compare question: the arc's sentences first (picture: ui/web/arc.py)

@@ -82,7 +82,8 @@ def strip_html(index: VideoIndex | None, moments: Sequence[Moment] = (),
     rows = [("emotion", emo_row), ("speech", speech_row), ("no face", noface_row), ("moments", mom_row)]
     body = "".join(f'<div class="al-row"><span class="al-row-label">{name}</span>'
                    f'<div class="al-track">{"".join(items)}</div></div>' for name, items in rows)
-    return (f'<div class="al-strip" data-key="{html.escape(key)}" data-duration="{dur:.2f}" data-seek="{html.escape(seek)}" '
+    return (f'<div class="al-strip" data-key="{html.escape(key)}" data-duration="{dur:.2f}" '
+            f'data-seek="{html.escape(seek)}" '
             f'data-windows="{len(index.records)}">{body}'
             f'<div class="al-row"><span class="al-row-label"></span><div class="al-track al-axis">{ticks}</div></div>'
             f'<div class="al-legend">{legend} · click a block to jump there, then “What happens here?”</div></div>')
