@@ -15,7 +15,7 @@ from tools.schemas import hms
 EDGE = 0.15          # the first / last 15 % of a video is its "start" / "end" in words (a plain-language
                      # convention, not fitted)
 OPENING = 0.2        # a first calm stretch is said ("calm for the first 6 minutes") from 20 % of the video
-MAX_MOMENTS = 3      # emotional moments said per person: "a few sentences per person" (issue 30)
+MOMENTS_PER_PERSON = 3  # emotional moments said per person: "a few sentences per person" (issue 30)
 DIFFERENCE = 0.1     # a family's share must differ by 10 points between sides to be called a difference
 
 
@@ -44,7 +44,7 @@ def feeling(label: str | None) -> str:
     return FEELING.get(label or "", "not seen")
 
 
-def person_summary(arc: Arc, p: PersonArc, max_moments: int = MAX_MOMENTS) -> list[Claim]:
+def person_summary(arc: Arc, p: PersonArc, max_moments: int = MOMENTS_PER_PERSON) -> list[Claim]:
     segs = arc.of(p.person)
     seen = [s for s in segs if s.label is not None]
     if not seen:

@@ -68,7 +68,8 @@ def test_profiles_take_their_aus_from_the_prototypes():
 
 def test_the_most_moments_a_question_asks_for_is_one_number():
     """agents/schemas.MAX_MOMENTS bounds Intent.n_moments, and the question reader reads the same number;
-    no other module defines it (agents/arc_words' per-person summary length is another concept)."""
+    no other module defines it (agents/arc_words' per-person summary length is another concept, named
+    MOMENTS_PER_PERSON)."""
     from agents import schemas
     lim = [m.le for m in schemas.Intent.model_fields["n_moments"].metadata if hasattr(m, "le")]
     assert lim == [schemas.MAX_MOMENTS]
@@ -77,7 +78,7 @@ def test_the_most_moments_a_question_asks_for_is_one_number():
         assert reading.MAX_MOMENTS is schemas.MAX_MOMENTS
     defs = [str(p.relative_to(ROOT)) for p in CODE
             if re.search(r"^MAX_MOMENTS\s*[:=]\s*[^=\n]*\d", p.read_text(), re.M)]
-    assert sorted(set(defs) - {"agents/arc_words.py"}) == ["agents/schemas.py"], defs
+    assert defs == ["agents/schemas.py"], defs
     n_moments_literal = [str(p.relative_to(ROOT)) for p in CODE
                          if re.search(r"n_moments\W.{0,40}\ble=\d", p.read_text())]
     assert n_moments_literal == []
