@@ -71,7 +71,12 @@ def test_defaults_are_the_cpu_models_and_the_config_key_records_them(tmp_path):
     c = choose(s)
     assert set(c) == set(SKILLS)
     assert c["asr"].model == f"faster-whisper:{s.whisper}"
-    assert c["ser"].model == "prosody-arousal" and "no local model path" in c["ser"].reason
+    # The audio-classification SER needs torch + transformers (`make ser-cpu`) and a model path: it says which
+    # one is missing here, then falls back to prosody.
+    missing = [m for m in ("transformers", "torch") if importlib.util.find_spec(m) is None]
+    why = f"{', '.join(missing)} not installed" if missing else "no local model path (AFFECTLENS_MODEL_PATHS ser)"
+    assert c["ser"].model == "prosody-arousal"
+    assert c["ser"].reason == f"transformers-audio-classification: {why}", c["ser"].reason
     assert c["llm"].model.startswith("llama.cpp-embedded")
     cfg = IndexConfig.from_settings(s)
     assert cfg.backends == index_backends(s)
