@@ -425,6 +425,9 @@ def test_sigterm_leaves_no_orphan_and_real_llm_answers(browser, settings, pexels
     port = _free_port()
     env = {**os.environ, "AFFECTLENS_CACHE_DIR": str(settings.cache_dir), "PYTHONUNBUFFERED": "1"}
     env.pop("AFFECTLENS_LLM_URL", None)
+    # The rationale role is off by default (tools/settings.py llm_role_on) and then no server starts at all:
+    # turn it on so the embedded llama.cpp server runs as the UI's child and writes the rationale.
+    env["AFFECTLENS_LLM_RATIONALE"] = "true"
     log = open(tmp_path / "ui.log", "wb")
     ui = subprocess.Popen([sys.executable, "-m", "ui.cli", "ui", "--port", str(port), "--video-dir",
                            str(ROOT / "assets")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
