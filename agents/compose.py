@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.schemas import Sentence
 from tools.confidence import BELOW, band_word
-from tools.labels import FEELING  # the labels in everyday words
+from tools.labels import EXPRESSION_TO_EMOTION, FEELING  # FEELING: the labels in everyday words
 from tools.perception.emotion import AROUSAL_MEAN, GATE_ON, PROTOTYPES, family
 from tools.schemas import Evidence, TimeWindow
 
@@ -304,9 +304,13 @@ def compose(label: str, confidence: float, window: TimeWindow, items: Sequence[E
     extra = ""
     if during is not None:
         name, e = during
-        lab = str(e.values.get("label") or "")
+        # the other person's reading: an emotion reading (label, confidence) or, as localise cites it, the
+        # expression model's (top class, top_prob)
+        lab = str(e.values.get("label") or EXPRESSION_TO_EMOTION.get(str(e.values.get("top") or ""), ""))
+        sure = _num(e.values.get("confidence"))
+        sure = _num(e.values.get("top_prob")) if sure is None else sure
         if lab in FEELING:
-            extra = f" Meanwhile {name} {sureness(_num(e.values.get('confidence')) or 0.0)} looks {FEELING[lab]}."
+            extra = f" Meanwhile {_subject(name, p)} {sureness(sure or 0.0)} looks {FEELING[lab]}."
     for n in range(min(MAX_CUES, len(found)), -1, -1):
         use = found[:n]
         second = _join([phrase(c, p) for c in use])
@@ -352,6 +356,8 @@ def reasons(label: str, window: TimeWindow, items: Sequence[Evidence], query: st
 
 def _subject(who: str | None, p: Pronoun) -> str:
     if who:
+        if "(" in who:  # a named person's label already says where: "Zoe (person 1, on the left)"
+            return who
         head, _, rest = who.partition(", ")
         return f"{head} ({rest})" if rest else head
     return {"she": "she", "he": "he", "they": "someone"}[p]

@@ -47,9 +47,13 @@ def test_python_session_person_follow_ups(settings, two_people_session):
     assert a.moments and "on the left" in a.moments[0].rationale
     b = s.ask("and the other one?")                           # the person who is not the previous turn's
     assert b.moments and "on the right" in b.moments[0].rationale and b.intent.emotions[:1] == ["Joy"]
-    c = s.ask("what about the man?")                          # no gender model, no name: ask back, both listed
-    assert not c.moments and "ask_person" in _notes(c)
-    assert f"person {left}" in _notes(c) and f"person {right}" in _notes(c)
+    c = s.ask("what about the man?")   # the same gender word as the previous reference: that person again
+    assert c.moments and all("on the right" in m.rationale for m in c.moments), [m.rationale for m in c.moments]
+    # with no previous person, "the man" cannot be told (no gender model, no name): ask back, both listed
+    with Session(s.index.meta.path, settings, llm=None, index=s.index) as fresh:
+        d = fresh.ask("when does the man smile?")
+    assert not d.moments and "ask_person" in _notes(d), _notes(d)
+    assert f"person {left}" in _notes(d) and f"person {right}" in _notes(d)
 
 
 @pytest.fixture(scope="module")

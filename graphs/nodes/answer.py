@@ -99,7 +99,7 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
         items = [ev[i] for i in v.evidence_ids if ev[i].window.overlaps(v.window)]
         items.sort(key=lambda e: (e.modality != "face", e.tool != "expression"))
         seen = presence.get(v.window.label())
-        cond = state.get("during", {}).get(v.window.label()) if intent.during else None
+        cond = _during_at(state.get("during", {}), v.window, ev) if intent.during else None
         composed = compose(v.label, v.confidence, v.window, items, query=state["query"],
                            who=state.get("person_label"), verified=v.accept, note=v.note,
                            lead=ev.get(seen) if seen else None,
@@ -139,6 +139,17 @@ def _overlap(a, b) -> float:
     inter = max(0.0, min(a.end, b.end) - max(a.start, b.start))
     shorter = max(1e-6, min(a.end - a.start, b.end - b.start))
     return inter / shorter
+
+
+def _during_at(during: dict, window, ev: dict):
+    """The other person's reading ("A while B") cited for this moment: localise keys it by the candidate's
+    window, and verify may have grown the moment (tools/episode.py: her laugh 10-14 s becomes 9.65-14 s),
+    so the cited reading is the one whose evidence window overlaps the moment most; None when none does."""
+    if window.label() in during:
+        return during[window.label()]
+    best = max(((_overlap(ev[c[0]].window, window), c) for c in during.values() if c[0] in ev),
+               key=lambda x: x[0], default=(0.0, None))
+    return best[1] if best[0] > 0 else None
 
 
 def _about(state: State, moments: list[Moment]) -> list[Moment]:
