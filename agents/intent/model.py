@@ -248,8 +248,9 @@ class QuestionReader:
     question reads as naming none: every probability below `none_below`)."""
 
     def __init__(self, C: float = 4.0, threshold: float = 0.5, none_below: float = 0.35, embedder=None,
-                 featurizer: Featurizer | None = None):
+                 featurizer: Featurizer | None = None, label_sure: float = 1.01):
         self.C = C
+        self.label_sure = label_sure
         self.threshold = threshold
         self.none_below = none_below
         self.feats = featurizer or Featurizer(embedder)
@@ -289,6 +290,7 @@ class QuestionReader:
         self.roles = frozenset(k for k, n in counts.items() if n >= 2)
         self._fit_tagger(readings, crf_path)
         self.meta = {"C": self.C, "threshold": self.threshold, "none_below": self.none_below, "n_train": len(readings),
+                     "label_sure": self.label_sure,
                      "roles": sorted(self.roles),
                      "n_hash": self.feats.n_hash}
         return self
@@ -337,7 +339,8 @@ class QuestionReader:
             from agents.errors import ReaderMissing
             raise ReaderMissing(f"no trained question reader in {folder}: run `affectlens train-reader`")
         meta = json.loads(meta_path.read_text())
-        self = cls(C=meta["C"], threshold=meta["threshold"], none_below=meta["none_below"], embedder=embedder)
+        self = cls(C=meta["C"], threshold=meta["threshold"], none_below=meta["none_below"], embedder=embedder,
+                   label_sure=meta.get("label_sure", 1.01))
         self.feats = Featurizer(embedder, n_hash=meta["n_hash"])
         with np.load(folder / "heads.npz") as z:
             names = {k.rsplit(".", 1)[0] for k in z.files}
@@ -386,14 +389,18 @@ class QuestionReader:
                 self._tagger.open(str(self.crf_path))
             return self._tagger.tag([_word_features(toks, i) for i in range(len(toks))]) if toks else []
 
-    def _emotions(self, z: np.ndarray) -> tuple[list[str], dict[str, float]]:
+    def _emotions(self, z: np.ndarray, gate: bool = True) -> tuple[list[str], dict[str, float]]:
         """Whether the question asks for a feeling at all (its own head), then which: the most probable label
         and any other at or above `threshold`. `none_below`: the has-emotion probability under which the
-        question names none (a description, a presence question, a bare follow-up)."""
+        question names none (a description, a presence question, a bare follow-up), unless one label alone is
+        read with at least `label_sure`."""
         p = self._probs("emotions", z)
         probs = {lab: round(float(v), 4) for lab, v in zip(EMOTIONS, p)}
         ranked = sorted(probs, key=lambda k: -probs[k])
-        if "has_emotion" in self.heads and self._probs("has_emotion", z)[1] < self.none_below:
+        if not gate:  # a condition clause is known to carry a state: the labels read at or above `threshold`
+            return [k for k in ranked if probs[k] >= self.threshold][:4], probs
+        if "has_emotion" in self.heads and self._probs("has_emotion", z)[1] < self.none_below \
+                and probs[ranked[0]] < self.label_sure:
             return [], probs
         keep = [lab for lab in ranked if probs[lab] >= self.threshold][:4] or ranked[:1]
         return keep, probs
@@ -423,9 +430,29 @@ class QuestionReader:
         return PersonRef(kind=kind, value=value)
 
     def predict(self, q: str, prev: str | None = None) -> Reading:
+        """In a conversation every question after the first has a previous one, but most still stand on their
+        own. The question is read both ways (the features differ only in the has-previous column): a follow-up
+        mode (next/previous/why/summary/compare) or a question that names no feeling (has-emotion and one label
+        read at or above `threshold` on its own), presence or condition of its own ("and him?", "only the second
+        half") is read as a follow-up; otherwise it is read on its own, as the corpus's first questions were
+        (keeps nothing)."""
         t0 = time.perf_counter()
         q = (q or "").strip()[:1000] or "?"
-        z = self.logits(self.feats.transform([q], [prev is not None]))
+        x = self.feats.transform([q], [False])
+        if prev is not None:
+            z_alone = self.logits(x)
+            x1 = x.tolil()
+            x1[0, x.shape[1] - 1] = 1.0
+            z = self.logits(x1.tocsr())
+            feeling = (self._probs("has_emotion", z_alone)[1] >= self.none_below
+                       and self._probs("emotions", z_alone).max() >= self.threshold)
+            own = feeling or self._pick("presence", z_alone) != "none" or self._pick("condition", z_alone) == "yes"
+            if self._pick("mode", z) == "new" and own:
+                return self._read(q, None, z_alone, t0).model_copy(update={"prev": prev})
+            return self._read(q, prev, z, t0)
+        return self._read(q, None, self.logits(x), t0)
+
+    def _read(self, q: str, prev: str | None, z: np.ndarray, t0: float) -> Reading:
         toks = tokens(q)
         tags = self._tag(toks)
         emotions, probs = self._emotions(z)
@@ -446,7 +473,7 @@ class QuestionReader:
                 cz = self.logits(self.feats.transform([conds[0]], [False]))
                 ctoks = tokens(conds[0])
                 condition = ConditionRef(person=self._person(cz, _spans(ctoks, self._tag(ctoks), "PER"), conds[0]),
-                                         emotions=self._emotions(cz)[0], text=conds[0][:300])
+                                         emotions=self._emotions(cz, gate=False)[0], text=conds[0][:300])
         presence = self._pick("presence", z)
         keeps = [k for k, v in zip(KEEPS, self._probs("keeps", z)) if v >= 0.5] if prev is not None else []
         topics = _spans(toks, tags, "TOPIC")

@@ -20,6 +20,7 @@ from agents.intent.reading import Reading, load_readings
 C = 16.0
 THRESHOLD = 0.5
 NONE_BELOW = 0.5
+LABEL_SURE = 1.01  # off; see the cross-validation table in docs/results.md
 
 
 def corpus_by_writer(folder: Path = CORPUS_DIR) -> dict[str, list[Reading]]:
@@ -44,7 +45,7 @@ def train(folder: Path = CORPUS_DIR, out: Path = WEIGHTS_DIR, log=print) -> Ques
     log(f"training the question reader on {len(readings)} questions from {folder}")
     feats = Featurizer(keep=True)
     feats.load_memo()
-    reader = QuestionReader(C=C, threshold=THRESHOLD, none_below=NONE_BELOW, featurizer=feats)
+    reader = QuestionReader(C=C, threshold=THRESHOLD, none_below=NONE_BELOW, featurizer=feats, label_sure=LABEL_SURE)
     reader.fit(readings, crf_path=Path(out) / "spans.crfsuite")
     reader.meta["corpus_sha256"] = corpus_hash(folder)
     reader.save(out)
