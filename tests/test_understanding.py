@@ -276,7 +276,10 @@ def test_a_long_surprised_sentence_is_one_moment(faces, settings, tmp_path):
         return clip[round((t - t0) * FPS)] if t0 <= t < t1 - 1e-6 else rest(t)
     video = compose(tmp_path / "surprised.mp4", left, lambda t: None, t1 + 8.0, half_w=256, h=256)
     with Session(video, settings, llm=None) as s:
-        ans = s.ask("when does she look surprised?")
+        # "someone", not "she": the MEAD actor and the still man of single_face.mp4 are two people on the
+        # left, so "she" (no gender model) is asked back (ask_person), which is not what this test is about
+        ans = s.ask("when does someone look surprised?")
+    assert ans.moments, (ans.intent, ans.flags)
     m = ans.moments[0]
     inter = max(0.0, min(m.window.end, t1) - max(m.window.start, t0))
     iou = inter / (max(m.window.end, t1) - min(m.window.start, t0))
