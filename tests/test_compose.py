@@ -139,6 +139,8 @@ def test_pronouns_and_bands():
     assert sureness(0.99, verified=False) == "possibly" and sureness(0.1, verified=False) == "perhaps"
     c = compose("Joy", 0.9, W, [_emotion("Joy", _face_of("Joy"))], query="q", who="person 2, on the left")
     assert c.text.startswith("From 0:10 to 0:20, person 2 (on the left) very likely looks happy")
+    c = compose("Joy", 0.9, W, [_emotion("Joy", _face_of("Joy"))], query="q", who="Zoe (person 1, on the left)")
+    assert c.text.startswith("From 0:10 to 0:20, Zoe (person 1, on the left) very likely looks happy"), c.text
 
 
 def test_length_bound_drops_the_weakest_cues():
