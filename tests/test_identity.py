@@ -21,14 +21,9 @@ FPS = 3  # the index's sampling rate
 
 
 def column(path: Path, cx: int, w: int = 320, h: int = 360, fps: int = FPS) -> list[np.ndarray]:
-    """Frames of `path` at `fps`, the w:h column centred on x=cx, scaled to w x h."""
-    out = []
-    for _, img in iter_frames(path, fps=fps, max_side=10_000):
-        H, W = img.shape[:2]
-        cw = int(round(H * w / h))
-        x0 = int(np.clip(cx - cw // 2, 0, W - cw))
-        out.append(cv2.resize(img[:, x0:x0 + cw], (w, h), interpolation=cv2.INTER_AREA))
-    return out
+    """Frames of `path` at `fps`, the w:h column centred on x=cx, scaled to w x h (tests/test_people.py's)."""
+    from tests.test_people import _frames
+    return _frames(path, cx, w, h, fps)
 
 
 def track(frames: list[np.ndarray | None], settings) -> list[tuple[float, list[int]]]:
