@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -22,11 +21,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 SAMPLE = ROOT / "assets" / "sample_pexels.mp4"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from scripts.ui_screenshots import free_port  # noqa: E402  (one helper for a free local port)
 
 
 def main() -> int:
