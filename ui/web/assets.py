@@ -69,6 +69,8 @@ HEAD = """
     const s = e.target.closest && e.target.closest('.al-seg[data-t]');
     if (!s) return;
     const t = parseFloat(s.dataset.t), end = parseFloat(s.dataset.end);
+    const own = s.closest('.al-strip');  // the strip clicked is the current video's: the reset below keeps this pick
+    if (own) window.__alKey = own.dataset.key || '';
     seek(t);
     const box = document.querySelector('#al-here-span textarea, #al-here-span input');
     if (box) { box.value = t.toFixed(2) + '-' + end.toFixed(2); box.dispatchEvent(new Event('input', {bubbles: true})); }
