@@ -81,3 +81,19 @@ def test_speech_at_48_khz_reads_as_at_16_khz(default, speech):
     a16 = load_audio(speech / "synth_en.wav")
     a48 = soxr.resample(a16, SR, 48000)
     assert _words(default.transcribe(a48, sr=48000)) == _words(default.transcribe(a16))
+
+
+def test_words_in_another_language_are_not_read_for_emotion(default, speech):
+    """The text-emotion reader is English (text_emotion.LANGUAGES): the German transcript of synth_de.wav
+    gives the emotion tool no words cue, the English one does; the transcript itself keeps the German."""
+    from tools.perception.emotion import words_cue, words_to_read
+    from tools.index.store import SpeechTrack
+    from tools.schemas import TimeWindow
+    for name, read in (("synth_de.wav", False), ("synth_en.wav", True)):
+        segs = default.transcribe(load_audio(speech / name))
+        track = SpeechTrack(segments=segs)
+        whole = TimeWindow(start=0.0, end=max(s.end for s in segs) + 1.0)
+        assert track.text_in(whole).strip(), name
+        words = words_to_read(track, whole)
+        assert bool(words) is read, (name, words)
+        assert (words_cue(words) is not None) is read, name

@@ -191,8 +191,7 @@ def read_windows(view, voice: bool = True, kernel: int | None = None,
     smoothed frames (`smooth_frames`), and the smoothed frames' lookup. `voice` False reads the face only (a
     video with several people: the voice is not attributed to one of them); `faceless` reads only the windows
     where no face is seen, from the voice and words (the off-camera voices of a video with several people)."""
-    from tools.perception.emotion import read_emotion
-    from tools.perception.speech import ASR_MIN_WORD_PROB
+    from tools.perception.emotion import read_emotion, words_to_read
     from tools.registry import telling_voice
     frames = smooth_frames(view.frames, kernel)
     times = [f.t for f in frames]
@@ -217,7 +216,7 @@ def read_windows(view, voice: bool = True, kernel: int | None = None,
         segs = [v for v in view.speech.voice if r.window.overlaps(v)] if hear else []
         told = telling_voice(segs)
         er = read_emotion(inside, r.window, base, arousal=told.arousal if told is not None else None,
-                          transcript=view.speech.text_in(r.window, min_prob=ASR_MIN_WORD_PROB) if hear else "",
+                          transcript=words_to_read(view.speech, r.window) if hear else "",
                           ser=[v.emotion for v in segs if getattr(v, "emotion", None)], use=use)
         fam = {f: 0.0 for f in FAMILIES}
         for lab, p in er.probs.items():

@@ -139,14 +139,13 @@ def tool_transcript(ctx, w: TimeWindow, eid: str) -> Evidence:
 def tool_emotion(ctx, w: TimeWindow, eid: str) -> Evidence:
     """Fused emotion (tools/perception/emotion.py): expression model + FACS rules on AU deltas from the
     person's neutral + facial motion direction + voice arousal + words → probabilities over the 13 labels."""
-    from tools.perception.emotion import emotion_evidence, read_emotion
-    from tools.perception.speech import ASR_MIN_WORD_PROB
+    from tools.perception.emotion import emotion_evidence, read_emotion, words_to_read
     idx = ctx.index
     segs = voice_segments(ctx, w)
     told = telling_voice(segs)
     base = idx.baseline("main") if hasattr(idx, "baseline") else None
     r = read_emotion(_frames(ctx, w), w, base, arousal=told.arousal if told is not None else None,
-                     transcript=idx.speech.text_in(w, min_prob=ASR_MIN_WORD_PROB),  # unsure ASR words: not read
+                     transcript=words_to_read(idx.speech, w),
                      ser=[v.emotion for v in segs if getattr(v, "emotion", None)])
     return emotion_evidence(r, eid)
 

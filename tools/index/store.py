@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -71,6 +71,7 @@ class SpeechTrack(BaseModel):
     _texts: list[str] = PrivateAttr(default_factory=list)
     _probs: list[float] = PrivateAttr(default_factory=list)
     _turns: list[float] = PrivateAttr(default_factory=list)
+    _langs: list[str] = PrivateAttr(default_factory=list)
     _seg_turns: list[float | None] | None = PrivateAttr(default=None)
 
     @property
@@ -81,23 +82,27 @@ class SpeechTrack(BaseModel):
             self._seg_turns = turn_confidence(self.segments)
         return self._seg_turns
 
-    def text_in(self, w: TimeWindow, min_prob: float = 0.0) -> str:
+    def text_in(self, w: TimeWindow, min_prob: float = 0.0, languages: Collection[str] | None = None) -> str:
         """Words (or, for segments without word times, segment texts) whose middle lies in `w`; found by
         bisection over a time-sorted list built once, since every window of the video asks. "" when their
         mean recognition probability, or that of the turn one of them belongs to, is below `min_prob`
-        (speech the ASR could not really read: see tools.perception.speech.ASR_MIN_WORD_PROB)."""
+        (speech the ASR could not really read: see tools.perception.speech.ASR_MIN_WORD_PROB).
+        `languages`: only the words of segments in one of these languages (a segment without a language,
+        from an English-only model, counts as English)."""
         if self._mids is None:
             items = sorted((0.5 * (x.start + x.end), x.text, float(getattr(x, "prob", 1.0)),
-                            1.0 if turn is None else turn)
+                            1.0 if turn is None else turn, s.language or "en")
                            for s, turn in zip(self.segments, self.turns, strict=True)
                            for x in (s.words or [s]))
             self._mids, self._texts = [it[0] for it in items], [it[1] for it in items]
             self._probs, self._turns = [it[2] for it in items], [it[3] for it in items]
+            self._langs = [it[4] for it in items]
         lo, hi = bisect.bisect_left(self._mids, w.start), bisect.bisect_left(self._mids, w.end)
         if min_prob and hi > lo and (sum(self._probs[lo:hi]) / (hi - lo) < min_prob
                                      or min(self._turns[lo:hi]) < min_prob):  # speech.turn_confidence
             return ""
-        return " ".join(t.strip() for t in self._texts[lo:hi] if t.strip())
+        return " ".join(t.strip() for t, lang in zip(self._texts[lo:hi], self._langs[lo:hi], strict=True)
+                        if t.strip() and (languages is None or lang in languages))
 
 
 class IndexSummary(BaseModel):

@@ -218,6 +218,16 @@ def ser_cue(scores: Sequence[Mapping[str, float]]) -> CueReading | None:
     return CueReading(name="ser", probs=p, reasons=[f"speech-emotion model reads {top} ({p[top]:.2f})"])
 
 
+def words_to_read(speech, w: TimeWindow) -> str:
+    """A window's transcript as the words cue reads it (the emotion tool, the arc): the ASR words it was
+    sure of (speech.ASR_MIN_WORD_PROB) in a language the text-emotion reader reads
+    (text_emotion.LANGUAGES). The reader's embedder and examples are English: other languages' words carry
+    no feeling for it, so they are not read (it read plain German sentences as Pride or Joy)."""
+    from tools.perception.speech import ASR_MIN_WORD_PROB
+    from tools.perception.text_emotion import LANGUAGES
+    return speech.text_in(w, min_prob=ASR_MIN_WORD_PROB, languages=LANGUAGES)
+
+
 def words_cue(text: str) -> CueReading | None:
     if not text or not text.strip():
         return None

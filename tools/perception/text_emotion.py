@@ -28,6 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tools.labels import EMOTIONS, lexicon_emotions, valence
 
+#: the languages the reader reads: all-MiniLM-L6-v2 was trained on English sentence pairs and every example
+#: below is English (tools/perception/emotion.words_to_read leaves other languages' words unread)
+LANGUAGES: frozenset[str] = frozenset({"en"})
+
 # Hand-written descriptions and examples, one entry per label (first item: the description).
 LABEL_TEXTS: dict[str, list[str]] = {
     "Anger": ["anger, rage, irritation, hostility",
