@@ -54,6 +54,11 @@ def test_python_session_person_follow_ups(settings, two_people_session):
         d = fresh.ask("when does the man smile?")
     assert not d.moments and "ask_person" in _notes(d), _notes(d)
     assert f"person {left}" in _notes(d) and f"person {right}" in _notes(d)
+    # a voice question is not asked back: every person's view searches the same speech (graphs/nodes/localise)
+    with Session(s.index.meta.path, settings, llm=None, index=s.index) as fresh:
+        e = fresh.ask("when does the man's voice sound angry?")
+    assert e.intent.modalities == ["voice"] and e.intent.person.kind == "gender", e.intent
+    assert "ask_person" not in _notes(e) and "every voice is searched" in _notes(e), _notes(e)
 
 
 @pytest.fixture(scope="module")
