@@ -103,15 +103,15 @@ _HE = re.compile(r"\b(he|him|his|himself|man|men|guy|boy|gentleman|father|dad|hu
 
 
 class Cue(BaseModel):
-    """One observed cue: its vocabulary key, its strength (for ranking) and the evidence it came from."""
+    """One observed cue: a phrase of the cue vocabulary, with what fills its blanks in."""
 
     model_config = ConfigDict(extra="forbid")
 
-    key: str
-    strength: float
-    evidence_id: str
-    quote: str = ""
-    word: str = ""
+    key: str = Field(description="the VOCAB key of its phrase")
+    strength: float = Field(description="for ranking: the strongest cues are said, the weakest dropped first")
+    evidence_id: str = Field(description="the evidence item it was read from")
+    quote: str = Field(default="", description="{quote} of the words cue: what is said, in quotes (_quote)")
+    word: str = Field(default="", description="{word} of the expression cue: the expression in everyday words")
 
 
 class Composed(BaseModel):

@@ -37,6 +37,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,30 +88,38 @@ def worker(code: str, backend: str, url: str | None, model: str | None) -> None:
                 indexes[video] = build_index(video, s, progress=False)
             client = LLMClient(url, model or s.llm_model, timeout=300)
             calls = _instrument(client)
-            t = time.monotonic()
-            first, ans, error = None, None, ""
-            try:
-                with Session(video, s, llm=client, index=indexes[video]) as sess:
-                    for ev in sess.stream(job["query"]):
-                        if first is None and (ev.get("moments") or ev.get("node") == "rationale" or ev.get("answer")):
-                            first = time.monotonic() - t
-                        ans = ev.get("answer", ans)
-            except Exception as e:  # noqa: BLE001  (reported as a row; the run goes on)
-                error = f"{e.__class__.__name__}: {e}"[:300]
-            secs = time.monotonic() - t
-            top = ans.moments[0] if ans and ans.moments else None
+            row = ask(partial(Session, video, s, llm=client, index=indexes[video]), job["query"],
+                      lambda ev: ev.get("moments") or ev.get("node") == "rationale" or ev.get("answer"))
             print(json.dumps({
-                "seconds": round(secs, 2), "first_moment_s": round(first or secs, 2),
-                "llm_seconds": round(sum(c["seconds"] for c in calls), 2), "llm_calls": len(calls),
+                **row, "llm_seconds": round(sum(c["seconds"] for c in calls), 2), "llm_calls": len(calls),
                 "prompt_tokens": sum(c["prompt"] for c in calls), "cached_tokens": sum(c["cached"] for c in calls),
                 "prefill_tokens": sum(c["prompt"] - c["cached"] for c in calls),
-                "generated_tokens": sum(c["completion"] for c in calls),
-                "calls": calls, "window": [top.window.start, top.window.end] if top else None,
-                "label": top.label if top else None, "rationale": top.rationale if top else "",
-                "flags": ans.flags if ans else [], "error": error}), flush=True)
+                "generated_tokens": sum(c["completion"] for c in calls), "calls": calls}), flush=True)
     finally:
         if srv is not None:
             srv.stop()
+
+
+def ask(open_session: Callable, query: str, is_first: Callable[[dict], object]) -> dict:
+    """One question through a fresh Session (`open_session()`, timed from before it is made): seconds, seconds to
+    the first event `is_first` accepts (all the seconds when none), the top moment, the flags, and the error
+    (class and message) when the Session failed: reported as a row, the run goes on."""
+    t = time.monotonic()
+    first, ans, error = None, None, ""
+    try:
+        with open_session() as sess:
+            for ev in sess.stream(query):
+                if first is None and is_first(ev):
+                    first = time.monotonic() - t
+                ans = ev.get("answer", ans)
+    except Exception as e:  # noqa: BLE001  (reported as a row; the run goes on)
+        error = f"{e.__class__.__name__}: {e}"[:300]
+    secs = time.monotonic() - t
+    top = ans.moments[0] if ans and ans.moments else None
+    return {"seconds": round(secs, 2), "first_moment_s": round(first or secs, 2),
+            "window": [top.window.start, top.window.end] if top else None,
+            "label": top.label if top else None, "rationale": top.rationale if top else "",
+            "flags": ans.flags if ans else [], "error": error}
 
 
 def _instrument(client) -> list[dict]:
@@ -149,22 +159,9 @@ def warm_worker(code: str) -> None:
         video = job["video"]
         if video not in indexes:
             indexes[video] = build_index(video, s, progress=False)
-        t = time.monotonic()
-        first, ans, error = None, None, ""
-        try:
-            with Session(video, s, index=indexes[video]) as sess:
-                for ev in sess.stream(job["query"]):
-                    if first is None and (ev.get("moments") or ev.get("answer")):
-                        first = time.monotonic() - t
-                    ans = ev.get("answer", ans)
-        except Exception as e:  # noqa: BLE001  (reported as a row; the run goes on)
-            error = f"{e.__class__.__name__}: {e}"[:300]
-        secs = time.monotonic() - t
-        top = ans.moments[0] if ans and ans.moments else None
-        print(json.dumps({"seconds": round(secs, 2), "first_moment_s": round(first or secs, 2),
-                          "window": [top.window.start, top.window.end] if top else None,
-                          "label": top.label if top else None, "rationale": top.rationale if top else "",
-                          "flags": ans.flags if ans else [], "error": error}), flush=True)
+        row = ask(partial(Session, video, s, index=indexes[video]), job["query"],
+                  lambda ev: ev.get("moments") or ev.get("answer"))
+        print(json.dumps(row), flush=True)
 
 
 def cold_cli(code: Path, video: Path, query: str) -> dict:

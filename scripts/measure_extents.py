@@ -20,7 +20,6 @@ The index is built once per video with the current code (cached in the affectlen
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -29,8 +28,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEV = Path("~/.cache/affectlens/dev").expanduser()
 VIDEOS = ("long_dev", "no_disgust", "four_people")
+
+from scripts.dev_videos import dev_videos  # noqa: E402  (the dev videos and their ground truth)
 
 
 def spans_of(gt: dict) -> list[dict]:
@@ -45,12 +45,7 @@ def cases(names: list[str]) -> list[dict]:
     from tools.index import build_index
     from tools.labels import EMOTION_TO_EXPRESSION
     out = []
-    for name in names:
-        path = DEV / f"{name}.mp4"
-        if not path.is_file():
-            print(f"{name}: missing (scripts/make_dev_videos.py --only {name})")
-            continue
-        gt = json.loads(path.with_suffix(".json").read_text())
+    for name, path, gt in dev_videos(names):
         idx = build_index(str(path), progress=False)
         for sp in spans_of(gt):
             cls = EMOTION_TO_EXPRESSION[sp["label"]]

@@ -36,9 +36,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DEV = Path("~/.cache/affectlens/dev").expanduser()
 MEDIA = ROOT.parent / "shared" / "media"
 VIDEOS = ("four_people", "leave_return", "two_people")
+
+from scripts.dev_videos import DEV, dev_videos  # noqa: E402  (the dev videos and their ground truth)
 
 
 def truth(gt: dict, t: float, box: tuple) -> str | None:
@@ -104,12 +105,8 @@ def index_faces(path: Path) -> list[tuple[float, int, tuple]]:
 def table(fps: float, names: list[str], from_index: bool = False) -> None:
     print(f"{'video':<14}{'people found/true':>18}{'purity':>8}{'right':>8}{'face frames':>12}{'CPU s':>8}"
           f"{'identity':>16}")
-    for name in names:
-        path = DEV / f"{name}.mp4"
-        if not path.is_file():
-            print(f"{name:<14} missing: build it with scripts/make_dev_videos.py --only {name}")
-            continue
-        gt = json.loads(path.with_suffix(".json").read_text())
+    missing = "{name:<14} missing: build it with scripts/make_dev_videos.py --only {name}"
+    for name, path, gt in dev_videos(names, missing):
         if from_index:
             faces, cpu = index_faces(path), float("nan")
             run_video.identity = (0, float("nan"))

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 SAMPLE = ROOT / "assets" / "sample_pexels.mp4"
 
-from scripts.ui_screenshots import free_port  # noqa: E402  (one helper for a free local port)
+from scripts.ui_screenshots import ui_page  # noqa: E402  (the UI on a free local port, in headless Chromium)
 
 
 def main() -> int:
@@ -31,34 +31,25 @@ def main() -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "img"))
     ap.add_argument("--chromium", default=os.environ.get("AFFECTLENS_CHROMIUM", "/usr/bin/chromium"))
     a = ap.parse_args()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from tools.settings import get_settings
-    from ui.app import build_app, launch
+    from ui.app import build_app
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     app = build_app(get_settings(), video_dir=Path(tempfile.mkdtemp(prefix="al_arc_")), llm=None)
-    url = launch(app, "127.0.0.1", free_port(), block=False, quiet=True)
-    try:
-        with sync_playwright() as pw:
-            b = pw.chromium.launch(executable_path=a.chromium, headless=True,
-                                   args=["--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"])
-            page = b.new_page(viewport={"width": 1500, "height": 1100})
-            page.goto(url, wait_until="domcontentloaded")
-            page.locator("#al-upload input[type=file]").set_input_files(a.video)
-            expect(page.locator("#al-status")).to_contain_text("Ask a question", timeout=1_800_000)
-            page.locator("#al-question textarea").fill(a.question)
-            page.locator("#al-ask").click()
-            page.locator("#al-arc img").wait_for(timeout=300_000)
-            page.locator("#al-export-arc").click()
-            page.locator("#al-downloads").get_by_text(".vtt").first.wait_for(timeout=120_000)
-            page.evaluate("window.scrollTo(0, 0)")
-            p = out / "ui_arc.png"
-            page.screenshot(path=str(p), full_page=False)
-            print("wrote", p)
-            b.close()
-    finally:
-        app.close()
+    with ui_page(app, a.chromium, 1100) as page:
+        page.locator("#al-upload input[type=file]").set_input_files(a.video)
+        expect(page.locator("#al-status")).to_contain_text("Ask a question", timeout=1_800_000)
+        page.locator("#al-question textarea").fill(a.question)
+        page.locator("#al-ask").click()
+        page.locator("#al-arc img").wait_for(timeout=300_000)
+        page.locator("#al-export-arc").click()
+        page.locator("#al-downloads").get_by_text(".vtt").first.wait_for(timeout=120_000)
+        page.evaluate("window.scrollTo(0, 0)")
+        p = out / "ui_arc.png"
+        page.screenshot(path=str(p), full_page=False)
+        print("wrote", p)
     return 0
 
 

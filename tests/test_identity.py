@@ -130,6 +130,7 @@ def test_a_moment_stops_where_the_person_changes(faces, settings, tmp_path):
     (tools/episode.py) ends at the cut and his starts there."""
     import av
 
+    from tests.test_people import encode, rgb_frames
     from tools.episode import episode
     from tools.index import build_index
     fps = 10
@@ -141,13 +142,7 @@ def test_a_moment_stops_where_the_person_changes(faces, settings, tmp_path):
     with av.open(str(path), "w") as oc:
         vs = oc.add_stream("libx264", rate=fps)
         vs.width, vs.height, vs.pix_fmt = 320, 360, "yuv420p"
-        for i, img in enumerate(frames):
-            fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            fr.pts = i
-            for pkt in vs.encode(fr):
-                oc.mux(pkt)
-        for pkt in vs.encode(None):
-            oc.mux(pkt)
+        encode(oc, vs, rgb_frames(frames))
     idx = build_index(path, settings, progress=False)
     ids = {p.person for f in idx.frames for p in f.people}
     assert len(ids) == 2, ids

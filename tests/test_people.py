@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -39,9 +40,39 @@ def _frames(path: Path, cx: int, half_w: int, h: int, fps: int = FPS) -> list[np
     return out
 
 
+def encode(oc, stream, frames) -> None:
+    """Encode av frames into `stream` of the output container `oc`, mux the packets, then flush the encoder."""
+    for fr in frames:
+        for pkt in stream.encode(fr):
+            oc.mux(pkt)
+    for pkt in stream.encode(None):
+        oc.mux(pkt)
+
+
+def rgb_frames(imgs) -> Iterator[av.VideoFrame]:
+    """av video frames of RGB images, pts 0, 1, 2, ... (one per frame of the stream's rate)."""
+    for n, img in enumerate(imgs):
+        fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+        fr.pts = n
+        yield fr
+
+
+def pcm_frames(pcm: np.ndarray, rate: int = 16000, size: int = 1024) -> Iterator[av.AudioFrame]:
+    """av mono s16 audio frames of `size` samples from int16 samples at `rate`, pts in samples."""
+    for i in range(0, len(pcm), size):
+        af = av.AudioFrame.from_ndarray(pcm[None, i:i + size], format="s16", layout="mono")
+        af.sample_rate, af.pts = rate, i
+        yield af
+
+
 def compose(out: Path, left, right, seconds: float, half_w: int = 320, h: int = 360, audio: Path | None = None) -> Path:
     """Side-by-side video: left(t)/right(t) give each half's RGB frame (None = black) at time t."""
     black = np.zeros((h, half_w, 3), np.uint8)
+
+    def side_by_side(t: float) -> np.ndarray:
+        a, b = left(t), right(t)
+        return np.concatenate([black if a is None else a, black if b is None else b], axis=1)
+
     with av.open(str(out), "w") as oc:
         vs = oc.add_stream("libx264", rate=FPS)
         vs.width, vs.height, vs.pix_fmt = 2 * half_w, h, "yuv420p"
@@ -49,27 +80,11 @@ def compose(out: Path, left, right, seconds: float, half_w: int = 320, h: int = 
         if audio is not None:  # every stream before the first packet
             ast = oc.add_stream("aac", rate=16000)
             ast.layout = "mono"
-        for n in range(int(round(seconds * FPS))):
-            t = n / FPS
-            a, b = left(t), right(t)
-            img = np.concatenate([black if a is None else a, black if b is None else b], axis=1)
-            fr = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            fr.pts = n
-            for pkt in vs.encode(fr):
-                oc.mux(pkt)
-        for pkt in vs.encode(None):
-            oc.mux(pkt)
+        encode(oc, vs, rgb_frames(side_by_side(n / FPS) for n in range(int(round(seconds * FPS)))))
         if ast is not None:
             from tools.index.decode import load_audio
             wav = load_audio(audio)[: int(seconds * 16000)]
-            pcm = (np.clip(wav, -1, 1) * 32767).astype(np.int16)
-            for i in range(0, len(pcm), 1024):
-                af = av.AudioFrame.from_ndarray(pcm[None, i:i + 1024], format="s16", layout="mono")
-                af.sample_rate, af.pts = 16000, i
-                for pkt in ast.encode(af):
-                    oc.mux(pkt)
-            for pkt in ast.encode(None):
-                oc.mux(pkt)
+            encode(oc, ast, pcm_frames((np.clip(wav, -1, 1) * 32767).astype(np.int16)))
     return out
 
 

