@@ -160,7 +160,7 @@ def cross_validate(by_writer: dict[str, list[Reading]], Cs: Sequence[float] = (1
             train = [r for k, v in by_writer.items() if k != w for r in v]
             m = QuestionReader(C=C, featurizer=feats).fit(train)
             read = [(m.predict(g.q, g.prev), g) for g in held]
-            has = [m._probs("has_emotion", m.logits(feats.transform([g.q], [g.prev is not None])))[1] for g in held]
+            has = [m._probs("has_emotion", m.logits(m.featurize(g.q, g.prev is not None)[0]))[1] for g in held]
             for nb in none_below:  # the thresholds only change which probabilities count
                 for (p, g), hq in zip(read, has):
                     ranked = sorted(p.probs, key=lambda k: -p.probs[k])
@@ -174,6 +174,53 @@ def cross_validate(by_writer: dict[str, list[Reading]], Cs: Sequence[float] = (1
             rows.append(f"| {C:g} | {nb[0]:g}, {nb[1]:g} | " + " | ".join(f"{100 * v:.1f}" for v in vals)
                         + f" | {100 * sum(vals) / len(vals):.1f} |")
     return "\n".join(rows)
+
+
+def person_grid(by_writer: dict[str, list[Reading]], person_cuts: Sequence[float] = (0.0, 0.3, 0.4, 0.5),
+                role_cuts: Sequence[float] = (0.3, 0.5, 0.7, 1.01), log=print) -> str:
+    """Leave-one-writer-out over the training corpus for the person reference's two cuts (agents/intent/model
+    PERSON_SURE, ROLE_SURE): each held-out question is read once with both off, and the cuts are applied to
+    its person-kind and role-head probabilities afterwards. Prints person reference and person kind, pooled."""
+    import time
+
+    import numpy as np
+
+    import agents.intent.model as M
+    from agents.intent.model import PERSON_KINDS, Featurizer, QuestionReader
+    from agents.intent.train import C, NONE_BELOW, THRESHOLD
+    from tools.schemas import PersonRef
+    feats = Featurizer(keep=True)
+    feats.load_memo()
+    rows = []
+    saved = M.PERSON_SURE, M.ROLE_SURE
+    M.PERSON_SURE, M.ROLE_SURE = 0.0, 1.01
+    try:
+        for w, held in by_writer.items():
+            t0 = time.perf_counter()
+            m = QuestionReader(C=C, threshold=THRESHOLD, none_below=NONE_BELOW, featurizer=feats).fit(
+                [r for k, v in by_writer.items() if k != w for r in v])
+            classes = next((h.classes for h in m.specs if h.name == "role"), [])
+            for g in held:
+                z = m.logits(m.featurize(g.q, g.prev is not None)[0])
+                rows.append((m.predict(g.q, g.prev), g, m._probs("person", z),
+                             m._probs("role", z) if "role" in m.heads else None, classes))
+            log(f"held out {w}: {len(held)} questions, {time.perf_counter() - t0:.0f} s")
+    finally:
+        M.PERSON_SURE, M.ROLE_SURE = saved
+    out = ["| person cut | role head cut | person | person kind |", "|---|---|---|---|"]
+    for tp in person_cuts:
+        for tr in role_cuts:
+            pairs = []
+            for p, g, kp, rp, classes in rows:
+                ref = p.person
+                if PERSON_KINDS[int(np.argmax(kp))] == "role" and rp is not None and rp.max() >= tr:
+                    ref = PersonRef(kind="role", value=classes[int(np.argmax(rp))])
+                if ref.kind != "none" and kp.max() < tp:
+                    ref = PersonRef()
+                pairs.append((p.model_copy(update={"person": ref}), g))
+            s = score(pairs)
+            out.append(f"| {tp:g} | {tr:g} | {100 * s.fields['person']:.1f} | {100 * s.fields['person_kind']:.1f} |")
+    return "\n".join(out)
 
 
 def legacy_readings(path: Path) -> list[Reading]:

@@ -60,6 +60,9 @@ def test_the_other_guy_is_a_new_question_about_the_other_person():
     ("what about the woman?", "gender", "woman"),
     ("when does the man on the left get angry?", "side", "left"),
     ("when does person 2 smile?", "number", "2"),
+    ("when does Anne-Marie laugh?", "name", "Anne-Marie"),        # a span is the question's own characters
+    ("when do the kids get scared?", "role", "child"),             # the role head names it as the writers did
+    ("when does the one asking the questions get annoyed?", "role", "interviewer"),
 ])
 def test_person_references(q, kind, value):
     r = read_question(q, "when does he laugh?" if q.startswith("what about") else None)
@@ -126,6 +129,16 @@ def test_shipped_weights_were_built_from_the_shipped_corpus():
     meta = json.loads((WEIGHTS_DIR / "reader.json").read_text())
     assert meta["corpus_sha256"] == corpus_hash(CORPUS_DIR)
     assert meta["n_train"] >= 5000
+
+
+def test_person_shape_reads_the_taggers_marks():
+    """The stacked person-span features: what the tagger's person words look like."""
+    from agents.intent.model import person_shape
+    q = "when does the person labelled 2 look annoyed ?"
+    tags = ["O", "O", "PER", "PER", "PER", "PER", "O", "O", "O"]
+    assert person_shape(q, tags).tolist() == [1, 1, 0, 0, 1, 1]
+    assert person_shape("when does Priya laugh", ["O", "O", "PER", "O"]).tolist() == [1, 0, 1, 0, 0, 0]
+    assert person_shape("when does she laugh", ["O", "O", "O", "O"]).tolist() == [0, 0, 0, 0, 0, 0]
 
 
 def test_training_builds_a_reader_that_reads(tmp_path):

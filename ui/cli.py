@@ -282,9 +282,10 @@ def cmd_train_reader(a) -> int:
     from agents.intent.train import corpus_by_writer, train
     from agents.intent.model import CORPUS_DIR, WEIGHTS_DIR
     corpus = Path(a.corpus) if a.corpus else CORPUS_DIR
-    if a.cv:
-        from evals.reader import cross_validate
-        print(cross_validate(corpus_by_writer(corpus), log=lambda m: print(m, file=sys.stderr)))
+    if a.cv or a.cv_person:
+        from evals.reader import cross_validate, person_grid
+        grid = person_grid if a.cv_person else cross_validate
+        print(grid(corpus_by_writer(corpus), log=lambda m: print(m, file=sys.stderr)))
         return 0
     train(corpus, Path(a.out) if a.out else WEIGHTS_DIR, log=lambda m: print(m, file=sys.stderr))
     return 0
@@ -403,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--corpus", help="folder of corpus *.jsonl (default: agents/intent/data/corpus)")
     p.add_argument("--out", help="where to write the weights (default: agents/intent/data/reader)")
     p.add_argument("--cv", action="store_true", help="print the leave-one-writer-out table instead")
+    p.add_argument("--cv-person", action="store_true",
+                   help="print the leave-one-writer-out table of the person reference's cuts instead")
     p.set_defaults(fn=cmd_train_reader)
 
     from evals.cli import add_commands
