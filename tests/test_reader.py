@@ -131,14 +131,16 @@ def test_shipped_weights_were_built_from_the_shipped_corpus():
     assert meta["n_train"] >= 5000
 
 
-def test_person_shape_reads_the_taggers_marks():
-    """The stacked person-span features: what the tagger's person words look like."""
-    from agents.intent.model import person_shape
+def test_span_shape_reads_the_taggers_marks():
+    """The stacked span features: what the tagger's person words look like, and which clauses it marked."""
+    from agents.intent.model import span_shape
     q = "when does the person labelled 2 look annoyed ?"
     tags = ["O", "O", "PER", "PER", "PER", "PER", "O", "O", "O"]
-    assert person_shape(q, tags).tolist() == [1, 1, 0, 0, 1, 1]
-    assert person_shape("when does Priya laugh", ["O", "O", "PER", "O"]).tolist() == [1, 0, 1, 0, 0, 0]
-    assert person_shape("when does she laugh", ["O", "O", "O", "O"]).tolist() == [0, 0, 0, 0, 0, 0]
+    assert span_shape(q, tags).tolist() == [1, 1, 0, 0, 1, 1, 0, 0, 0]
+    assert span_shape("when does Priya laugh", ["O", "O", "PER", "O"]).tolist() == [1, 0, 1, 0, 0, 0, 0, 0, 0]
+    assert span_shape("he smiles while she cries", ["PER", "O", "O", "COND", "COND"]).tolist() == \
+        [1, 0, 0, 1, 0, 0, 1, 0, 0]
+    assert span_shape("when does she laugh", ["O", "O", "O", "O"]).tolist() == [0] * 9
 
 
 def test_training_builds_a_reader_that_reads(tmp_path):

@@ -73,25 +73,27 @@ class HeadSpec(BaseModel):
 
 # ------------------------------------------------------------------------------------------ features
 
-#: shape of the words the span tagger marks as a person (`person_shape`): stacked under the heads, so the
-#: person-kind head sees whether and what kind of words name someone
-N_SHAPE = 6
+#: what the span tagger marked (`span_shape`): stacked under the heads, so they see whether and what kind of
+#: words name someone, and whether a condition, time or topic clause was found
+N_SHAPE = 9
 
 
-def person_shape(text: str, tags: Sequence[str]) -> np.ndarray:
-    """What the tagger's person words look like: [any, a digit, a capitalised word not first in the question,
-    a pronoun, two or more words, begins with "the"] (0/1 each)."""
+def span_shape(text: str, tags: Sequence[str]) -> np.ndarray:
+    """What the tagger's marks look like (0/1 each): its person words [any, a digit, a capitalised word not
+    first in the question, a pronoun, two or more words, begins with "the"], then whether it marked a
+    condition clause, a time and a topic."""
     toks = tokens(text)
     per = [i for i, g in enumerate(tags) if g == "PER"]
     words = [toks[i] for i in per]
     return np.array([bool(per), any(any(c.isdigit() for c in w) for w in words),
                      any(toks[i][:1].isupper() and i > 0 for i in per),
                      any(w.lower() in PRONOUNS for w in words), len(words) >= 2,
-                     bool(words) and words[0].lower() == "the"], np.float32)
+                     bool(words) and words[0].lower() == "the",
+                     "COND" in tags, "TIME" in tags, "TOPIC" in tags], np.float32)
 
 
 class Featurizer:
-    """question -> [MiniLM embedding | hashed word and char n-grams | person-span shape | has-previous], one
+    """question -> [MiniLM embedding | hashed word and char n-grams | span shape | has-previous], one
     sparse row."""
 
     def __init__(self, embedder=None, n_hash: int = N_HASH, keep: bool = False):
@@ -333,7 +335,7 @@ class QuestionReader:
         return self
 
     def _crossfit_shapes(self, readings: Sequence[Reading], k: int = CROSSFIT) -> list[np.ndarray]:
-        """Each training question's person-span shape as a tagger that never saw it marks it (k folds), so
+        """Each training question's span shape as a tagger that never saw it marks it (k folds), so
         the heads learn from the tagger's real mistakes, not from its memory of the training lines."""
         import tempfile
         out: list[np.ndarray | None] = [None] * len(readings)
@@ -343,14 +345,14 @@ class QuestionReader:
                 part._fit_tagger([r for i, r in enumerate(readings) if i % k != f], Path(tmp) / f"crf{f}.crfsuite")
                 for i in range(f, len(readings), k):
                     toks = tokens(readings[i].q)
-                    out[i] = person_shape(readings[i].q, part._tag(toks))
+                    out[i] = span_shape(readings[i].q, part._tag(toks))
                 part._tagger = None
         return out
 
     def featurize(self, q: str, has_prev: bool = False) -> tuple[object, list[str]]:
         """One question's feature row and its span tags."""
         tags = self._tag(tokens(q))
-        return self.feats.transform([q], [has_prev], [person_shape(q, tags)]), tags
+        return self.feats.transform([q], [has_prev], [span_shape(q, tags)]), tags
 
     def _fit_tagger(self, readings: Sequence[Reading], crf_path: Path | None):
         import tempfile
