@@ -398,7 +398,9 @@ def test_session_export_has_every_turn(asked, pexels_index, tmp_path):
 def test_plain_words_for_people():
     from ui.evidence import confidence_words, split_sentences
     from ui.notes import LLM_DRAFT_REJECTED, human_notes, plain_rationale
-    assert confidence_words(0.9) == "very likely" and confidence_words(0.2) == "a weak guess"
+    from tools.confidence import BANDS, BELOW
+    assert confidence_words(0.9) == "very likely" and confidence_words(0.2) == BELOW == "perhaps"
+    assert all(confidence_words(lo) == word for lo, word in BANDS[:1])  # one definition: the answer's words
     notes = human_notes(["label_overridden_by_evidence:2", "rationale_repair_failed", "rationale_template",
                          "budget_exhausted"])
     assert LLM_DRAFT_REJECTED in notes and len(notes) == 3

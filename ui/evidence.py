@@ -45,8 +45,10 @@ def fmt_time(t: float) -> str:
 
 
 def confidence_words(c: float) -> str:
-    """A confidence a person reads: 'very likely' / 'likely' / 'possible' / 'a weak guess'."""
-    return "very likely" if c >= 0.8 else "likely" if c >= 0.6 else "possible" if c >= 0.4 else "a weak guess"
+    """A confidence a person reads: the same words as the answer's sentences (tools/confidence.band_word, bands
+    chosen leave-one-person-out): "very likely", ..., "perhaps"."""
+    from tools.confidence import band_word
+    return band_word(c)
 
 
 def moment_title(m: Moment) -> str:

@@ -95,7 +95,7 @@ def judge(state: State, runtime: Runtime[Context]) -> dict:
 DECISIVE = 0.6   # the face's expression probability for an asked-for label that needs no LLM second opinion
 ABSENT = 0.15    # below this for every asked-for label, a candidate is a clear reject
 VOICE_ONLY_MIN = 0.15  # a voice-only window's support for the asked label to be kept as a weak guess
-VOICE_ONLY_CAP = 0.3   # ... and its confidence at most ("a weak guess" in the UI, below 0.4)
+VOICE_ONLY_CAP = 0.3   # ... and its confidence at most ("perhaps": below every band of tools/confidence.py)
 JUDGE_MAX = 3    # open candidates the LLM judges in one call (the best-retrieved); the rest: the evidence path
 # Evidence lines per candidate, most telling first: the fused emotion reading already names the expression,
 # AU and motion cues that fired, so those tools' own lines mostly repeat it (a 3-candidate prompt had
