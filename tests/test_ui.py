@@ -521,3 +521,22 @@ def test_embedded_llm_server_dies_with_its_parent(sig):
     finally:
         if p.poll() is None:
             p.kill()
+
+
+def test_the_cli_prints_notes_not_raw_flags(capsys):
+    """`affectlens ask` without --json: the notes a person reads, with what to do on the command line; the raw
+    flags stay in --json."""
+    from agents.schemas import Answer
+    from tools.schemas import VideoMeta
+    from ui.cli import _print_answer
+    from ui.notes import human_notes
+    flags = ["ask_person: person 1, on the left | person 2, on the right", "intent_without_llm"]
+    ans = Answer(query="when does the man smile?", flags=flags,
+                 video=VideoMeta(path="v.mp4", content_key="k", size_bytes=1, duration=10.0, has_video=True,
+                                 has_audio=False))
+    _print_answer(ans)
+    out = capsys.readouterr().out
+    assert "ask_person" not in out and "intent_without_llm" not in out
+    assert "note: Which person do you mean: person 1, on the left or person 2, on the right?" in out
+    assert "--person ID" in out and "People in the video" not in out
+    assert "People in the video" in human_notes(flags)[0]  # the web page says what to do there

@@ -104,8 +104,9 @@ def _print_answer(ans) -> None:
             e = ev.get(eid)
             if e:
                 print(f"   [{e.id}] {e.tool} @ {e.window.label()}: {e.text}")
-    if ans.flags:
-        print("flags: " + "; ".join(ans.flags))
+    from ui.notes import human_notes
+    for note in human_notes(ans.flags, web=False):  # the raw flags are in --json
+        print(f"note: {note}")
 
 
 def _arc_beside_stdout(ans):

@@ -32,7 +32,7 @@ _NOTES: list[tuple[str, str]] = [
 ]
 
 
-def _said(flag: str) -> str | None:
+def _said(flag: str, web: bool = True) -> str | None:
     """Flags that carry their own plain reason ("not_found: <why>; nothing is shown"): the reason, as a note."""
     head, _, why = flag.partition(": ")
     why = why.split("; nothing is shown")[0].strip()
@@ -41,12 +41,13 @@ def _said(flag: str) -> str | None:
     if head == "not_found":
         return f"Nothing found: {why}."
     if head == "person":
-        return f"Person: {web_words(why)}; the answer covers everyone."
+        return f"Person: {web_words(why) if web else why}; the answer covers everyone."
     if head == "ask_person":  # tools/who.py could not tell which person the question means
         who = [w.strip() for w in why.split(" | ") if w.strip()]
         listed = ", ".join(who[:-1]) + f" or {who[-1]}" if len(who) > 1 else (who[0] if who else "")
-        return (f"Which person do you mean: {listed}? Say which one (e.g. “the one on the left”) or choose "
-                "them under “People in the video”.")
+        return (f"Which person do you mean: {listed}? Say which one (e.g. “the one on the left”) or " +
+                ("choose them under “People in the video”." if web else
+                 "ask again with --person ID (`affectlens people VIDEO` lists them)."))
     if head == "while":
         return f"About the “while …” part of your question: {why}."
     if head == "arc":  # how a comparison's sides were chosen (agents/arc_words.split_sides)
@@ -106,14 +107,16 @@ def problem_note(flag: str) -> str | None:
     return None
 
 
-def human_notes(flags: list[str]) -> list[str]:
-    """Short notes for a person, one per distinct situation, in the order the flags appeared."""
+def human_notes(flags: list[str], web: bool = True) -> list[str]:
+    """Short notes for a person, one per distinct situation, in the order the flags appeared; `web`: what to do
+    is said for the web page (else for the command line)."""
     out: list[str] = []
     for f in flags:
         if f.startswith(_SILENT):
             continue
-        note = problem_note(f) or _said(f) or next((n for key, n in _NOTES if f == key or f.startswith(key + ":") or f.startswith(key + " ")),
-                                "Something unusual happened while answering; “Export session” saves the details.")
+        note = problem_note(f) or _said(f, web) or next((n for key, n in _NOTES if f == key or f.startswith(key + ":") or f.startswith(key + " ")),
+                                "Something unusual happened while answering; " +
+                                ("“Export session” saves the details." if web else "--json shows the details."))
         if note not in out:
             out.append(note)
     return out
