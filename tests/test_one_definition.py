@@ -95,10 +95,10 @@ def test_ask_dir_reads_the_question_like_ask_video():
     src = inspect.getsource(cli._ask_library)
     assert "client_from_settings" not in src and "llm=" not in src
     from tools.settings import Settings
-    assert Settings().intent_llm_weight == 0.0
-    votes = [str(p.relative_to(ROOT)) for p in CODE
-             if re.search(r"intent_llm_weight\s*=\s*[1-9]", p.read_text())]
-    assert votes == []
+    s = Settings()
+    assert not hasattr(s, "intent_llm_weight") and not s.llm_role_on("interpret") and not s.llm_needed()
+    votes = [str(p.relative_to(ROOT)) for p in CODE if re.search(r"intent_llm_weight", p.read_text())]
+    assert votes == []  # no setting gives an LLM a vote on how a question is read
 
 
 # ------------------------------------------------------------------ index defaults

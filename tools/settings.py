@@ -41,15 +41,11 @@ class Settings(BaseSettings):
     llm_retries: int = 2
     llm_threads: int = Field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
     llm_ctx: int = 4096
-    # Per-role overrides, e.g. a small model for routing and a larger one for the rationale:
+    # Per-role overrides, e.g. a small model for the judge and a larger one for the rationale:
     # AFFECTLENS_LLM_ROLES='{"rationale": {"url": "http://gpu:8000/v1", "model": "qwen-7b"},
-    #                        "interpret": {"gguf": "qwen2.5-coder-0.5b"}}'   roles: interpret, judge, rationale
+    #                        "judge": {"gguf": "qwen2.5-coder-0.5b"}}'   roles: judge, rationale
+    # (questions are read by the trained question reader, agents/intent: no LLM role reads them)
     llm_roles: dict[str, dict[str, str]] = Field(default_factory=dict)
-    # The LLM's vote when a question is read (agents/intent/reconcile.py). 0: not asked. Chosen on the tune
-    # part of evals/data/intent_dev.jsonl for the shipped 0.5B model, whose read scored 23 % there (8 % on
-    # paraphrases, below chance); every rule that counted it was worse than leaving it out (README
-    # "Understanding"). For a stronger served model, measure with `affectlens eval-intent --grid` and set it.
-    intent_llm_weight: float = Field(default=0.0, ge=0.0)
     # Which LLM roles run (docs/results.md "LLM roles", scripts/measure_llm_roles.py). None: on only where a
     # served model is configured (AFFECTLENS_LLM_URL, or the role's own url in llm_roles); with the embedded
     # 0.5B model neither earned its time (scripts/measure_llm_roles.py): none of its rationale drafts was
@@ -80,11 +76,10 @@ class Settings(BaseSettings):
 
 
     def llm_role_on(self, role: str) -> bool:
-        """Whether the LLM role ("interpret", "judge", "rationale") runs: interpret when its vote counts
-        (intent_llm_weight > 0); judge and rationale as llm_judge / llm_rationale say, or, left unset,
-        where a served model is configured."""
-        if role == "interpret":
-            return self.intent_llm_weight > 0
+        """Whether the LLM role ("judge", "rationale") runs: as llm_judge / llm_rationale say, or, left unset,
+        where a served model is configured. Any other name (the question is read by the trained reader) never."""
+        if role not in LLM_ROLES:
+            return False
         forced = getattr(self, f"llm_{role}", None)
         if forced is not None:
             return bool(forced)
@@ -92,7 +87,11 @@ class Settings(BaseSettings):
 
     def llm_needed(self) -> bool:
         """Whether any LLM role runs (graphs.api.Session starts no server otherwise)."""
-        return any(self.llm_role_on(r) for r in ("interpret", "judge", "rationale"))
+        return any(self.llm_role_on(r) for r in LLM_ROLES)
+
+
+#: the roles an LLM may play (agents/roles.py); questions are read by the trained reader (agents/intent)
+LLM_ROLES = ("judge", "rationale")
 
 
 @lru_cache(maxsize=1)
