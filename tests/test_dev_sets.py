@@ -157,6 +157,16 @@ def test_face_action_set_is_valid_and_all_heldout():
     assert all(r["modality"] == "face" for r in rows)
 
 
+@pytest.mark.parametrize("name", ["intent_blind.jsonl", "reader_blind.jsonl"])
+def test_blind_sets_are_frozen(name):
+    """A blind set is frozen once written: its bytes match the sha256 recorded beside it (intent_blind.jsonl's
+    is that of the file as its writer delivered it, 8200574)."""
+    import hashlib
+    path = DATA / name
+    want = path.with_suffix(".sha256").read_text().split()[0]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == want, f"{name} changed: blind sets are frozen"
+
+
 def test_blind_paraphrase_set_is_valid_and_all_heldout():
     """intent_blind.jsonl: paraphrases for all 13 labels."""
     rows = _blind_set("intent_blind.jsonl")
