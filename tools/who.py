@@ -15,7 +15,8 @@ words of its own:
   that turn named the same word, else the only person present.
 
 When a reference cannot be resolved, the answer asks back with the candidates (`WhoResult.candidates`: ids,
-positions and thumbnails) instead of answering about everyone.
+positions and thumbnails) instead of answering about everyone; except in a voice question, where every
+person's view holds the same speech, so the answer searches every voice and says so.
 """
 
 from __future__ import annotations
@@ -140,6 +141,10 @@ def pick_person(index, state) -> WhoResult:
     if res.person is None and not res.candidates and state.get("mode") not in ("new", None) \
             and previous is not None and people.get(previous):
         return WhoResult(person=people.get(previous), how="follow-up: same person")
+    if res.ask_back and intent is not None and set(intent.modalities) == {"voice"} and not intent.presence_question:
+        # a voice question searches the video's speech on any person's view (PersonIndex keeps it), so which
+        # face is meant would not change the answer: search every voice and say so
+        return WhoResult(how=f"{res.how}: every voice is searched, whoever speaks")
     return res
 
 

@@ -31,7 +31,7 @@ from tools.registry import run_tool
 from tools.retrieval import Candidate
 from tools.schemas import TimeWindow
 from tools.timeref import span_of
-from tools.who import WhoResult, condition_person, person_view, pick_person
+from tools.who import condition_person, person_view, pick_person
 
 MIN_FACE = 0.25  # share of a window's sampled frames with a usable face, for a face question
 
@@ -217,10 +217,6 @@ def _time_span(deps: Context, state: State, intent) -> tuple[tuple[float, float]
 def localise(state: State, runtime: Runtime[Context]) -> dict:
     intent = state["intent"]
     who = pick_person(ctx(runtime).index, state)  # "the one on the left" → that person's track (tools/who.py)
-    if who.ask_back and set(intent.modalities) == {"voice"} and not intent.presence_question:
-        # a voice question searches the video's speech on any person's view (tools.people.PersonIndex keeps
-        # it), so which face is meant would not change the answer: search every voice and say so
-        who = WhoResult(how=f"{who.how}: every voice is searched, whoever speaks")
     if who.ask_back:  # "the man" in a video of several people, with no name given: ask which one
         return {"candidates": [], "rounds": state.get("rounds", 0) + 1, "person": None, "person_label": None,
                 "flags": ["ask_person: " + " | ".join(p.label() for p in who.candidates)],
