@@ -54,7 +54,16 @@ def test_python_session_person_follow_ups(settings, two_people_session):
         d = fresh.ask("when does the man smile?")
     assert not d.moments and "ask_person" in _notes(d), _notes(d)
     assert f"person {left}" in _notes(d) and f"person {right}" in _notes(d)
-    # a voice question is not asked back: every person's view searches the same speech (graphs/nodes/localise)
+    # an arc question reads its own reference, not the previous turn's: "the man" after a question about the
+    # woman on the left is asked back (no gender model), not answered about her
+    for first in (None, "when does the woman on the left laugh?"):
+        with Session(s.index.meta.path, settings, llm=None, index=s.index) as fresh:
+            if first:
+                fresh.ask(first)
+            arc = fresh.ask("how does the man feel over the whole video?")
+        assert arc.arc is not None and arc.intent is None  # no earlier turn's search intent in an arc answer
+        assert "ask_person" in _notes(arc), (first, _notes(arc))
+    # a voice question is not asked back: every person's view searches the same speech (tools/who.pick_person)
     with Session(s.index.meta.path, settings, llm=None, index=s.index) as fresh:
         e = fresh.ask("when does the man's voice sound angry?")
     assert e.intent.modalities == ["voice"] and e.intent.person.kind == "gender", e.intent

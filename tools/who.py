@@ -120,13 +120,14 @@ def condition_person(ref: PersonRef, people: People, main: Person | None) -> Who
     return WhoResult(how="cannot tell who the 'while' clause is about", candidates=others)
 
 
-def pick_person(index, state) -> WhoResult:
+def pick_person(index, state, ref: PersonRef | None = None) -> WhoResult:
     """The person this turn asks about (None: the whole video): the one the user chose (`state["focus"]`),
-    else the intent's reference; a follow-up ("and the next one?") keeps the previous turn's person
-    (`state["person"]`). Reads the state only: the localise node writes the result into the turn's state."""
+    else `ref` (given by a node that read the question itself, as the arc does) or the intent's reference; a
+    follow-up ("and the next one?") keeps the previous turn's person (`state["person"]`). Reads the state
+    only: the localise node writes the result into the turn's state."""
     from tools.people import load_people
-    intent = state.get("intent")
-    ref = getattr(intent, "person", None) or PersonRef()
+    intent = None if ref is not None else state.get("intent")  # the intent in the state is this turn's
+    ref = ref or getattr(intent, "person", None) or PersonRef()
     previous = state.get("person")
     try:
         people = load_people(index)  # the video's own index: a person's view is never stored in the context

@@ -87,23 +87,18 @@ def _person(index, state: State, reading: dict) -> tuple[int | None, list[str]]:
     """Whom the arc is about (None: everyone) and the notes on it: the user's chosen person (a UI chip, ask
     --person) or the reading's reference, resolved by tools/who.py; a reference that fits several people
     asks back which one (the arc then covers everyone)."""
-    from types import SimpleNamespace
-
     from tools.schemas import PersonRef
     from tools.who import pick_person
     ref = PersonRef.model_validate(reading.get("person") or {})
     if state.get("focus") is None and ref.kind in ("none", "everyone"):
         return None, []
-    st = dict(state)
-    if st.get("intent") is None or not hasattr(st["intent"], "person"):
-        st["intent"] = SimpleNamespace(person=ref)
-    who = pick_person(index, st)
+    who = pick_person(index, state, ref=ref)  # this question's reference, not an earlier turn's intent
     if who.person is not None:
         return who.person.id, []
-    if who.candidates and reading.get("mode") == "compare" and (reading.get("time") or {}).get("kind", "none") == "none":
+    if who.ask_back and reading.get("mode") == "compare" and (reading.get("time") or {}).get("kind", "none") == "none":
         # "compare the woman and the man": no time to compare, so the people are compared
         return None, []
-    if who.candidates:
+    if who.ask_back:
         return None, ["ask_person: " + " | ".join(p.label() for p in who.candidates)]
     return None, [f"person: {who.how}"] if who.how else []
 
@@ -116,7 +111,7 @@ def arc(state: State, runtime: Runtime[Context]) -> dict:
     t = reading.get("time") or {}
     person, flags = _person(deps.index, state, reading)
     ans, evidence = answer_arc(deps.index, state["query"], mode, person, t.get("kind", "none"), t.get("value", ""),
-                               first_id=len(state.get("evidence", [])) + 1, intent=state.get("intent"),
+                               first_id=len(state.get("evidence", [])) + 1,  # no Intent: an arc is read, not searched
                                person_kind=(reading.get("person") or {}).get("kind", "none"))
     if flags:
         ans = ans.model_copy(update={"flags": flags + ans.flags})
