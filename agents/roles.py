@@ -161,7 +161,8 @@ def polish_problems(text: str, composed: Composed, label: str) -> list[str]:
     said = re.findall(r"\d+:\d\d(?::\d\d)?", text)
     if times and said[: len(times)] != times:
         problems.append(f"the moment's time {times} is not said as in the facts ({said})")
-    sure = next((w for w in ("very likely", "probably", "possibly", "perhaps") if w in head), None)
+    from tools.confidence import BELOW, TARGETS
+    sure = next((w for w in [*(w for _, w in TARGETS), BELOW] if w in head), None)
     if sure and sure not in text:
         problems.append(f"how sure ({sure!r}) is not said")
     return problems

@@ -87,6 +87,7 @@ def test_words_in_another_language_are_not_read_for_emotion(default, speech):
     """The text-emotion reader is English (text_emotion.LANGUAGES): the German transcript of synth_de.wav
     gives the emotion tool no words cue, the English one does; the transcript itself keeps the German."""
     from tools.perception.emotion import words_cue, words_to_read
+    from tools.perception.speech import transcript_evidence
     from tools.index.store import SpeechTrack
     from tools.schemas import TimeWindow
     for name, read in (("synth_de.wav", False), ("synth_en.wav", True)):
@@ -97,3 +98,5 @@ def test_words_in_another_language_are_not_read_for_emotion(default, speech):
         words = words_to_read(track, whole)
         assert bool(words) is read, (name, words)
         assert (words_cue(words) is not None) is read, name
+        ev = transcript_evidence(segs, whole, id="E1")  # the evidence says the same as the emotion tool does
+        assert ev.values["read_for_emotion"] is read and ("not read for emotion" in ev.text) is not read, ev.text

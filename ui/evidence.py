@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 
 from agents.schemas import Answer, Moment
 from tools.index import VideoIndex
+from tools.confidence import band_word
 from tools.labels import AU_NAMES, au_label
 from tools.schemas import Evidence, FaceFrame, TimeWindow, hms
 
@@ -44,11 +45,8 @@ def fmt_time(t: float) -> str:
     return f"{hms(math.floor(t))}.{int(round((t - math.floor(t)) * 10)) % 10}"
 
 
-def confidence_words(c: float) -> str:
-    """A confidence a person reads: the same words as the answer's sentences (tools/confidence.band_word, bands
-    chosen leave-one-person-out): "very likely", ..., "perhaps"."""
-    from tools.confidence import band_word
-    return band_word(c)
+# A confidence a person reads: the same words as the answer's sentences (bands chosen leave-one-person-out)
+confidence_words = band_word
 
 
 def moment_title(m: Moment) -> str:

@@ -26,6 +26,7 @@ import json
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -249,7 +250,8 @@ def _gold(r: Reading) -> dict[str, object]:
             "gender": r.person.value if r.person.kind in ("gender", "other") and r.person.value else None,
             "order": r.person.value if r.person.kind == "order" else None,
             "pronoun": r.person.value.lower() if r.person.kind == "pronoun" and r.person.value.lower() in PRONOUNS
-            else None}
+            else None,
+            "role": r.person.value.lower() if r.person.kind == "role" else None}
 
 
 HEADS = [HeadSpec(name="mode", classes=list(MODES)),
@@ -297,14 +299,9 @@ class QuestionReader:
         shapes = self._crossfit_shapes(readings)
         X = self.feats.transform([r.q for r in readings], [r.prev is not None for r in readings], shapes)
         gold = [_gold(r) for r in readings]
-        counts: dict[str, int] = {}
-        for r in readings:  # the roles the writers wrote at least ROLE_MIN times: a head names them
-            if r.person.kind == "role":
-                counts[r.person.value.lower()] = counts.get(r.person.value.lower(), 0) + 1
-        role_classes = sorted(k for k, n in counts.items() if n >= ROLE_MIN)
+        roles = Counter(g["role"] for g in gold if g["role"])
+        role_classes = sorted(k for k, n in roles.items() if n >= ROLE_MIN)  # the roles a head names
         self.specs = [*HEADS, HeadSpec(name="role", classes=role_classes)] if len(role_classes) >= 2 else list(HEADS)
-        for g, r in zip(gold, readings, strict=True):
-            g["role"] = r.person.value.lower() if r.person.kind == "role" else None
         for spec in self.specs:
             ys = [g[spec.name] for g in gold]
             rows = [i for i, y in enumerate(ys) if y is not None]
@@ -322,11 +319,8 @@ class QuestionReader:
                 icpts.append(float(m.intercept_[0]))
             self.heads[spec.name] = (np.vstack(coefs), np.asarray(icpts, np.float32))
         self._stacked = None
-        counts = {}
-        for r in readings:  # the one-word roles writers used at least twice ("interviewer", "coach", "nurse")
-            if r.person.kind == "role" and len(tokens(r.person.value)) == 1:
-                counts[r.person.value.lower()] = counts.get(r.person.value.lower(), 0) + 1
-        self.roles = frozenset(k for k, n in counts.items() if n >= 2)
+        # the one-word roles writers used at least twice ("interviewer", "coach", "nurse")
+        self.roles = frozenset(k for k, n in roles.items() if n >= 2 and len(tokens(k)) == 1)
         self._fit_tagger(readings, crf_path)
         self.meta = {"C": self.C, "threshold": self.threshold, "none_below": self.none_below, "n_train": len(readings),
                      "label_sure": self.label_sure,

@@ -100,11 +100,12 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
         items.sort(key=lambda e: (e.modality != "face", e.tool != "expression"))
         seen = presence.get(v.window.label())
         cond = _during_at(state.get("during", {}), v.window, ev) if intent.during else None
+        alt = moment_alternative(items, v.label)
         composed = compose(v.label, v.confidence, v.window, items, query=state["query"],
                            who=state.get("person_label"), verified=v.accept, note=v.note,
                            lead=ev.get(seen) if seen else None,
                            during=(cond[1], ev[cond[0]]) if cond and cond[0] in ev else None,
-                           alternative=moment_alternative(items, v.label))
+                           alternative=alt)
         text, sentences = composed.text, composed.sentences
         # a configured model (AFFECTLENS_LLM_URL; off by default, docs/results.md "LLM roles") may polish the
         # composer's sentences; its draft is checked against them, and the composer's text stays otherwise
@@ -118,7 +119,7 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
         cited = list(dict.fromkeys([i for x in sentences for i in x.evidence_ids] + [e.id for e in items[:3]]))
         moments.append(Moment(rank=rank, window=v.window, label=v.label, confidence=v.confidence,
                               rationale=text, evidence_ids=cited or v.evidence_ids[:1], verified=v.accept,
-                              sentences=sentences, alternative=moment_alternative(items, v.label)))
+                              sentences=sentences, alternative=alt))
     return {"moments": moments, "flags": flags,
             "events": [event(node="rationale", moments=len(moments))]}
 

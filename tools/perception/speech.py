@@ -327,11 +327,15 @@ def transcript_evidence(segments: list[SpeechSegment], window: TimeWindow, id: s
         text = (f'said, as far as the speech recogniser could tell (word confidence {conf:.2f}: another language '
                 f'or unclear speech? not read for emotion): "{quote}"')
     langs = sorted({s.language for s in segments if s.language})
+    from tools.perception.text_emotion import LANGUAGES  # the words cue reads these only (emotion.words_to_read)
+    readable = bool(quote) and (conf is None or conf >= ASR_MIN_WORD_PROB) and all(lg in LANGUAGES for lg in langs)
+    if quote and not readable and conf is not None and conf >= ASR_MIN_WORD_PROB:
+        text += f" (in {', '.join(langs)}: not read for emotion)"
     return Evidence(
         id=id, tool="speech.transcribe", modality="words", window=window,
         values={"transcript": quote, "n_words": len(words),
                 "mean_word_prob": round(mean, 3) if mean is not None else None,
                 "turn_word_prob": round(min(turns), 3) if turns and mean is not None else None,
-                "read_for_emotion": bool(quote) and (conf is None or conf >= ASR_MIN_WORD_PROB),
+                "read_for_emotion": readable,
                 "language": langs[0] if langs else None},
         text=text, times=[round(w.start, 3) for w in words])
