@@ -10,18 +10,13 @@ from collections.abc import Sequence
 from tools.labels import FEELING
 from tools.arc import Arc, ArcSegment, Claim, Comparison, PersonArc, Side, parse_clock, people_segments, side
 from tools.labels import family, lexicon_emotions
-from tools.schemas import hms
+from tools.schemas import clock
 
 EDGE = 0.15          # the first / last 15 % of a video is its "start" / "end" in words (a plain-language
                      # convention, not fitted)
 OPENING = 0.2        # a first calm stretch is said ("calm for the first 6 minutes") from 20 % of the video
 MOMENTS_PER_PERSON = 3  # emotional moments said per person: "a few sentences per person" (issue 30)
 DIFFERENCE = 0.1     # a family's share must differ by 10 points between sides to be called a difference
-
-
-def clock(t: float) -> str:
-    s = hms(t)
-    return s[3:] if s.startswith("00:") else s
 
 
 def span_words(seconds: float) -> str:

@@ -33,7 +33,7 @@ from agents.schemas import Sentence
 from tools.confidence import BELOW, band_word
 from tools.labels import EXPRESSION_TO_EMOTION, FEELING  # FEELING: the labels in everyday words
 from tools.perception.emotion import AROUSAL_MEAN, GATE_ON, PROTOTYPES, family
-from tools.schemas import Evidence, TimeWindow
+from tools.schemas import Evidence, TimeWindow, clock
 
 Pronoun = Literal["she", "he", "they"]
 MAX_CHARS = 300  # the issue's bound for one moment's explanation (issue 28), not a tuned number
@@ -139,14 +139,6 @@ def sureness(confidence: float, verified: bool = True) -> str:
     the evidence panel). An unverified moment (nothing passed verification) reads at most "possibly"."""
     word = band_word(confidence)
     return word if verified or word in ("possibly", BELOW) else "possibly"
-
-
-def clock(seconds: float) -> str:
-    """Plain time: "0:09", "12:05", "1:02:03", rounded to the second as the moment list, the strip and the
-    evidence panel round it (tools.schemas.hms), so the sentence and the list say the same times."""
-    s = max(0, int(round(seconds)))
-    h, m, sec = s // 3600, s % 3600 // 60, s % 60
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
 
 
 def when(window: TimeWindow) -> str:

@@ -226,3 +226,17 @@ def test_a_served_models_polish_must_keep_the_time_and_how_sure():
     assert polish_problems("From 0:00 to 0:06 someone very likely looks furious.", c, "Sadness")  # another feeling
     assert not polish_problems("From 0:00 to 0:06 someone very likely looks sad: the corners of their mouth "
                                "turn down.", c, "Sadness")
+
+
+def test_answers_arcs_and_notes_say_times_with_one_clock():
+    """The answer sentence, the arc and the damage note write a time the same way ("0:09", not "00:09"); a
+    damage limit rounds down so it never promises a second that was not seen."""
+    from agents.arc_words import where  # noqa: F401  (the arc's words import the same clock)
+    from agents.compose import when
+    from tools.schemas import clock
+    from ui.notes import problem_note
+    assert clock(9.4) == "0:09" and clock(725) == "12:05" and clock(3723) == "1:02:03"
+    assert when(TimeWindow(start=9.4, end=20.2)) == "from 0:09 to 0:20"
+    assert problem_note("damaged_video: after 12.9") == "The video is damaged after 0:12: nothing after that point was seen."
+    import agents.arc_words as aw
+    assert aw.clock is clock

@@ -110,6 +110,16 @@ def hms(seconds: float) -> str:
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+def clock(seconds: float, floor: bool = False) -> str:
+    """The time a person reads in a sentence: "0:09", "12:05", "1:02:03" (the one clock of every answer,
+    arc and note). Rounded to the second as the moment list, the strip and the evidence panel round it
+    (`hms`), so the sentence and the list say the same times; `floor` for a limit that must not be promised
+    past ("damaged after 0:12" for 12.9 s)."""
+    s = max(0, int(seconds) if floor else int(round(seconds)))
+    h, m, sec = s // 3600, s % 3600 // 60, s % 60
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
 Value = float | int | str | bool | list[float] | list[str] | None
 
 

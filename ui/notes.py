@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from tools.schemas import clock
+
 _MARK = re.compile(r"\s*\[[A-Za-z0-9_.:-]+\]")
 
 LLM_DRAFT_REJECTED = "The explanation was written from the evidence; the language model's draft was not supported by it."
@@ -78,11 +80,6 @@ _READINGS = {"emotion": "combined emotion reading", "expression": "facial expres
              "voice": "voice reading", "transcript": "reading of the spoken words", "zoom": "zoomed face re-read"}
 
 
-def _clock(seconds: float) -> str:
-    s = max(0, int(seconds))  # down: "damaged after 0:12" must not promise 0:12.9
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
 def problem_note(flag: str) -> str | None:
     """Notes for what went wrong under the answer, from the flags tools.index.store.damage_flag and
     graphs.nodes.verify write: "damaged_video: after 12.0" -> "The video is damaged after 0:12: nothing
@@ -91,16 +88,16 @@ def problem_note(flag: str) -> str | None:
     head, _, rest = flag.partition(": ")
     try:
         if head == "damaged_video" and rest.startswith("after "):
-            return f"The video is damaged after {_clock(float(rest[6:]))}: nothing after that point was seen."
+            return f"The video is damaged after {clock(float(rest[6:]), floor=True)}: nothing after that point was seen."
         if head == "damaged_video" and rest.startswith("unreadable "):
             a, b = (float(x) for x in rest[11:].split("-"))
-            return (f"The video is damaged between {_clock(a)} and {_clock(b)}: that part could not be read, "
+            return (f"The video is damaged between {clock(a, floor=True)} and {clock(b, floor=True)}: that part could not be read, "
                     "so nothing in it was seen.")
         if head == "tool_failed":
             tool, _, span = rest.partition(" ")
             a, b = (float(x) for x in span.split(":")[0].split("-"))
             what = _READINGS.get(tool, f"{tool} reading")
-            return (f"The {what} failed for {_clock(a)}–{_clock(b)}, so the answer there does without it "
+            return (f"The {what} failed for {clock(a, floor=True)}–{clock(b, floor=True)}, so the answer there does without it "
                     "(details in the exported JSON).")
     except ValueError:
         return None
