@@ -21,7 +21,6 @@ from agents.errors import LLMError
 from agents.llm import LLMClient, client_from_settings, role_clients
 from agents.schemas import Answer
 from graphs.graph import compile_with
-from graphs.nodes.verify import damage_flag
 from graphs.state import Context
 from tools.index import VideoIndex, build_index
 from tools.retrieval import Retriever
@@ -42,7 +41,7 @@ class Session:
                  session_id: str | None = None, progress: bool = False, index: VideoIndex | None = None):
         self.settings = s = settings or get_settings()
         self.index = index or build_index(video, s, progress=progress)
-        self.flags: list[str] = [f for f in [damage_flag(self.index)] if f]  # every answer says the file is damaged
+        self.flags: list[str] = []  # said on every answer (a damaged file's flag: graphs.nodes.cost)
         if llm is True and not s.llm_needed():  # no role runs the LLM (settings.llm_role_on): no server
             llm = None
         if llm is True:

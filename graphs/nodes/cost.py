@@ -15,8 +15,14 @@ from collections.abc import Callable
 from langgraph.runtime import Runtime
 
 from graphs.nodes.common import ctx
-from graphs.nodes.verify import damage_flag
 from graphs.state import Context, State
+
+
+def damage_flag(index) -> str | None:
+    """The index's damaged-file flag (tools.index.store.VideoIndex.damage_flag), None for an intact file
+    or an index without the check."""
+    fn = getattr(index, "damage_flag", None)
+    return fn() if callable(fn) else None
 
 
 def llm_clients(deps: Context) -> list:

@@ -102,23 +102,15 @@ def tool_failed_flag(tool: str, w: TimeWindow, err: str | None) -> str:
     return f"tool_failed: {tool} {w.start:.1f}-{w.end:.1f}: {why}"
 
 
-def damage_flag(index) -> str | None:
-    """The index's damaged-file flag (tools.index.store.VideoIndex.damage_flag), None for an intact file
-    or an index without the check."""
-    fn = getattr(index, "damage_flag", None)
-    return fn() if callable(fn) else None
-
-
 def verify(state: State, runtime: Runtime[Context]) -> dict:
     deps = view(runtime, state)
     intent = state["intent"]
     known = list(state.get("evidence", []))
     evidence: list[Evidence] = []  # what this node adds (the reducer appends it)
     events: list[dict] = []
-    # a damaged file is said in every answer about it (the windows it could not read are left out)
-    flags: list[str] = [f for f in [damage_flag(deps.index)] if f and f not in state.get("flags", [])]
+    flags: list[str] = []  # (a damaged file's flag is put on every answer by graphs.nodes.cost)
     if not state.get("candidates"):  # nothing new to verify: keep what earlier rounds judged
-        return {"events": [event(node="verify", note="no new candidates")], **({"flags": flags} if flags else {})}
+        return {"events": [event(node="verify", note="no new candidates")]}
     verified: list[Verified] = list(state.get("verified", []))  # earlier rounds of this turn stay
     budget = deps.tool_budget
     named = named_labels(state)
