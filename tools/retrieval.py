@@ -12,7 +12,7 @@ similarity, affect-prototype similarity and an affect-salience prior, then merge
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+import threading
 from pathlib import Path
 
 import faiss
@@ -99,10 +99,19 @@ def describe(r: WindowRecord, numbers: bool = True, picture: bool = True) -> str
     return "; ".join(parts)
 
 
-@lru_cache(maxsize=1)
+_embedder = None
+_embedder_lock = threading.Lock()
+
+
 def embedder():
-    from tools.perception.embed import TextEmbedder
-    return TextEmbedder()
+    """The one sentence model of the process. Loaded under a lock: the CLI preloads it in a thread while the
+    question's own code asks for it (lru_cache alone let both load it)."""
+    global _embedder
+    with _embedder_lock:
+        if _embedder is None:
+            from tools.perception.embed import TextEmbedder
+            _embedder = TextEmbedder()
+        return _embedder
 
 
 def ivf_lists(n: int) -> tuple[int, int]:
