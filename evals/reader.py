@@ -176,6 +176,28 @@ def cross_validate(by_writer: dict[str, list[Reading]], Cs: Sequence[float] = (1
     return "\n".join(rows)
 
 
+def grouped_cv(by_writer: dict[str, list[Reading]], groups: int = 4, log=print) -> str:
+    """Leave-writers-out in `groups` folds (writers `sorted(...)[i::groups]` held out together, the shipped
+    constants of agents/intent/train.py): every field, per person kind and per label, pooled over the folds.
+    Cheaper than one fold per writer (13 writers: 13 fits) and each fold still holds out whole writers."""
+    import time
+
+    from agents.intent.model import Featurizer, QuestionReader
+    from agents.intent.train import C, NONE_BELOW, THRESHOLD
+    feats = Featurizer(keep=True)
+    feats.load_memo()
+    writers = sorted(by_writer)
+    pairs = []
+    for i in range(groups):
+        held = writers[i::groups]
+        t0 = time.perf_counter()
+        m = QuestionReader(C=C, threshold=THRESHOLD, none_below=NONE_BELOW, featurizer=feats).fit(
+            [r for w in writers if w not in held for r in by_writer[w]])
+        pairs += [(m.predict(g.q, g.prev), g) for w in held for g in by_writer[w]]
+        log(f"held out {', '.join(held)}: {time.perf_counter() - t0:.0f} s")
+    return score(pairs).table(f"leave-writers-out in {groups} groups")
+
+
 def person_grid(by_writer: dict[str, list[Reading]], person_cuts: Sequence[float] = (0.0, 0.3, 0.4, 0.5),
                 role_cuts: Sequence[float] = (0.3, 0.5, 0.7, 1.01), log=print) -> str:
     """Leave-one-writer-out over the training corpus for the person reference's two cuts (agents/intent/model

@@ -239,8 +239,6 @@ def test_a_negated_label_is_not_named_by_the_user():
     assert "Anger" not in named_labels(state("when is he not angry, just tired"))
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped question reader reads 'not proud at all, just relieved' as "
-                   "Pride (p 0.99) and excludes nothing; its training data lacks negated Pride (agents/intent)")
 def test_a_negated_family_member_is_not_named_by_the_user():
     from agents.intent import intent_from, read_question
     from graphs.nodes.verify import named_labels

@@ -69,6 +69,13 @@ def test_person_references(q, kind, value):
     assert (r.person.kind, r.person.value) == (kind, value)
 
 
+def test_channel_words_and_things_that_are_not_people():
+    """"face or voice" asks for either channel; music or an animation is nobody (fourth writers' round)."""
+    assert read_question("the nervous parts, face or voice").modality == "any"
+    assert read_question("when does the soundtrack kick in?").person.kind == "none"
+    assert read_question("when does she sound annoyed?").modality == "voice"
+
+
 def test_look_alike_words_are_not_sides_or_times():
     r = read_question("what does he do right after she laughs?")
     assert r.person.kind != "side" and r.time.kind == "after"
@@ -95,6 +102,13 @@ def test_presence_and_condition():
 
 
 # ---------------------------------------------------------------- the deterministic rules that remain
+
+@pytest.mark.xfail(strict=True, reason="known miss (docs/reader.md): the span tagger leans on the condition's own "
+                   "word; 'while she is angry' is a condition, 'while she is furious' is not")
+def test_a_condition_in_a_strong_word():
+    r = read_question("when does the man on the right smile while she is furious?")
+    assert r.condition is not None and r.condition.emotions == ["Anger"] and r.emotions == ["Joy"]
+
 
 def test_rule_no_follow_up_without_a_previous_question():
     """A follow-up mode needs a previous question: without one the reading is a new question."""
@@ -143,13 +157,51 @@ def test_span_shape_reads_the_taggers_marks():
     assert span_shape("when does she laugh", ["O", "O", "O", "O"]).tolist() == [0] * 9
 
 
+def test_a_possessive_is_its_own_word_so_the_name_is_found():
+    from agents.intent.model import tokens
+    assert tokens("how does Lucia's mood change?") == ["how", "does", "Lucia", "'s", "mood", "change", "?"]
+    assert tokens("she's sad, don't ask, at 4:15") == ["she", "'s", "sad", ",", "don't", "ask", ",", "at", "4:15"]
+    assert tokens("Kenji’s face") == ["Kenji", "’s", "face"]
+    assert tokens("when does Prof. Müller smile") == ["when", "does", "Prof", ".", "Müller", "smile"]
+
+
+def test_a_role_written_in_other_words_is_tagged_where_the_question_names_it():
+    """The writers wrote roles as dictionary words ("grandma" -> grandmother): the span tagger learns the
+    question's own word (closest in meaning, cosine >= ALIGN_MIN); a value found nowhere leaves the line out
+    of the tagger's training instead of marking the person's words as no person."""
+    from agents.intent.model import align_people, span_tags
+    from tools.retrieval import embedder
+    mk = lambda q, v: Reading.model_validate({"q": q, "prev": None, "mode": "new", "emotions": [], "not": [],  # noqa: E731
+                                              "valence": "any", "arousal": "any", "modality": "any", "count": 1,
+                                              "person": {"kind": "role", "value": v}, "time": {"kind": "none", "value": ""},
+                                              "condition": None, "presence": None, "topic": "", "keeps": []})
+    rows = [mk("when did grandma get all teary?", "grandmother"), mk("my dad's face at the speech", "father"),
+            mk("why that one?", "arbitrator")]
+    aligned = align_people(rows, embedder().embed)
+    assert span_tags(rows[0], aligned) == ["O", "O", "PER", "O", "O", "O", "O"]
+    assert span_tags(rows[1], aligned)[1] == "PER"
+    assert (rows[2].q, "arbitrator") not in aligned and span_tags(rows[2], aligned) is None
+
+
+def test_rule_a_person_number_is_read_not_guessed():
+    """Rule 5: the id of a person named by number comes from the digits or number word of the tagged words."""
+    from agents.intent.model import person_number
+    assert [person_number(w) for w in ("P10", "participant #4", "speaker 3 's", "speaker two", "the host")] == \
+        ["10", "4", "3", "2", ""]
+    r = read_question("is P4 nervous when the prototype loads?")
+    assert (r.person.kind, r.person.value) == ("number", "4")
+
+
 def test_training_builds_a_reader_that_reads(tmp_path):
-    """`train-reader`'s code path on a small slice of the corpus: a reader is written, loads without pickles,
-    and reads a question."""
+    """`train-reader`'s code path on a small slice of the corpus: a reader is written (the same weights on a
+    second run), loads without pickles, and reads a question."""
     from agents.intent.model import QuestionReader
     from agents.intent.train import corpus_by_writer
-    rows = [r for rs in corpus_by_writer().values() for r in rs[:120]]
+    rows = [r for rs in corpus_by_writer().values() for r in rs[:60]]
     QuestionReader(C=4.0).fit(rows, crf_path=tmp_path / "spans.crfsuite").save(tmp_path)
+    again = QuestionReader(C=4.0).fit(rows, crf_path=tmp_path / "again" / "spans.crfsuite").save(tmp_path / "again")
+    for name in ("heads.npz", "spans.crfsuite"):  # repeatable: the same corpus gives the same weights
+        assert (tmp_path / name).read_bytes() == (again / name).read_bytes(), name
     r = QuestionReader.load(tmp_path).predict("when does she laugh?")
     assert r.mode in ("new", "next", "previous", "why", "summary", "compare")
     assert set(r.probs) and all(0 <= p <= 1 for p in r.probs.values())

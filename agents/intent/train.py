@@ -2,9 +2,9 @@
 leave-one-writer-out table that chose the hyper-parameters, evals/reader.cross_validate).
 
 The corpus (agents/intent/data/corpus/<writer>_<NN>.jsonl) was written by helpers who never opened this
-repository nor any evaluation file, each in their own voices (docs/reader.md). Training is repeatable up to
-liblinear's coordinate shuffling (a rebuild from the same corpus differs by about 1e-3 in a coefficient, the
-float16 step; the CRF file is identical), so the weights (agents/intent/data/reader/: heads.npz, spans.crfsuite, reader.json) ship in the repo.
+repository nor any evaluation file, each in their own voices (docs/reader.md). Training is repeatable
+(liblinear's shuffling has a fixed seed; the CRF's L-BFGS is deterministic: a test trains twice), and the
+weights (agents/intent/data/reader/: heads.npz, spans.crfsuite, reader.json) ship in the repo.
 """
 
 from __future__ import annotations
