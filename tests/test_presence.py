@@ -67,10 +67,6 @@ def test_a_face_that_leaves_and_one_that_enters(faces, settings):
     assert not never.moments and any(f.startswith("not_found") for f in never.flags), never.flags
 
 
-@pytest.mark.xfail(strict=True, reason="known miss of the trained question reader (docs/reader.md): a feeling in a "
-                   "voice set over an empty picture is read as no feeling in this wording (the fifth round reads "
-                   "'every time a voice sounds calm while nobody is in the picture'); strict, so a reader that reads "
-                   "it fails here and this mark must go")
 def test_a_voice_question_over_an_empty_picture_stays_a_voice_question(faces, settings):
     """"Nobody on screen" as the setting of a question about a voice does not make it a presence question:
     the asked feeling is kept (a presence answer would have dropped it), the setting becomes a condition."""
