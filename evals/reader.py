@@ -176,14 +176,21 @@ def cross_validate(by_writer: dict[str, list[Reading]], Cs: Sequence[float] = (1
     return "\n".join(rows)
 
 
+def _shipped_without(by_writer: dict[str, list[Reading]], held: Sequence[str], feats):
+    """A reader with the shipped constants (agents/intent/train.py) trained on every writer but `held`."""
+    from agents.intent.model import QuestionReader
+    from agents.intent.train import C, LABEL_SURE, NONE_BELOW, THRESHOLD
+    return QuestionReader(C=C, threshold=THRESHOLD, none_below=NONE_BELOW, label_sure=LABEL_SURE,
+                          featurizer=feats).fit([r for w, rs in by_writer.items() if w not in held for r in rs])
+
+
 def grouped_cv(by_writer: dict[str, list[Reading]], groups: int = 4, log=print) -> str:
     """Leave-writers-out in `groups` folds (writers `sorted(...)[i::groups]` held out together, the shipped
     constants of agents/intent/train.py): every field, per person kind and per label, pooled over the folds.
     Cheaper than one fold per writer (13 writers: 13 fits) and each fold still holds out whole writers."""
     import time
 
-    from agents.intent.model import Featurizer, QuestionReader
-    from agents.intent.train import C, NONE_BELOW, THRESHOLD
+    from agents.intent.model import Featurizer
     feats = Featurizer(keep=True)
     feats.load_memo()
     writers = sorted(by_writer)
@@ -191,8 +198,7 @@ def grouped_cv(by_writer: dict[str, list[Reading]], groups: int = 4, log=print) 
     for i in range(groups):
         held = writers[i::groups]
         t0 = time.perf_counter()
-        m = QuestionReader(C=C, threshold=THRESHOLD, none_below=NONE_BELOW, featurizer=feats).fit(
-            [r for w in writers if w not in held for r in by_writer[w]])
+        m = _shipped_without(by_writer, held, feats)
         pairs += [(m.predict(g.q, g.prev), g) for w in held for g in by_writer[w]]
         log(f"held out {', '.join(held)}: {time.perf_counter() - t0:.0f} s")
     return score(pairs).table(f"leave-writers-out in {groups} groups")
@@ -208,8 +214,7 @@ def person_grid(by_writer: dict[str, list[Reading]], person_cuts: Sequence[float
     import numpy as np
 
     import agents.intent.model as M
-    from agents.intent.model import PERSON_KINDS, Featurizer, QuestionReader
-    from agents.intent.train import C, NONE_BELOW, THRESHOLD
+    from agents.intent.model import PERSON_KINDS, Featurizer
     from tools.schemas import PersonRef
     feats = Featurizer(keep=True)
     feats.load_memo()
@@ -219,8 +224,7 @@ def person_grid(by_writer: dict[str, list[Reading]], person_cuts: Sequence[float
     try:
         for w, held in by_writer.items():
             t0 = time.perf_counter()
-            m = QuestionReader(C=C, threshold=THRESHOLD, none_below=NONE_BELOW, featurizer=feats).fit(
-                [r for k, v in by_writer.items() if k != w for r in v])
+            m = _shipped_without(by_writer, [w], feats)
             classes = next((h.classes for h in m.specs if h.name == "role"), [])
             for g in held:
                 z = m.logits(m.featurize(g.q, g.prev is not None)[0])
