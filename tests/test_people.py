@@ -198,6 +198,8 @@ def test_resolve_person_by_side_name_and_pronoun(two_index):
     assert resolve_person(R(kind="order", value="1"), ppl).person.id == first.id
     man = resolve_person(R(kind="gender", value="man"), ppl)   # no gender model: ask back, both candidates
     assert man.person is None and man.ask_back and {p.id for p in man.candidates} == {left.id, right.id}
+    anyone = resolve_person(R(kind="gender", value="man", indefinite=True), ppl)  # "a man": anyone, no ask-back
+    assert anyone.person is None and not anyone.ask_back and "anyone" in anyone.how
     named = ppl.model_copy(deep=True)
     named.get(right.id).name = "the man"
     assert resolve_person(R(kind="gender", value="man"), named).person.id == right.id

@@ -4,7 +4,9 @@ graph routes by the reader (no keyword routing). Built from the corpus by `affec
 
 from __future__ import annotations
 
+import gc
 import json
+from pathlib import Path
 
 import pytest
 
@@ -192,6 +194,27 @@ def test_rule_a_person_number_is_read_not_guessed():
     assert (r.person.kind, r.person.value) == ("number", "4")
 
 
+def test_rule_an_indefinite_person_is_anyone_of_them():
+    """Rule 6: "a man" / "some guy" is anyone of that kind; "the man" is one person (tools/who.py asks back)."""
+    for q in ("when does a man start shouting?", "some guy in the crowd looks furious, where"):
+        r = read_question(q)
+        assert (r.person.kind, r.person.value, r.person.indefinite) == ("gender", "man", True), q
+    for q in ("when does the man start shouting?", "when does the woman look worried?"):
+        assert read_question(q).person.kind == "gender" and not read_question(q).person.indefinite, q
+    assert PersonRef(kind="gender", value="woman", indefinite=True).words() == "a woman"
+
+
+def test_a_role_is_one_the_tagged_words_say_and_an_unseen_one_is_still_read():
+    """The role head names only a role the tagged words say (ROLE_MATCH), so in a question about two people
+    the tagged one is kept; a role or name word the tagger never saw is read from its PER marginal."""
+    r = read_question("after the teacher walked out, did the student cry?")
+    assert (r.person.kind, r.person.value) == ("role", "student")
+    for q, kind, value in (("the part where the stagehand trips", "role", "stagehand"),
+                           ("when does kofi laugh", "name", "kofi")):  # the tagger marks neither word
+        r = read_question(q)
+        assert (r.person.kind, r.person.value) == (kind, value), q
+
+
 def test_training_builds_a_reader_that_reads(tmp_path):
     """`train-reader`'s code path on a small slice of the corpus: a reader is written (the same weights on a
     second run), loads without pickles, and reads a question."""
@@ -205,6 +228,12 @@ def test_training_builds_a_reader_that_reads(tmp_path):
     r = QuestionReader.load(tmp_path).predict("when does she laugh?")
     assert r.mode in ("new", "next", "previous", "why", "summary", "compare")
     assert set(r.probs) and all(0 <= p <= 1 for p in r.probs.values())
+    unsaved = QuestionReader(C=4.0).fit(rows[:200])  # cross-validation's readers: their tagger in a temp folder
+    folder = Path(unsaved.crf_path).parent
+    assert folder.exists() and unsaved.predict("when does he smile?").mode
+    del unsaved
+    gc.collect()
+    assert not folder.exists()  # ... removed with the reader, not left in /tmp
 
 
 def test_eval_intent_blind_prints_only_aggregates(capsys):

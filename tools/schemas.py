@@ -145,9 +145,12 @@ class PersonRef(Frozen):
 
     kind: PersonKind = "none"
     value: str = ""
+    indefinite: bool = Field(False, description='"a man", "some woman": anyone of that kind, not one person')
 
     def words(self) -> str:
-        """How an answer names the reference ("the woman", "the one on the left")."""
+        """How an answer names the reference ("the woman", "the one on the left", "a man")."""
+        if self.indefinite and self.kind == "gender" and self.value:
+            return f"{'an' if self.value[:1] in 'aeiou' else 'a'} {self.value}"
         if self.kind == "side":
             return f"the one on the {self.value}" if self.value != "centre" else "the one in the middle"
         if self.kind in ("gender", "other") and self.value:

@@ -12,7 +12,8 @@ words of its own:
   the interviewee / guest / candidate the one who speaks and asks less;
 - "she" / "he" / "they" in a follow-up: the previous turn's person; "the other one": the person who is not;
 - "the man" / "the woman" (no gender model ships offline): a name tag, else the previous turn's person when
-  that turn named the same word, else the only person present.
+  that turn named the same word, else the only person present; "a man" (`PersonRef.indefinite`) is anyone,
+  so the whole video.
 
 When a reference cannot be resolved, the answer asks back with the candidates (`WhoResult.candidates`: ids,
 positions and thumbnails) instead of answering about everyone; except in a voice question, where every
@@ -61,6 +62,8 @@ def resolve_person(ref: PersonRef | None, people: People, previous: int | None =
     ref = ref or PersonRef()
     if ref.kind in ("none", "everyone"):
         return WhoResult(how="no person asked for" if ref.kind == "none" else "everyone")
+    if ref.indefinite:  # "a man": anyone of them; no gender model ships, so it cannot narrow the people
+        return WhoResult(how=f"'{ref.words()}': anyone (no gender model, so every person)")
     if not ppl:
         return WhoResult(how="no people in this video")
     prev = people.get(previous) if previous is not None else None
