@@ -199,7 +199,7 @@ def test_resolve_person_by_side_name_and_pronoun(two_index):
     man = resolve_person(R(kind="gender", value="man"), ppl)   # no gender model: ask back, both candidates
     assert man.person is None and man.ask_back and {p.id for p in man.candidates} == {left.id, right.id}
     anyone = resolve_person(R(kind="gender", value="man", indefinite=True), ppl)  # "a man": anyone, no ask-back
-    assert anyone.person is None and not anyone.ask_back and "anyone" in anyone.how
+    assert anyone.person is None and not anyone.ask_back and "can be anyone" in anyone.how
     named = ppl.model_copy(deep=True)
     named.get(right.id).name = "the man"
     assert resolve_person(R(kind="gender", value="man"), named).person.id == right.id
@@ -252,6 +252,20 @@ def test_who_question_answers_with_the_right_persons_moment(two_people, two_inde
     assert ans.moments and not re.search(r"\bperson \d+", ans.moments[0].rationale)
     ans = s.ask("when does the woman on the left walk out of the picture?")  # a description, about her
     assert ans.moments and ans.intent.emotions == [] and "on the left" in ans.moments[0].rationale
+
+
+def test_a_man_is_anyone_and_the_answer_says_so(two_people, two_index, settings):
+    """Rule 6: "a man" is anyone of them. No gender model ships, so the answer covers both people, asks
+    nothing back and tells the user why; "the man" asks back which one."""
+    from graphs.api import Session
+    from ui.notes import human_notes
+    s = Session(two_people, settings, llm=False, index=two_index)
+    ans = s.ask("when does a man look happy?")
+    assert ans.intent.person.indefinite and ans.moments
+    assert not any(f.startswith("ask_person") for f in ans.flags), ans.flags
+    assert any("can be anyone" in n and "covers everyone" in n for n in human_notes(ans.flags)), ans.flags
+    ans = Session(two_people, settings, llm=False, index=two_index).ask("when does the man look happy?")
+    assert any(f.startswith("ask_person") for f in ans.flags), ans.flags
 
 
 # ---------------------------------------------------------------- active speaker

@@ -63,7 +63,7 @@ def resolve_person(ref: PersonRef | None, people: People, previous: int | None =
     if ref.kind in ("none", "everyone"):
         return WhoResult(how="no person asked for" if ref.kind == "none" else "everyone")
     if ref.indefinite:  # "a man": anyone of them; no gender model ships, so it cannot narrow the people
-        return WhoResult(how=f"'{ref.words()}': anyone (no gender model, so every person)")
+        return WhoResult(how=f"“{ref.words()}” can be anyone, and nothing here tells men from women")
     if not ppl:
         return WhoResult(how="no people in this video")
     prev = people.get(previous) if previous is not None else None
