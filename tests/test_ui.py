@@ -424,6 +424,30 @@ def test_answer_markdown_is_plain(asked):
     assert f"for “{ans.query}”" not in md  # no header repeating the question ("1 moment for 'why …?'")
 
 
+def test_a_late_evidence_render_does_not_outlive_its_video(core, pexels_index, monkeypatch):
+    """The evidence panel is rendered after the answer (the clip takes seconds to cut). If the user loads
+    another video meanwhile, the late render is dropped instead of putting the old video's clip back
+    (a CI browser run saw the first video's clip under the second)."""
+    import ui.web.handlers as H
+    st = core.new_state()
+    try:
+        list(core.load(st, str(SAMPLE), None))
+        list(core.ask(st, "when does she cheer up?", []))
+        assert core.evidence_now(st, 1)["clip"]  # nothing moved on: the panel, with its clip
+        real = H.trim_clip
+
+        def load_meanwhile(*a, **k):  # the next video is loaded while the clip is cut (here the same file)
+            out = real(*a, **k)
+            video, meta, player = st.video, st.meta, st.player
+            st.clear_video()
+            st.video, st.meta, st.player = video, meta, player
+            return out
+        monkeypatch.setattr(H, "trim_clip", load_meanwhile)
+        assert core.evidence_now(st, 1) is None
+    finally:
+        st.close()
+
+
 def test_notes_say_what_a_web_user_can_do():
     from ui.notes import human_notes
     notes = human_notes(["person: cannot tell which person is meant (name them: affectlens people VIDEO "

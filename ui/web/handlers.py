@@ -310,6 +310,13 @@ class AppCore(PeopleHandlers):
             progress_html("Done", 1.0, None, "done")
 
     # ---- evidence
+    def evidence_now(self, state: UISession | None, rank: str | int | None) -> dict | None:
+        """`evidence`, or None when the session moved on while it rendered (another video loaded, or a newer
+        answer came: a clip takes seconds to cut), so a late render never shows the old video's clip."""
+        answer = state.answer if state is not None else None
+        out = self.evidence(state, rank)
+        return None if state is not None and state.answer is not answer else out
+
     def evidence(self, state: UISession | None, rank: str | int | None) -> dict:
         """Everything the evidence panel shows for moment `rank` of the latest answer. Every file is an
         artefact of the loaded video (named by content key + window + kind)."""

@@ -235,10 +235,14 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
                     *skip_panel
 
         def on_moment(st, rank):
+            """The evidence panel for moment `rank`. A render that another video or a newer answer overtook (a
+            clip takes seconds to cut; the user may load the next video meanwhile) leaves the panel as it is:
+            written late, it would show the old video's clip under the new one."""
             try:
-                return _panel(core.evidence(st, rank))
+                d = core.evidence_now(st, rank)
             except AffectlensError:  # the video was replaced or cleared while the panel was rendering
                 return _cleared()
+            return tuple(gr.skip() for _ in panel) if d is None else _panel(d)
 
         ask_args = dict(fn=on_ask, inputs=[state, box, chat], outputs=[chat, state, moment, box, progress, strip, *panel],
                         concurrency_limit=4, concurrency_id="ask", **HIDE)
