@@ -243,9 +243,14 @@ def _find(toks: list[str], value: str) -> tuple[int, int] | None:
     return None
 
 
+def _unpossessed(words: str) -> str:
+    """Person words without a possessive 's ("Lucia's" -> Lucia)."""
+    return re.sub(r"['’]s$", "", words)
+
+
 def _said(words: str) -> str:
-    """Tagged person words as a value: lower case, a possessive 's dropped."""
-    return re.sub(r"['’]s$", "", words.lower())
+    """Tagged person words as a role value: lower case, no possessive 's."""
+    return _unpossessed(words.lower())
 
 
 def _person_words(toks: list[str]) -> list[tuple[int, int]]:
@@ -385,6 +390,7 @@ class QuestionReader:
     def fit(self, readings: Sequence[Reading], crf_path: Path | None = None) -> QuestionReader:
         from sklearn.linear_model import LogisticRegression
         self._aligned = align_people(readings, self.feats.embedder.embed)
+        self._class_vecs = None  # the role classes change with the fit
         shapes = self._crossfit_shapes(readings)
         X = self.feats.transform([r.q for r in readings], [r.prev is not None for r in readings], shapes)
         gold = [_gold(r) for r in readings]
@@ -533,13 +539,17 @@ class QuestionReader:
             return spec.classes[0]
         return spec.classes[int(np.argmax(self._probs(name, z)))]
 
-    def _tag(self, toks: list[str]) -> list[str]:
+    def _opened(self):
+        """The span tagger, opened on first use (call under `_tag_lock`)."""
         import pycrfsuite
+        if self._tagger is None:
+            self._tagger = pycrfsuite.Tagger()
+            self._tagger.open(str(self.crf_path))
+        return self._tagger
+
+    def _tag(self, toks: list[str]) -> list[str]:
         with self._tag_lock:
-            if self._tagger is None:
-                self._tagger = pycrfsuite.Tagger()
-                self._tagger.open(str(self.crf_path))
-            return self._tagger.tag([_word_features(toks, i) for i in range(len(toks))]) if toks else []
+            return self._opened().tag([_word_features(toks, i) for i in range(len(toks))]) if toks else []
 
     def _likeliest_person_word(self, text: str) -> str:
         """The word the span tagger would most likely mark as naming a person (its PER marginal): for a
@@ -549,20 +559,20 @@ class QuestionReader:
         toks = tokens(text)
         if not toks:
             return ""
-        self._tag(toks)  # opens the tagger
         with self._tag_lock:
-            if "PER" not in self._tagger.labels():
+            tagger = self._opened()
+            if "PER" not in tagger.labels():
                 return ""
-            self._tagger.set([_word_features(toks, i) for i in range(len(toks))])
-            marg = [self._tagger.marginal("PER", i) for i in range(len(toks))]
-        return re.sub(r"['’]s$", "", toks[int(np.argmax(marg))])
+            tagger.set([_word_features(toks, i) for i in range(len(toks))])
+            marg = [tagger.marginal("PER", i) for i in range(len(toks))]
+        return _unpossessed(toks[int(np.argmax(marg))])
 
     def _roles_said(self, words: Sequence[str], classes: Sequence[str]) -> list[int]:
         """The role classes that the tagged words say (ROLE_MATCH): the word, its singular, or a MiniLM cosine
         of at least ROLE_MATCH."""
         said = [_said(w) for w in words]
         exact = [j for j, c in enumerate(classes) if any(w == c or w.removesuffix("s") == c for w in said)]
-        if self._class_vecs is None or len(self._class_vecs) != len(classes):
+        if self._class_vecs is None:  # the classes are fixed once fitted or loaded
             self._class_vecs = self.feats.embedder.embed(list(classes))
         v = self.feats.vectors(said)
         close = np.flatnonzero((v @ self._class_vecs.T).max(axis=0) >= ROLE_MATCH)
@@ -600,7 +610,7 @@ class QuestionReader:
             value = person_number(" ".join(per_span))
         elif kind in ("name", "role"):
             value = (per_span[0] if kind == "name" else per_span[0].lower()) if per_span else ""
-            value = re.sub(r"['’]s$", "", value)  # "Ms. Rivera's" names Ms. Rivera
+            value = _unpossessed(value)  # "Ms. Rivera's" names Ms. Rivera
             if kind == "role" and "role" in self.heads:  # a role the writers named often, in their words
                 rp = self._probs("role", z)           # ("the kids" -> child, "the one asking" -> interviewer)
                 classes = next(h.classes for h in self.specs if h.name == "role")
