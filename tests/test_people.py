@@ -200,11 +200,14 @@ def test_resolve_person_by_side_name_and_pronoun(two_index):
     assert man.person is None and man.ask_back and {p.id for p in man.candidates} == {left.id, right.id}
     anyone = resolve_person(R(kind="gender", value="man", indefinite=True), ppl)  # "a man": anyone, no ask-back
     assert anyone.person is None and not anyone.ask_back and "can be anyone" in anyone.how
+    assert man.unresolved and anyone.unresolved  # the answer says why nobody in particular is answered about
     named = ppl.model_copy(deep=True)
     named.get(right.id).name = "the man"
     assert resolve_person(R(kind="gender", value="man"), named).person.id == right.id
     assert resolve_person(R(kind="other", value="man"), ppl, previous=left.id).person.id == right.id
-    assert resolve_person(R(kind="none"), ppl).person is None and not resolve_person(R(kind="none"), ppl).ask_back
+    nobody = resolve_person(R(kind="none"), ppl)
+    assert nobody.person is None and not nobody.ask_back and not nobody.unresolved
+    assert not resolve_person(R(kind="side", value="left"), ppl).unresolved
     # the interviewer: the person with more attributed question turns (none here: unresolved, asked back)
     assert resolve_person(R(kind="role", value="interviewer"), ppl).person is None
     asked = ppl.model_copy(deep=True)

@@ -38,6 +38,8 @@ class WhoResult(BaseModel):
     person: Person | None = None
     how: str = ""          # which rule matched, or why none did
     candidates: list[Person] = Field(default_factory=list, description="who it could be, when it cannot be told")
+    unresolved: bool = Field(False, description="a person was asked for and none is answered about: the answer "
+                             "says `how` (cannot be told, can be anyone, no people, people unavailable)")
 
     @property
     def ask_back(self) -> bool:
@@ -63,9 +65,9 @@ def resolve_person(ref: PersonRef | None, people: People, previous: int | None =
     if ref.kind in ("none", "everyone"):
         return WhoResult(how="no person asked for" if ref.kind == "none" else "everyone")
     if ref.indefinite:  # "a man": anyone of them; no gender model ships, so it cannot narrow the people
-        return WhoResult(how=f"“{ref.words()}” can be anyone, and nothing here tells men from women")
+        return WhoResult(how=f"“{ref.words()}” can be anyone, and nothing here tells men from women", unresolved=True)
     if not ppl:
-        return WhoResult(how="no people in this video")
+        return WhoResult(how="no people in this video", unresolved=True)
     prev = people.get(previous) if previous is not None else None
     named = _by_name(ref.value, ppl) if ref.value else None
     if named is not None and ref.kind not in ("side", "order", "number"):
@@ -97,7 +99,7 @@ def resolve_person(ref: PersonRef | None, people: People, previous: int | None =
         if prev is not None and len(others) == 1:
             return WhoResult(person=others[0], how="the other person (not the previous turn's)")
         if len(others) >= 2:
-            return WhoResult(how=f"cannot tell which other person is meant ({ref.words()})", candidates=others)
+            return WhoResult(how=f"cannot tell which other person is meant ({ref.words()})", candidates=others, unresolved=True)
     if ref.kind == "pronoun" and prev is not None:
         return WhoResult(person=prev, how="pronoun: the previous turn's person")
     if ref.kind == "gender" and prev is not None and previous_ref is not None and \
@@ -105,7 +107,7 @@ def resolve_person(ref: PersonRef | None, people: People, previous: int | None =
         return WhoResult(person=prev, how=f"'{ref.words()}': the previous turn's person")
     if len(ppl) == 1:
         return WhoResult(person=ppl[0], how="the only person in the video")
-    return WhoResult(how=f"cannot tell which person '{ref.words() or ref.value}' is", candidates=list(ppl))
+    return WhoResult(how=f"cannot tell which person '{ref.words() or ref.value}' is", candidates=list(ppl), unresolved=True)
 
 
 def condition_person(ref: PersonRef, people: People, main: Person | None) -> WhoResult:
@@ -120,7 +122,7 @@ def condition_person(ref: PersonRef, people: People, main: Person | None) -> Who
         return WhoResult(person=people.people[0], how="the only person in the video")
     if main is not None and len(others) == 1:
         return WhoResult(person=others[0], how="the other person")
-    return WhoResult(how="cannot tell who the 'while' clause is about", candidates=others)
+    return WhoResult(how="cannot tell who the 'while' clause is about", candidates=others, unresolved=True)
 
 
 def pick_person(index, state, ref: PersonRef | None = None) -> WhoResult:
@@ -137,18 +139,19 @@ def pick_person(index, state, ref: PersonRef | None = None) -> WhoResult:
         focus = state.get("focus")
         if focus is not None:  # the user chose the person (a UI chip, `ask --person`): it wins over the words
             if people.get(focus) is None:
-                return WhoResult(how=f"cannot use person {focus}: this video's people are {[p.id for p in people.people]}")
+                return WhoResult(how=f"cannot use person {focus}: this video's people are {[p.id for p in people.people]}",
+                                 unresolved=True)
             return WhoResult(person=people.get(focus), how="chosen by the user")
         res = resolve_person(ref, people, previous=previous, previous_ref=state.get("person_ref"))
     except (OSError, ValueError) as e:
-        return WhoResult(how=f"people unavailable: {e}")
+        return WhoResult(how=f"people unavailable: {e}", unresolved=True)
     if res.person is None and not res.candidates and state.get("mode") not in ("new", None) \
             and previous is not None and people.get(previous):
         return WhoResult(person=people.get(previous), how="follow-up: same person")
     if res.ask_back and intent is not None and set(intent.modalities) == {"voice"} and not intent.presence_question:
         # a voice question searches the video's speech on any person's view (PersonIndex keeps it), so which
         # face is meant would not change the answer: search every voice and say so
-        return WhoResult(how=f"{res.how}: every voice is searched, whoever speaks")
+        return WhoResult(how=f"{res.how}: every voice is searched, whoever speaks", unresolved=True)
     return res
 
 

@@ -100,7 +100,7 @@ def _person(index, state: State, reading: dict) -> tuple[int | None, list[str]]:
         return None, []
     if who.ask_back:
         return None, ["ask_person: " + " | ".join(p.label() for p in who.candidates)]
-    return None, [f"person: {who.how}"] if who.how else []
+    return None, [f"person: {who.how}"] if who.unresolved else []
 
 
 def arc(state: State, runtime: Runtime[Context]) -> dict:

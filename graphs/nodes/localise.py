@@ -241,7 +241,7 @@ def localise(state: State, runtime: Runtime[Context]) -> dict:
         dur = deps.index.meta.duration
         cands = sorted(cands, key=lambda c: -(c.score + 0.3 * _temporal_prior(c.window, dur, intent.temporal_hint)))
     cands = cands[:want]
-    flags = [f"person: {who.how}"] if who.how.startswith("cannot") or intent.person.indefinite else []
+    flags = [f"person: {who.how}"] if who.unresolved else []
     if span is not None and not cands:
         flags.append(f"not_found: nothing in the asked time ({time_how}); nothing is shown")
     if intent.during and "cands" not in during:
