@@ -248,6 +248,13 @@ def _unpossessed(words: str) -> str:
     return re.sub(r"['’]s$", "", words)
 
 
+def _after_indefinite(toks: Sequence[str]) -> list[str]:
+    """Rule 6's candidate words: the one or two words right after an indefinite article or quantifier
+    ("a tall man" -> tall, man), lower-cased, each once."""
+    low = [t.lower() for t in toks]
+    return list(dict.fromkeys(w for i, t in enumerate(low) if t in INDEFINITE for w in low[i + 1:i + 3] if w.isalpha()))
+
+
 def _said(words: str) -> str:
     """Tagged person words as a role value: lower case, no possessive 's."""
     return _unpossessed(words.lower())
@@ -442,9 +449,12 @@ class QuestionReader:
 
     def featurize(self, q: str, has_prev: bool = False) -> tuple[object, list[str]]:
         """One question's feature row and its span tags."""
-        tags = self._tag(tokens(q))
-        if "role" in self.heads:  # the words naming a person, embedded with the question (_roles_said)
-            self.feats.vectors([q, *(_said(w) for w in _spans(q, tags, "PER"))])
+        toks = tokens(q)
+        tags = self._tag(toks)
+        # the words naming a person (_roles_said) and those after "a"/"some" (_indefinite), embedded with the
+        # question in one forward pass: the later look-ups find them in the featurizer's recent texts
+        said = [_said(w) for w in _spans(q, tags, "PER")] if "role" in self.heads else []
+        self.feats.vectors([q, *said, *_after_indefinite(toks)])
         return self.feats.transform([q], [has_prev], [span_shape(q, tags)]), tags
 
     def _fit_tagger(self, readings: Sequence[Reading], crf_path: Path | None):
@@ -636,9 +646,7 @@ class QuestionReader:
         one after an adjective: "a tall man"), the word meaning the gender value as `align_people` matches
         words (MiniLM cosine >= ALIGN_MIN: "guy" for man). The corpus writes "a man" and "the man" alike
         (gender/man); the difference is who is meant: anyone of them, or one person (tools/who.py)."""
-        toks = [t.lower() for t in tokens(text)]
-        after = list(dict.fromkeys(w for i, t in enumerate(toks) if t in INDEFINITE
-                                   for w in toks[i + 1:i + 3] if w.isalpha()))
+        after = _after_indefinite(tokens(text))
         if not after:
             return False
         if value in after:

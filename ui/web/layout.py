@@ -222,10 +222,11 @@ def build_app(settings: Settings | None = None, video_dir: str | os.PathLike | N
                     ch = moment_choices(ans)
                     first = ch[0][1] if ch else None
                     if is_provisional(ans):
-                        try:
-                            early = _panel(core.evidence(st2, first)) if first else skip_panel
+                        try:  # as on_moment: a render another video or answer overtook is not shown
+                            d = core.evidence_now(st2, first) if first else None
                         except AffectlensError:
-                            early = skip_panel
+                            d = None
+                        early = skip_panel if d is None else _panel(d)
                         yield h, st2, gr.update(choices=ch, value=first), gr.skip(), prog, state_strip(st2), *early
                     else:
                         yield h, st2, gr.update(choices=ch, value=first), "", prog, state_strip(st2), *skip_panel
