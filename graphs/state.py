@@ -61,6 +61,7 @@ class State(TypedDict, total=False):
     focus: int | None                                 # a person the user chose for this turn (UI chip, ask --person)
     person_label: str | None                          # how the answer names that person ("Anna", "person 2 …")
     person_ref: Any                                   # how the last turn referred to its person (tools.schemas.PersonRef)
+    pronoun_from: tuple[str, int | None]              # the last question that said she/he, and whom it was about
     during: dict[str, tuple[str, str]]                # "A while B": window label → (B's evidence id, B's name)
     presence: dict[str, str]                          # presence questions: window label → the change's evidence id
     flags: Annotated[list[str], accumulate]

@@ -188,6 +188,19 @@ def test_sample_answer_and_why_follow_up(pexels_index, settings):
     assert len(sents) == len(set(sents))
 
 
+def test_a_follow_up_without_a_pronoun_keeps_the_conversations(pexels_index, settings):
+    """"why?" says no pronoun: the answer takes the conversation's last one when it is about the same person,
+    also after a turn that found nothing; a new question that names nobody says "their"."""
+    from graphs.api import Session
+    with Session(pexels_index.meta.path, settings, llm=False, index=pexels_index) as s:
+        assert "her mouth" in s.ask("when does she cheer up?").moments[0].rationale
+        assert not s.ask("show me another").moments  # one happy stretch: nothing else to show
+        why = s.ask("why?").moments[0].rationale
+        assert "her mouth" in why and "their" not in why, why
+        anyone = s.ask("when is someone happy?").moments[0].rationale
+        assert "their mouth" in anyone and "her mouth" not in anyone, anyone
+
+
 def test_every_dev_question_answers_in_plain_words(pexels_index, settings):
     """All dev questions (evals/data/dev_questions_video.jsonl), each on its dev video where one is built
     (~/.cache/affectlens/dev, scripts/make_dev_videos.py), else on the shipped sample: no AU code, model

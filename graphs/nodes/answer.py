@@ -7,7 +7,7 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agents import roles
-from agents.compose import compose, reasons
+from agents.compose import compose, pronoun, reasons
 from agents.schemas import Answer, Moment, Sentence
 from graphs.nodes.common import event, view, mono_deadline, out_of_time
 from graphs.nodes.localise import face_question, usable, voice_question
@@ -39,6 +39,21 @@ def _missing(intent) -> str:
     if voice_question(intent):
         return "a question about how someone sounds or what they say, and nobody speaks in any matching window"
     return ""
+
+
+def pronoun_words(state: State) -> tuple[str, tuple[str, int | None] | None]:
+    """(the words the answer takes its pronoun from, the state's new `pronoun_from`): this question's when
+    it says she or he; in a follow-up that says neither ("why?", "show me another"), the last question that
+    did, when it was about the same person ("when does she cheer up?" ... "why?" says "her smile")."""
+    q, who = state.get("query", ""), state.get("person")
+    if pronoun(q) != "they":
+        return q, (q, who)
+    saved = state.get("pronoun_from")
+    reading = state.get("reading") or {}  # the reader's mode: route makes a "why?" with nothing shown a new turn
+    follow_up = reading.get("mode", state.get("mode", "new")) != "new" or "person" in reading.get("keeps", [])
+    if follow_up and saved and saved[1] == who:
+        return saved[0], None
+    return q, None
 
 
 def rationale(state: State, runtime: Runtime[Context]) -> dict:
@@ -94,6 +109,7 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
                                            rationale="", evidence_ids=v.evidence_ids[:1], verified=v.accept)
                                     for r, v in enumerate(chosen, 1)]})
     moments = []
+    words, said = pronoun_words(state)
     polish = deps.settings is not None and deps.settings.llm_role_on("rationale")
     for rank, v in enumerate(chosen, 1):
         items = [ev[i] for i in v.evidence_ids if ev[i].window.overlaps(v.window)]
@@ -101,7 +117,7 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
         seen = presence.get(v.window.label())
         cond = _during_at(state.get("during", {}), v.window, ev) if intent.during else None
         alt = moment_alternative(items, v.label)
-        composed = compose(v.label, v.confidence, v.window, items, query=state["query"],
+        composed = compose(v.label, v.confidence, v.window, items, query=words,
                            who=state.get("person_label"), verified=v.accept, note=v.note,
                            lead=ev.get(seen) if seen else None,
                            during=(cond[1], ev[cond[0]]) if cond and cond[0] in ev else None,
@@ -120,7 +136,7 @@ def rationale(state: State, runtime: Runtime[Context]) -> dict:
         moments.append(Moment(rank=rank, window=v.window, label=v.label, confidence=v.confidence,
                               rationale=text, evidence_ids=cited or v.evidence_ids[:1], verified=v.accept,
                               sentences=sentences, alternative=alt))
-    return {"moments": moments, "flags": flags,
+    return {"moments": moments, "flags": flags, **({"pronoun_from": said} if said else {}),
             "events": [event(node="rationale", moments=len(moments))]}
 
 
@@ -165,8 +181,7 @@ def explain(state: State, runtime: Runtime[Context]) -> dict:
     """Follow-up "why?": the reasons of the moment it is about, from the evidence already gathered (the
     composer's cues for that moment, each once); no new tool calls, no header, nothing repeated."""
     ev = {e.id: e for e in state.get("evidence", [])}
-    prev = state.get("answer")
-    query = prev.query if prev is not None else state.get("query", "")  # the pronoun the question used
+    query, said = pronoun_words(state)  # "why?" says no pronoun: the conversation's last one, same person
     moments = []
     for m in _about(state, state.get("moments", [])):
         items = [e for e in ev.values() if e.window.overlaps(m.window)]
@@ -175,7 +190,8 @@ def explain(state: State, runtime: Runtime[Context]) -> dict:
         ids = list(dict.fromkeys([i for x in c.sentences for i in x.evidence_ids] + [e.id for e in items]))
         moments.append(m.model_copy(update={"rank": len(moments) + 1, "rationale": c.text, "sentences": c.sentences,
                                             "evidence_ids": ids}))
-    return {"moments": moments, "events": [event(node="explain", moments=len(moments))]}
+    return {"moments": moments, **({"pronoun_from": said} if said else {}),
+            "events": [event(node="explain", moments=len(moments))]}
 
 
 def finish(state: State, runtime: Runtime[Context]) -> dict:
