@@ -105,6 +105,20 @@ def test_graph_routes_summary_and_compare_to_the_arc_node(pexels_index, tmp_path
     assert out["evidence"][0].id == "E4"
 
 
+def test_show_me_another_after_an_arc_continues_the_arcs_feelings(pexels_index, settings):
+    """A follow-up after an arc turn searches the arc's feelings (graphs/nodes/arc.follow_up_intent): with the
+    arc as the first question, "show me another" had no search at all (KeyError 'intent'); the sample's two
+    stretches are both shown, so nothing else clearly shows sadness or joy."""
+    from graphs.api import Session
+    from ui.notes import human_notes
+    with Session(pexels_index.meta.path, settings, llm=False, index=pexels_index) as s:
+        arc_ans = s.ask("how does her mood change over the video?")
+        assert {m.label for m in arc_ans.moments} == {"Sadness", "Joy"}
+        more = s.ask("show me another")
+    assert more.intent.emotions == ["Sadness", "Joy"] and not more.moments
+    assert any("sadness or joy" in n for n in human_notes(more.flags)), more.flags
+
+
 @pytest.mark.parametrize("mode", ["summary", "compare"])
 def test_answer_json_round_trips(pexels_index, tmp_path, mode):
     from agents.schemas import Answer

@@ -103,6 +103,14 @@ def _person(index, state: State, reading: dict) -> tuple[int | None, list[str]]:
     return None, [f"person: {who.how}"] if who.unresolved else []
 
 
+def follow_up_intent(ans: Answer) -> Intent:
+    """What "show me another" or "the one before that" continues after an arc turn: a search, one moment at a
+    time, for the feelings of the arc's moments (Neutral aside; none: a description of the video). Without it a
+    follow-up continued the question asked before the arc, or, when the arc came first, had no search at all."""
+    labels = list(dict.fromkeys(m.label for m in ans.moments if m.label != "Neutral"))[:4]
+    return Intent(emotions=labels, n_moments=1, search_text=", ".join(feeling(x) for x in labels))
+
+
 def arc(state: State, runtime: Runtime[Context]) -> dict:
     deps = ctx(runtime)
     reading = state.get("reading") or {}  # type: ignore[typeddict-item]
@@ -116,5 +124,6 @@ def arc(state: State, runtime: Runtime[Context]) -> dict:
     if flags:
         ans = ans.model_copy(update={"flags": flags + ans.flags})
     return {"answer": ans, "evidence": evidence, "moments": ans.moments, "flags": ans.flags, "person": person,
+            "intent": follow_up_intent(ans),
             "shown": [m.window for m in ans.moments],
             "events": [event(node="arc", mode=mode, person=person, segments=len(ans.arc.segments) if ans.arc else 0)]}
