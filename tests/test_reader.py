@@ -58,6 +58,16 @@ def test_the_other_guy_is_a_new_question_about_the_other_person():
     assert r.mode == "new" and (r.person.kind, r.person.value) == ("other", "man")
 
 
+@pytest.mark.parametrize("q, value", [("and the other one?", ""), ("what about the other one?", ""),
+                                      ("and the other guy?", "man"), ("and my other daughter?", "girl")])
+def test_the_other_ones_gender_is_the_one_its_words_say(q, value):
+    """The gender head gave "and the other one?" the value man (then "how does the man feel?" was taken
+    for the previous turn's person); the other person's gender is kept only when a word of the question
+    means it (QuestionReader._says)."""
+    r = read_question(q, "when does the person on the left smile?")
+    assert (r.person.kind, r.person.value) == ("other", value), r.person
+
+
 @pytest.mark.parametrize("q, kind, value", [
     ("what about the woman?", "gender", "woman"),
     ("when does the man on the left get angry?", "side", "left"),
