@@ -271,6 +271,20 @@ def test_a_man_is_anyone_and_the_answer_says_so(two_people, two_index, settings)
     assert any(f.startswith("ask_person") for f in ans.flags), ans.flags
 
 
+def test_naming_the_person_after_an_arc_asked_back_answers_the_arc(two_people, two_index, settings):
+    """Rule 7: "how does the man feel over the video?" asks which person is meant (no gender model ships); the
+    reply "the one on the right" is that arc question about the person on the right, not a moment search."""
+    from graphs.api import Session
+    s = Session(two_people, settings, llm=False, index=two_index)
+    first = s.ask("how does the man feel over the video?")
+    assert first.arc is not None and any(f.startswith("ask_person") for f in first.flags), first.flags
+    from tools.people import load_people
+    right = next(p for p in load_people(two_index).people if p.position == "right")
+    reply = s.ask("the one on the right")
+    assert reply.arc is not None and [p.person for p in reply.arc.people] == [right.id], reply.arc
+    assert not any(f.startswith("ask_person") for f in reply.flags)
+
+
 # ---------------------------------------------------------------- active speaker
 @pytest.mark.parametrize("talker_side", ["left", "right"])
 def test_speech_goes_to_the_face_that_talks(talker_side, faces, speech, settings, tmp_path):
