@@ -19,7 +19,7 @@ from graphs.state import RESET, Context, State
 
 def _answers_ask_back(state: State, reading: Reading) -> Reading:
     """Rule 7 (docs/reader.md): after an arc question that asked which person was meant ("how does the man feel
-    over the video?"), a reply that names only a person ("the one on the right") is that arc question about
+    over the video?"), a reply that names only a person ("the right one", "Anna") is that arc question about
     that person. (A moment question needs no rule: its reply keeps the emotions asked.)"""
     prev, last = state.get("reading") or {}, state.get("answer")
     asked = last is not None and any(f.startswith("ask_person") for f in last.flags)
