@@ -45,10 +45,16 @@ def test_python_session_person_follow_ups(settings, two_people_session):
     s, left, right = two_people_session
     a = s.ask("when does the woman on the left laugh?")
     assert a.moments and "on the left" in a.moments[0].rationale
-    b = s.ask("and the other one?")                           # the person who is not the previous turn's
+    b = s.ask("and the other guy?")                           # the person who is not the previous turn's
     assert b.moments and "on the right" in b.moments[0].rationale and b.intent.emotions[:1] == ["Joy"]
     c = s.ask("what about the man?")   # the same gender word as the previous reference: that person again
     assert c.moments and all("on the right" in m.rationale for m in c.moments), [m.rationale for m in c.moments]
+    # "the other one" says no gender, so a later "the man" is not taken for that person: asked back
+    with Session(s.index.meta.path, settings, llm=None, index=s.index) as fresh:
+        fresh.ask("when does the woman on the left laugh?")
+        other = fresh.ask("and the other one?")
+        assert other.moments and "on the right" in other.moments[0].rationale
+        assert "ask_person" in _notes(fresh.ask("what about the man?"))
     # with no previous person, "the man" cannot be told (no gender model, no name): ask back, both listed
     with Session(s.index.meta.path, settings, llm=None, index=s.index) as fresh:
         d = fresh.ask("when does the man smile?")
