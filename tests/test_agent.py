@@ -109,9 +109,11 @@ def test_face_question_on_a_faceless_video_is_not_found(faces, settings):
     all the answer says so (not_found) instead of pointing at the cartoon."""
     with Session(faces / "no_face.mp4", settings, llm=None) as s:
         ans = s.ask("when does someone smile?")
+        she = s.ask("when does she smile?")  # a person asked for where there is nobody: the answer says so
     assert any(f.startswith("not_found") for f in ans.flags), ans.flags
     assert all(not m.verified and m.confidence <= 0.3 for m in ans.moments)
     _ok_chain(ans)
+    assert "person: no people in this video" in she.flags, she.flags  # WhoResult.unresolved
 
 
 @pytest.mark.parametrize("behaviour", ["garbage", "hang"])
