@@ -127,8 +127,10 @@ class Featurizer:
         self.chars = HashingVectorizer(n_features=n_hash, analyzer="char_wb", ngram_range=(2, 5),
                                        alternate_sign=False, norm="l2", lowercase=True)
         self._lock = threading.Lock()
-        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()  # the last RECENT texts read (vectors)
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()  # the last RECENT texts embedded (vectors)
 
+    # a priori, not tuned: enough for a conversation's questions and their person words (a question adds a few
+    # texts), 512 x 384 float32 = 0.75 MB; entries leave in the order they came (a hit does not renew one)
     RECENT = 512
 
     def vectors(self, texts: Sequence[str], batch: int = 64) -> np.ndarray:
